@@ -1,0 +1,196 @@
+"""The `gw467` command line: serve, check, explain, matrix.
+
+Every error is one line on stderr (`gw467: error: ...`) with exit code 2; no
+command prints a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from gateway.compiler import compile_plan_set
+from gateway.config import ConfigError
+from gateway.explain import explain
+from gateway.matrix import Cell, Matrix, decision_matrix
+from gateway.planfile import load_plan_set
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gw467",
+        description="API-gateway entitlement simulator: the Twitter error-467 outage of 2023-03-06.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = commands.add_parser("serve", help="run the gateway in front of the demo upstream")
+    serve.add_argument("--plans", required=True, metavar="FILE", help="plan file to enforce")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8467, help="port to bind (default: 8467)")
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default: warning)")
+
+    check = commands.add_parser("check", help="validate a plan file: prints ok and a summary, or the error")
+    check.add_argument("file", metavar="FILE")
+
+    explain_cmd = commands.add_parser("explain", help="show each step of one request's decision")
+    explain_cmd.add_argument("--plans", required=True, metavar="FILE")
+    who = explain_cmd.add_mutually_exclusive_group(required=True)
+    who.add_argument("--client", metavar="ID", help="decide as this client (skips authentication)")
+    who.add_argument("--key", metavar="KEY", help="decide with this API key, as a request would")
+    explain_cmd.add_argument("method", metavar="METHOD")
+    explain_cmd.add_argument("path", metavar="PATH", help="request path exactly as sent, e.g. /2/links/abc")
+    explain_cmd.add_argument("--format", choices=("table", "json"), default="table")
+
+    matrix = commands.add_parser("matrix", help="client x surface decision matrix of a plan file")
+    matrix.add_argument("file", metavar="FILE")
+    matrix.add_argument("--against", metavar="OTHER", help="mark cells that differ from this plan file")
+    matrix.add_argument("--format", choices=("table", "json"), default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        handler = _HANDLERS[args.command]
+        return handler(args)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as error:
+        print(f"gw467: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check(args: argparse.Namespace) -> int:
+    plan_set = load_plan_set(args.file)
+    compile_plan_set(plan_set)
+    first_party = sum(client.first_party for client in plan_set.clients)
+    exempt = ", ".join(plan_set.policy.exempt) or "none"
+    print(
+        f"ok {args.file}: version {plan_set.version}; {len(plan_set.endpoints)} endpoints on "
+        f"{len(plan_set.surfaces)} surfaces, {len(plan_set.plans)} plans, {len(plan_set.clients)} "
+        f"clients ({first_party} first-party); exempt: {exempt}; "
+        f"default plan: {plan_set.policy.default_plan or 'none'}"
+    )
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import build_gateway_app
+
+    app = build_gateway_app(args.plans)
+    if not 0 < args.port < 65536:
+        raise UsageError(f"gw467 serve: error: --port {args.port} is not a TCP port")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    table = compile_plan_set(load_plan_set(args.plans))
+    try:
+        result = explain(table, args.method, args.path, key=args.key, client_id=args.client)
+    except KeyError:
+        known = ", ".join(sorted(table.clients_by_id))
+        raise UsageError(
+            f"gw467 explain: error: --client {args.client!r} is not a client in {args.plans} ({known})"
+        ) from None
+    decision = result.decision
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "request": f"{result.method} {result.path}",
+                    "steps": [{"step": s.name, "passed": s.passed, "detail": s.detail} for s in result.steps],
+                    "status": decision.status,
+                    "rule": decision.rule,
+                    "forwarded_path": decision.path,
+                },
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    console = _console()
+    console.print(f"[bold]{escape(result.method)} {escape(result.path)}[/] against [bold]{table.version}[/]")
+    for number, step in enumerate(result.steps, 1):
+        mark = "[green]ok[/]" if step.passed else "[red]no[/]"
+        console.print(f"  {number}. {mark}  {step.name:<10} {escape(step.detail)}")
+    colour = "green" if decision.status is None else "red"
+    forwarded = f" as {escape(decision.path)}" if decision.path else ""
+    console.print(f"  => [{colour}]{result.outcome}{forwarded}[/]   rule [bold]{escape(decision.rule)}[/]")
+    return EXIT_OK
+
+
+def _matrix(args: argparse.Namespace) -> int:
+    table = compile_plan_set(load_plan_set(args.file))
+    against = compile_plan_set(load_plan_set(args.against)) if args.against else None
+    matrix = decision_matrix(table, against)
+    if args.format == "json":
+        print(json.dumps(matrix.to_json(), indent=2))
+    else:
+        _console().print(render_matrix(matrix))
+    return EXIT_OK
+
+
+def _console() -> Console:
+    """A console for reports; when output is piped, wide enough for the matrix not to wrap."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 200))
+    return console
+
+
+def render_matrix(matrix: Matrix) -> Table:
+    title = f"{matrix.version}" + (f"  (changes against {matrix.against} marked)" if matrix.against else "")
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("client", no_wrap=True)
+    table.add_column("judged by", no_wrap=True)
+    for surface in matrix.surfaces:
+        table.add_column(surface, justify="center", no_wrap=True)
+    for row in matrix.rows:
+        party = "" if row.first_party else " [dim](3p)[/]"
+        table.add_row(
+            row.client + party,
+            escape(row.judged_by),
+            *(_cell(row.cells[s]) for s in matrix.surfaces),
+        )
+    return table
+
+
+def _cell(cell: Cell) -> str:
+    label = cell.label
+    colour = {"allow": "green", "467": "bold red", "-": "dim"}.get(label, "yellow")
+    marks = ("▼" if cell.lost else "") + ("▲" if cell.gained else "") + ("*" if cell.missing_before else "")
+    text = f"[{colour}]{label}[/]"
+    return f"{text} [bold magenta]{marks}[/]" if marks else text
+
+
+_HANDLERS = {"serve": _serve, "check": _check, "explain": _explain, "matrix": _matrix}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

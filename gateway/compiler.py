@@ -1,0 +1,83 @@
+"""Compiling a `PlanSet` into a `DecisionTable`, once, so that deciding is lookups only.
+
+Each plan becomes a bitset of granted endpoints. Clients that share a profile
+(the same exemption and the same plan) share one precomputed tuple of verdicts,
+indexed by endpoint number, so a decision is a route match plus one index.
+"""
+
+from __future__ import annotations
+
+from gateway.decision import ClientIdentity, CompiledClient, DecisionTable, Verdict
+from gateway.plans import Endpoint, Plan, PlanSet
+from gateway.routing import RouteTrie
+
+
+def compile_plan_set(plan_set: PlanSet) -> DecisionTable:
+    routes = RouteTrie(plan_set.endpoints)
+    patterns = {plan.name: _granting_patterns(plan, plan_set.endpoints) for plan in plan_set.plans}
+    plan_grants = {name: _bits(granting) for name, granting in patterns.items()}
+    profiles: dict[tuple[str | None, str | None], tuple[Verdict, ...]] = {}
+    clients: list[CompiledClient] = []
+    for client in plan_set.clients:
+        exemption = plan_set.policy.exemption_for(client)
+        plan_name = None if exemption else plan_set.policy.plan_for(client)
+        profile = (exemption, plan_name)
+        if profile not in profiles:
+            profiles[profile] = _verdicts(plan_set, patterns, exemption, plan_name)
+        clients.append(
+            CompiledClient(
+                identity=ClientIdentity(client.id, client.client_class, client.first_party),
+                plan=plan_name,
+                exemption=exemption,
+                key_digest=bytes.fromhex(client.key_sha256),
+                verdicts=profiles[profile],
+            )
+        )
+    return DecisionTable(plan_set, routes, tuple(clients), plan_grants)
+
+
+def _granting_patterns(plan: Plan, endpoints: tuple[Endpoint, ...]) -> tuple[str | None, ...]:
+    """For each endpoint, the first grant pattern of `plan` that admits it, or None."""
+    return tuple(_first_covering_pattern(plan, endpoint) for endpoint in endpoints)
+
+
+def _bits(granting: tuple[str | None, ...]) -> int:
+    bits = 0
+    for index, pattern in enumerate(granting):
+        if pattern is not None:
+            bits |= 1 << index
+    return bits
+
+
+def _verdicts(
+    plan_set: PlanSet,
+    patterns: dict[str, tuple[str | None, ...]],
+    exemption: str | None,
+    plan_name: str | None,
+) -> tuple[Verdict, ...]:
+    if exemption is not None:
+        exempt = Verdict(True, f"exempt:{exemption}", None, None)
+        return (exempt,) * len(plan_set.endpoints)
+    if plan_name is None:
+        no_plan = Verdict(False, "plan:none/deny", None, None)
+        return (no_plan,) * len(plan_set.endpoints)
+    plan = plan_set.plan(plan_name)
+    denied = Verdict(False, f"plan:{plan.name}/deny", plan.name, plan.quota)
+    granted_by: dict[str, Verdict] = {}
+    verdicts: list[Verdict] = []
+    for pattern in patterns[plan_name]:
+        if pattern is None:
+            verdicts.append(denied)
+            continue
+        if pattern not in granted_by:
+            granted_by[pattern] = Verdict(True, f"plan:{plan.name}/grant:{pattern}", plan.name, plan.quota)
+        verdicts.append(granted_by[pattern])
+    return tuple(verdicts)
+
+
+def _first_covering_pattern(plan: Plan, endpoint: Endpoint) -> str | None:
+    for grant in plan.grants:
+        pattern = grant.covering_pattern(endpoint)
+        if pattern is not None:
+            return pattern
+    return None

@@ -1,0 +1,133 @@
+"""Reading TOML configuration files into pydantic models, with one-line errors.
+
+Plan files and scenario files both come through here, so every malformed file is
+reported the same way: `FILE: KEY.PATH: what is wrong`, or `FILE:LINE:COL: ...`
+for TOML syntax errors.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_TOML_END = re.compile(r"\s*\(at end of document\)$")
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used. `str()` is the one-line message."""
+
+    def __init__(
+        self, source: str, where: str, message: str, line: int | None = None, column: int = 0
+    ) -> None:
+        self.source = source
+        self.where = where
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"{self.source}:{self.line}:{self.column}: {self.message}"
+        if self.where:
+            return f"{self.source}: {self.where}: {self.message}"
+        return f"{self.source}: {self.message}"
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text, or ConfigError when it cannot be read or is not UTF-8."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(source, "", "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(source, "", "is a directory, not a file") from None
+    except OSError as error:
+        raise ConfigError(source, "", f"cannot read: {error.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(source, "", f"not UTF-8 text (byte {error.start})") from None
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML text; syntax errors (duplicate keys included) name the line."""
+    if not text.strip():
+        raise ConfigError(source, "", "file is empty")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        position = _TOML_POSITION.search(message)
+        if position:
+            message = message[: position.start()]
+            line, column = int(position.group(1)), int(position.group(2))
+        else:
+            message = _TOML_END.sub("", message)
+            line, column = text.count("\n") + 1, 0
+        raise ConfigError(source, "", f"TOML syntax error: {message}", line, column) from None
+    if not document:
+        raise ConfigError(source, "", "file has no keys (only comments or blank lines)")
+    return document
+
+
+def key_path(location: Sequence[int | str], label: Callable[[list[int | str]], str] | None = None) -> str:
+    """`('endpoints', 3, 'path')` -> `endpoints[3].path`; `label` may annotate a prefix."""
+    parts: list[str] = []
+    for index, element in enumerate(location):
+        if isinstance(element, int):
+            piece = f"[{element}]"
+            if label is not None:
+                piece += label(list(location[: index + 1]))
+            parts.append(piece)
+        else:
+            parts.append(("." if parts else "") + element)
+    return "".join(parts) or "(top level)"
+
+
+def validate_model(
+    model: type[Model],
+    document: dict[str, Any],
+    source: str,
+    label: Callable[[list[int | str]], str] | None = None,
+) -> Model:
+    """Validate a parsed document; the first problem becomes a one-line ConfigError."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        problems = error.errors(include_url=False)
+        first = problems[0]
+        message = _describe(first)
+        if len(problems) > 1:
+            message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+        raise ConfigError(source, key_path(first["loc"], label), message) from None
+
+
+def _describe(problem: Any) -> str:
+    kind = problem["type"]
+    if kind == "missing":
+        return "missing required key"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    text: str = problem["msg"]
+    if kind.endswith("_type") or kind in ("literal_error", "string_pattern_mismatch"):
+        text += f", got {_show(problem.get('input'))}"
+    return text.removeprefix("Value error, ")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."

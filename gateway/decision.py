@@ -1,0 +1,160 @@
+"""Where a request is decided: `decide(table, method, raw_path, authorization)`.
+
+Four steps, in order, each of which may end the decision:
+1. canonicalize the path           (400, rule `path:<reason>`)
+2. authenticate the bearer key     (401, rule `auth:<reason>`)
+3. match method + path to endpoint (404, rule `route:none`)
+4. entitle: the verdict compiled for the client's profile and the endpoint
+   (`exempt:<selector>`, `plan:<name>/grant:<pattern>`, or 467 `plan:<name>/deny`).
+Quotas (429) are counted by the middleware, after an allowed decision, because
+they depend on time and on earlier requests; everything here is a pure function
+of the table and the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from gateway.credentials import CredentialProblem, KeyIndex, bearer_key
+from gateway.paths import PathRejected, canonical_segments, join_segments
+from gateway.plans import Endpoint, PlanSet, Quota
+from gateway.routing import RouteTrie
+
+STATUS_BAD_PATH = 400
+STATUS_UNAUTHENTICATED = 401
+STATUS_NO_ROUTE = 404
+STATUS_NOT_ENTITLED = 467
+STATUS_QUOTA = 429
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The compiled answer for one client profile on one endpoint."""
+
+    allowed: bool
+    rule: str
+    plan: str | None
+    quota: Quota | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientIdentity:
+    """Who a request came from, as the upstream app sees it (never the key)."""
+
+    id: str
+    client_class: str
+    first_party: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledClient:
+    """A client ready for decisions: its identity and its verdict for every endpoint.
+
+    `plan` is the plan it is judged by (None when exempt or planless) and
+    `exemption` the policy selector that exempts it, if any.
+    """
+
+    identity: ClientIdentity
+    plan: str | None
+    exemption: str | None
+    key_digest: bytes
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def id(self) -> str:
+        return self.identity.id
+
+    @property
+    def client_class(self) -> str:
+        return self.identity.client_class
+
+    @property
+    def first_party(self) -> bool:
+        return self.identity.first_party
+
+
+class DecisionTable:
+    """A compiled plan set (see `gateway.compiler`): routes, keys, and verdicts."""
+
+    def __init__(
+        self,
+        plan_set: PlanSet,
+        routes: RouteTrie,
+        clients: tuple[CompiledClient, ...],
+        plan_grants: dict[str, int],
+    ) -> None:
+        self.plan_set = plan_set
+        self.endpoints: tuple[Endpoint, ...] = plan_set.endpoints
+        self.routes = routes
+        self.clients = clients
+        self.keys: KeyIndex[CompiledClient] = KeyIndex(clients)
+        self.clients_by_id = {client.id: client for client in clients}
+        # Bit i of plan_grants[plan] is set when the plan grants endpoint i.
+        self.plan_grants = plan_grants
+
+    @property
+    def version(self) -> str:
+        return self.plan_set.version
+
+    def allows(self, client_id: str, endpoint_index: int) -> bool:
+        return self.clients_by_id[client_id].verdicts[endpoint_index].allowed
+
+
+class Decision(NamedTuple):
+    """What the gateway does with one request.
+
+    `status` is None when the request is forwarded, else the status the gateway
+    answers with. `path` is the path the upstream will route on. A NamedTuple
+    rather than a frozen dataclass because one is built per request.
+    """
+
+    status: int | None
+    rule: str
+    client: CompiledClient | None = None
+    endpoint: Endpoint | None = None
+    verdict: Verdict | None = None
+    path: str | None = None
+
+
+def decide(
+    table: DecisionTable,
+    method: str,
+    raw_path: str,
+    authorization: list[bytes],
+    client: CompiledClient | None = None,
+) -> Decision:
+    """Decide one request. `authorization` holds every Authorization header value sent.
+
+    `client`, when given, skips authentication (used by `gw467 explain --client`).
+    """
+    try:
+        segments = canonical_segments(raw_path)
+    except PathRejected as rejected:
+        return Decision(STATUS_BAD_PATH, "path:" + rejected.reason)
+    if client is None:
+        try:
+            key = bearer_key(authorization)
+        except CredentialProblem as problem:
+            return Decision(STATUS_UNAUTHENTICATED, "auth:" + problem.reason)
+        client = table.keys.find(key)
+        if client is None:
+            return Decision(STATUS_UNAUTHENTICATED, "auth:unknown-key")
+    match = table.routes.match(method, segments)
+    if match is None:
+        return Decision(STATUS_NO_ROUTE, "route:none", client)
+    index = match.endpoint
+    endpoint = table.endpoints[index]
+    verdict = client.verdicts[index]
+    if not verdict.allowed:
+        return Decision(STATUS_NOT_ENTITLED, verdict.rule, client, endpoint, verdict)
+    if match.respelled or len(raw_path) != _joined_length(segments):
+        path = join_segments(table.routes.forwarded_segments(index, segments))
+    else:
+        path = raw_path
+    return Decision(None, verdict.rule, client, endpoint, verdict, path)
+
+
+def _joined_length(segments: tuple[str, ...]) -> int:
+    """Length of '/' + '/'.join(segments): equal to the raw length only if nothing was changed."""
+    return sum(map(len, segments)) + len(segments) if segments else 1

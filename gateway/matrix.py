@@ -1,0 +1,104 @@
+"""The client x surface decision matrix of a plan file, optionally against another file.
+
+A cell holds which of the surface's endpoints the client is entitled to. Compared
+with another file, a cell is marked changed when that set differs, and the
+endpoints lost and gained are listed. Built from compiled tables, so it shows
+what the gateway would do, not what the file's text seems to say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from gateway.decision import DecisionTable
+
+
+@dataclass(frozen=True)
+class Cell:
+    allowed: tuple[str, ...]
+    total: int
+    lost: tuple[str, ...] = ()
+    gained: tuple[str, ...] = ()
+    missing_before: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.lost or self.gained or self.missing_before)
+
+    @property
+    def label(self) -> str:
+        if self.total == 0:
+            return "-"
+        if len(self.allowed) == self.total:
+            return "allow"
+        if not self.allowed:
+            return "467"
+        return f"{len(self.allowed)}/{self.total}"
+
+
+@dataclass(frozen=True)
+class Row:
+    client: str
+    client_class: str
+    first_party: bool
+    judged_by: str
+    cells: dict[str, Cell]
+
+
+@dataclass(frozen=True)
+class Matrix:
+    version: str
+    against: str | None
+    surfaces: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "against": self.against,
+            "surfaces": list(self.surfaces),
+            "clients": [
+                {
+                    **{k: v for k, v in asdict(row).items() if k != "cells"},
+                    "cells": {
+                        surface: {**asdict(cell), "label": cell.label, "changed": cell.changed}
+                        for surface, cell in row.cells.items()
+                    },
+                }
+                for row in self.rows
+            ],
+        }
+
+
+def allowed_endpoints(table: DecisionTable, client_id: str) -> set[str]:
+    client = table.clients_by_id[client_id]
+    return {e.id for e, verdict in zip(table.endpoints, client.verdicts, strict=True) if verdict.allowed}
+
+
+def decision_matrix(table: DecisionTable, against: DecisionTable | None = None) -> Matrix:
+    surfaces = table.plan_set.surfaces
+    by_surface = {s: [e.id for e in table.endpoints if e.surface == s] for s in surfaces}
+    rows: list[Row] = []
+    ordered = sorted(table.clients, key=lambda c: (not c.first_party, table.clients.index(c)))
+    for client in ordered:
+        allowed = allowed_endpoints(table, client.id)
+        before = (
+            allowed_endpoints(against, client.id)
+            if against is not None and client.id in against.clients_by_id
+            else None
+        )
+        cells: dict[str, Cell] = {}
+        for surface, ids in by_surface.items():
+            now = tuple(i for i in ids if i in allowed)
+            if against is None:
+                cells[surface] = Cell(now, len(ids))
+            elif before is None:
+                cells[surface] = Cell(now, len(ids), missing_before=True)
+            else:
+                was = {i for i in ids if i in before}
+                lost = tuple(i for i in ids if i in was and i not in allowed)
+                gained = tuple(i for i in now if i not in was)
+                cells[surface] = Cell(now, len(ids), lost, gained)
+        judged_by = f"exempt ({client.exemption})" if client.exemption else (client.plan or "no plan")
+        rows.append(Row(client.id, client.client_class, client.first_party, judged_by, cells))
+    return Matrix(table.version, against.version if against else None, surfaces, tuple(rows))

@@ -1,0 +1,319 @@
+"""Plan files: the TOML format, its validation, and conversion to and from `PlanSet`.
+
+`load_plan_set(path)` is the only way a file becomes a `PlanSet`; whatever it
+refuses raises `ConfigError` with one line naming the file and the key at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.config import ConfigError, parse_toml, read_text, validate_model
+from gateway.plans import (
+    FIRST_PARTY,
+    THIRD_PARTY,
+    Client,
+    Endpoint,
+    Grant,
+    Plan,
+    PlanSet,
+    Policy,
+    Quota,
+)
+from gateway.templates import TemplateError, parse_template, templates_overlap
+
+SCHEMA_VERSION = 1
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MIN_KEY_LENGTH = 12
+
+Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+EndpointPattern = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-*?\[\]!]+$", max_length=64)]
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class EndpointEntry(_Strict):
+    id: Name
+    method: Method
+    path: str
+    surface: Name
+
+
+class GrantEntry(_Strict):
+    endpoints: Annotated[list[EndpointPattern], Field(min_length=1)]
+    methods: list[Method] = []
+
+
+class QuotaEntry(_Strict):
+    requests: Annotated[int, Field(gt=0)]
+    window_seconds: Annotated[int, Field(gt=0)]
+
+
+class PlanEntry(_Strict):
+    tier: Annotated[int, Field(ge=0)]
+    grants: list[GrantEntry]
+    quota: QuotaEntry | None = None
+
+
+class ClientEntry(_Strict):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+    client_class: Name = Field(alias="class")
+    first_party: bool
+    key: Annotated[str, Field(min_length=MIN_KEY_LENGTH, max_length=256)] | None = None
+    key_sha256: str | None = None
+    plan: Name | None = None
+
+
+class PolicyEntry(_Strict):
+    exempt: list[str] = []
+    default_plan: Name | None = None
+
+
+class PlanFile(_Strict):
+    schema_: Literal[1] = Field(default=1, alias="schema")
+    version: Annotated[str, Field(min_length=1, max_length=128)]
+    description: str = ""
+    policy: PolicyEntry = PolicyEntry()
+    plans: dict[Name, PlanEntry]
+    endpoints: Annotated[list[EndpointEntry], Field(min_length=1)]
+    clients: Annotated[dict[Name, ClientEntry], Field(min_length=1)]
+
+
+def load_plan_set(path: str | Path) -> PlanSet:
+    """Read and validate a plan file; raise ConfigError (one line) on any problem."""
+    source = str(path)
+    return parse_plan_set(read_text(path), source)
+
+
+def parse_plan_set(text: str, source: str = "<plan file>") -> PlanSet:
+    """Validate plan-file text (as read from `source`) into a PlanSet."""
+    document = parse_toml(text, source)
+    entry = validate_model(PlanFile, document, source, _endpoint_label(document))
+    return _build(entry, source)
+
+
+def sha256_hex(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _endpoint_label(document: dict[str, Any]) -> Any:
+    endpoints = document.get("endpoints")
+
+    def label(location: list[int | str]) -> str:
+        if location[0] == "endpoints" and len(location) == 2 and isinstance(endpoints, list):
+            index = location[1]
+            if isinstance(index, int) and index < len(endpoints):
+                entry = endpoints[index]
+                if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                    return f" (id {entry['id']!r})"
+        return ""
+
+    return label
+
+
+def _build(entry: PlanFile, source: str) -> PlanSet:
+    def fail(where: str, message: str) -> ConfigError:
+        return ConfigError(source, where, message)
+
+    endpoints = _build_endpoints(entry.endpoints, fail)
+    plans = _build_plans(entry.plans, endpoints, fail)
+    plan_names = {plan.name for plan in plans}
+    clients = _build_clients(entry.clients, plan_names, fail)
+    policy = _build_policy(entry.policy, plan_names, clients, fail)
+    return PlanSet(
+        version=entry.version,
+        description=entry.description,
+        endpoints=endpoints,
+        plans=plans,
+        clients=clients,
+        policy=policy,
+        source=source,
+    )
+
+
+def _build_endpoints(entries: list[EndpointEntry], fail: Any) -> tuple[Endpoint, ...]:
+    seen: dict[str, int] = {}
+    parsed: list[tuple[Endpoint, Any]] = []
+    for index, item in enumerate(entries):
+        where = f"endpoints[{index}] (id {item.id!r})"
+        if item.id in seen:
+            raise fail(f"{where}.id", f"duplicate endpoint id, first defined at endpoints[{seen[item.id]}]")
+        seen[item.id] = index
+        try:
+            segments = parse_template(item.path)
+        except TemplateError as error:
+            raise fail(f"{where}.path", str(error)) from None
+        endpoint = Endpoint(item.id, item.method, item.path, item.surface)
+        for other, other_segments in parsed:
+            if other.method == endpoint.method and templates_overlap(segments, other_segments):
+                raise fail(
+                    f"{where}.path",
+                    f"{item.method} {item.path!r} matches the same requests as endpoint "
+                    f"{other.id!r} ({other.method} {other.path!r})",
+                )
+        parsed.append((endpoint, segments))
+    return tuple(endpoint for endpoint, _ in parsed)
+
+
+def _build_plans(
+    entries: dict[str, PlanEntry], endpoints: tuple[Endpoint, ...], fail: Any
+) -> tuple[Plan, ...]:
+    tiers: dict[int, str] = {}
+    plans: list[Plan] = []
+    ids = [endpoint.id for endpoint in endpoints]
+    for name, item in entries.items():
+        if item.tier in tiers:
+            raise fail(
+                f"plans.{name}.tier",
+                f"tier {item.tier} is also the tier of plan {tiers[item.tier]!r}",
+            )
+        tiers[item.tier] = name
+        grants: list[Grant] = []
+        for index, grant_entry in enumerate(item.grants):
+            where = f"plans.{name}.grants[{index}]"
+            grant = Grant(tuple(grant_entry.endpoints), tuple(dict.fromkeys(grant_entry.methods)))
+            for pattern_index, pattern in enumerate(grant.endpoints):
+                probe = Grant((pattern,))
+                if not any(probe.covers(endpoint) for endpoint in endpoints):
+                    raise fail(
+                        f"{where}.endpoints[{pattern_index}]",
+                        f"{pattern!r} matches no endpoint id (unknown endpoint)" + _suggest(pattern, ids),
+                    )
+            if not any(grant.covers(endpoint) for endpoint in endpoints):
+                raise fail(
+                    where,
+                    f"grant matches no endpoint: none of {list(grant.endpoints)} has "
+                    f"method {' or '.join(grant.methods)}",
+                )
+            grants.append(grant)
+        quota = Quota(item.quota.requests, item.quota.window_seconds) if item.quota else None
+        plans.append(Plan(name, item.tier, tuple(grants), quota))
+    plans.sort(key=lambda plan: plan.tier)
+    return tuple(plans)
+
+
+def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: Any) -> tuple[Client, ...]:
+    clients: list[Client] = []
+    digests: dict[str, str] = {}
+    for client_id, item in entries.items():
+        where = f"clients.{client_id}"
+        if item.client_class == THIRD_PARTY and item.first_party:
+            raise fail(f"{where}.first_party", "a client of class 'third_party' cannot be first-party")
+        if item.client_class == FIRST_PARTY and not item.first_party:
+            raise fail(f"{where}.first_party", "a client of class 'first_party' must be first-party")
+        if (item.key is None) == (item.key_sha256 is None):
+            raise fail(where, "give exactly one of 'key' or 'key_sha256'")
+        if item.key_sha256 is not None:
+            if not _HEX_DIGEST.fullmatch(item.key_sha256):
+                raise fail(f"{where}.key_sha256", "must be 64 lowercase hexadecimal digits")
+            digest = item.key_sha256
+        else:
+            assert item.key is not None
+            if item.key != item.key.strip() or any(ch.isspace() for ch in item.key):
+                raise fail(f"{where}.key", "an API key cannot contain whitespace")
+            digest = sha256_hex(item.key)
+        if digest in digests:
+            # Name the other client, never the key itself.
+            raise fail(f"{where}.key", f"duplicate API key: client {digests[digest]!r} has the same key")
+        digests[digest] = client_id
+        if item.plan is not None and item.plan not in plan_names:
+            raise fail(
+                f"{where}.plan",
+                f"unknown plan {item.plan!r} (plans: {', '.join(sorted(plan_names)) or 'none'})",
+            )
+        clients.append(Client(client_id, item.client_class, item.first_party, digest, item.plan))
+    return tuple(clients)
+
+
+def _build_policy(entry: PolicyEntry, plan_names: set[str], clients: tuple[Client, ...], fail: Any) -> Policy:
+    classes = {client.client_class for client in clients}
+    ids = {client.id for client in clients}
+    for index, selector in enumerate(entry.exempt):
+        kind, colon, value = selector.partition(":")
+        valid = selector in (FIRST_PARTY, THIRD_PARTY) or (
+            colon and ((kind == "class" and value in classes) or (kind == "client" and value in ids))
+        )
+        if not valid:
+            raise fail(
+                f"policy.exempt[{index}]",
+                f"unknown selector {selector!r}: use 'first_party', 'third_party', "
+                "'class:<a client class>' or 'client:<a client id>'",
+            )
+    if entry.exempt and len(set(entry.exempt)) != len(entry.exempt):
+        repeated = next(s for s, n in Counter(entry.exempt).items() if n > 1)
+        raise fail("policy.exempt", f"selector {repeated!r} is listed twice")
+    if entry.default_plan is not None and entry.default_plan not in plan_names:
+        raise fail(
+            "policy.default_plan",
+            f"unknown plan {entry.default_plan!r} (plans: {', '.join(sorted(plan_names)) or 'none'})",
+        )
+    return Policy(tuple(entry.exempt), entry.default_plan)
+
+
+def _suggest(pattern: str, ids: list[str]) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches(pattern, ids, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def dump_plan_set(plan_set: PlanSet) -> str:
+    """The plan set as plan-file TOML (keys as SHA-256 digests); loads back to an equal set."""
+    document: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "version": plan_set.version,
+        "description": plan_set.description,
+        "policy": _without_none(
+            {"exempt": list(plan_set.policy.exempt), "default_plan": plan_set.policy.default_plan}
+        ),
+        "plans": {
+            plan.name: _without_none(
+                {
+                    "tier": plan.tier,
+                    "grants": [
+                        {"endpoints": list(g.endpoints), "methods": list(g.methods)} for g in plan.grants
+                    ],
+                    "quota": (
+                        {
+                            "requests": plan.quota.requests,
+                            "window_seconds": plan.quota.window_seconds,
+                        }
+                        if plan.quota
+                        else None
+                    ),
+                }
+            )
+            for plan in plan_set.plans
+        },
+        "endpoints": [
+            {"id": e.id, "method": e.method, "path": e.path, "surface": e.surface} for e in plan_set.endpoints
+        ],
+        "clients": {
+            c.id: _without_none(
+                {
+                    "class": c.client_class,
+                    "first_party": c.first_party,
+                    "key_sha256": c.key_sha256,
+                    "plan": c.plan,
+                }
+            )
+            for c in plan_set.clients
+        },
+    }
+    return tomli_w.dumps(document)
+
+
+def _without_none(table: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in table.items() if value is not None}

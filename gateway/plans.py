@@ -1,0 +1,146 @@
+"""The entitlement domain as immutable values: endpoints, plans, clients, policy, PlanSet.
+
+A `PlanSet` is what a plan file means once it has been read and validated
+(`gateway.planfile`); everything downstream (compiling, diffing, the reference
+evaluator) works from these values, never from raw TOML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+FIRST_PARTY = "first_party"
+THIRD_PARTY = "third_party"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One API operation: a method on a path template, on a product surface."""
+
+    id: str
+    method: str
+    path: str
+    surface: str
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Access to the endpoints whose ids match `endpoints` (ids or globs), for `methods`."""
+
+    endpoints: tuple[str, ...]
+    methods: tuple[str, ...] = ()
+
+    def covers(self, endpoint: Endpoint) -> bool:
+        return self.covering_pattern(endpoint) is not None
+
+    def covering_pattern(self, endpoint: Endpoint) -> str | None:
+        """The first of this grant's patterns that admits `endpoint`, if any."""
+        if self.methods and endpoint.method not in self.methods:
+            return None
+        for pattern in self.endpoints:
+            if fnmatchcase(endpoint.id, pattern):
+                return pattern
+        return None
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most `requests` granted requests per client in each fixed window of `window_seconds`."""
+
+    requests: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An API plan: its place in the tier order, what it grants and how much."""
+
+    name: str
+    tier: int
+    grants: tuple[Grant, ...]
+    quota: Quota | None = None
+
+
+@dataclass(frozen=True)
+class Client:
+    """An authenticated caller. The API key is kept only as its SHA-256 hex digest."""
+
+    id: str
+    client_class: str
+    first_party: bool
+    key_sha256: str = field(repr=False)
+    plan: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How plans are enforced.
+
+    `exempt` lists selectors of clients that skip plan checks: `first_party`,
+    `third_party`, `class:<name>` or `client:<id>`. `default_plan` is the plan
+    applied to a non-exempt client whose record names none; without it such a
+    client is granted nothing.
+    """
+
+    exempt: tuple[str, ...] = ()
+    default_plan: str | None = None
+
+    def exemption_for(self, client: Client) -> str | None:
+        """The selector that exempts `client` from plan checks, or None."""
+        for selector in self.exempt:
+            if selector_matches(selector, client):
+                return selector
+        return None
+
+    def plan_for(self, client: Client) -> str | None:
+        return client.plan if client.plan is not None else self.default_plan
+
+
+def selector_matches(selector: str, client: Client) -> bool:
+    if selector == FIRST_PARTY:
+        return client.first_party
+    if selector == THIRD_PARTY:
+        return not client.first_party
+    kind, _, value = selector.partition(":")
+    if kind == "class":
+        return client.client_class == value
+    if kind == "client":
+        return client.id == value
+    return False
+
+
+@dataclass(frozen=True)
+class PlanSet:
+    """A whole plan file: the endpoint catalogue, plans, clients and policy."""
+
+    version: str
+    endpoints: tuple[Endpoint, ...]
+    plans: tuple[Plan, ...]
+    clients: tuple[Client, ...]
+    policy: Policy
+    description: str = ""
+    source: str = "<memory>"
+
+    def plan(self, name: str) -> Plan:
+        for plan in self.plans:
+            if plan.name == name:
+                return plan
+        raise KeyError(name)
+
+    def client(self, client_id: str) -> Client:
+        for client in self.clients:
+            if client.id == client_id:
+                return client
+        raise KeyError(client_id)
+
+    def endpoint(self, endpoint_id: str) -> Endpoint:
+        for endpoint in self.endpoints:
+            if endpoint.id == endpoint_id:
+                return endpoint
+        raise KeyError(endpoint_id)
+
+    @property
+    def surfaces(self) -> tuple[str, ...]:
+        """Surfaces in catalogue order, each once."""
+        return tuple(dict.fromkeys(endpoint.surface for endpoint in self.endpoints))

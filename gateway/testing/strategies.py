@@ -1,0 +1,244 @@
+"""Hypothesis strategies for plan sets, clients, requests and path-encoding variants.
+
+Generated plan sets are valid by construction (non-overlapping templates, grants
+that match something, unique keys) and come with their clients' raw keys, so
+tests can send authenticated requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+from gateway.plans import (
+    FIRST_PARTY,
+    THIRD_PARTY,
+    Client,
+    Endpoint,
+    Grant,
+    Plan,
+    PlanSet,
+    Policy,
+    Quota,
+)
+from gateway.templates import parse_template, templates_overlap
+
+METHODS = ("GET", "POST", "PUT", "DELETE")
+SURFACES = ("links", "media", "timeline", "tweets", "login", "users")
+FIRST_PARTY_CLASSES = ("web", "ios", "android", "tweetdeck", "tco", "media", "login")
+# A small literal alphabet, so that generated templates share prefixes and nearly overlap.
+LITERALS = ("2", "1.1", "tweets", "users", "media", "Links", "search", "x.json")
+PARAMETER_VALUE = st.from_regex(r"[A-Za-z0-9_\-]{1,12}", fullmatch=True).filter(
+    lambda value: value not in (".", "..")
+)
+
+
+@dataclass(frozen=True)
+class KeyedPlanSet:
+    """A plan set and the raw API key of each of its clients (keys are not in PlanSet)."""
+
+    plan_set: PlanSet
+    keys: Mapping[str, str]
+
+
+@st.composite
+def path_templates(draw: st.DrawFn) -> str:
+    """A template of 1 to 4 segments, literals from a small alphabet or `{p<n>}` parameters."""
+    size = draw(st.integers(1, 4))
+    parts = []
+    for position in range(size):
+        if draw(st.booleans()):
+            parts.append(draw(st.sampled_from(LITERALS)))
+        else:
+            parts.append(f"{{p{position}}}")
+    return "/" + "/".join(parts)
+
+
+@st.composite
+def endpoint_catalogues(draw: st.DrawFn, max_size: int = 12) -> tuple[Endpoint, ...]:
+    """Endpoints with unique ids and no two templates of one method overlapping."""
+    drafts = draw(
+        st.lists(
+            st.tuples(st.sampled_from(METHODS), path_templates(), st.sampled_from(SURFACES)),
+            min_size=1,
+            max_size=max_size,
+        )
+    )
+    endpoints: list[Endpoint] = []
+    for index, (method, template, surface) in enumerate(drafts):
+        segments = parse_template(template)
+        if any(
+            other.method == method and templates_overlap(segments, parse_template(other.path))
+            for other in endpoints
+        ):
+            continue
+        endpoints.append(Endpoint(f"{surface}.e{index}", method, template, surface))
+    return tuple(endpoints)
+
+
+@st.composite
+def grants(draw: st.DrawFn, endpoints: tuple[Endpoint, ...]) -> Grant:
+    """A grant that admits at least one endpoint: ids, surface globs or '*', maybe by method."""
+    anchor = draw(st.sampled_from(endpoints))
+    kind = draw(st.sampled_from(("id", "surface", "all")))
+    pattern = {"id": anchor.id, "surface": f"{anchor.surface}.*", "all": "*"}[kind]
+    extra = draw(st.lists(st.sampled_from([e.id for e in endpoints]), max_size=2, unique=True))
+    methods = (anchor.method,) if draw(st.booleans()) else ()
+    return Grant(tuple(dict.fromkeys([pattern, *extra])), methods)
+
+
+@st.composite
+def keyed_plan_sets(draw: st.DrawFn, max_endpoints: int = 12, max_clients: int = 6) -> KeyedPlanSet:
+    """A valid plan set of a few endpoints, plans, clients and a policy, with the raw keys."""
+    endpoints = draw(endpoint_catalogues(max_endpoints))
+    plan_count = draw(st.integers(1, 3))
+    plans = []
+    for tier in range(plan_count):
+        plan_grants = draw(st.lists(grants(endpoints), max_size=3))
+        quota = draw(st.none() | st.builds(Quota, st.integers(1, 50), st.sampled_from((60, 900))))
+        plans.append(Plan(f"plan{tier}", tier, tuple(plan_grants), quota))
+    plan_names = [plan.name for plan in plans]
+    clients = []
+    keys: dict[str, str] = {}
+    for index in range(draw(st.integers(1, max_clients))):
+        client_class = draw(st.sampled_from((*FIRST_PARTY_CLASSES, THIRD_PARTY)))
+        key = f"key-{index}-{draw(st.from_regex(r'[a-f0-9]{8}', fullmatch=True))}"
+        client_id = f"c{index}"
+        keys[client_id] = key
+        clients.append(
+            Client(
+                id=client_id,
+                client_class=client_class,
+                first_party=client_class != THIRD_PARTY,
+                key_sha256=hashlib.sha256(key.encode()).hexdigest(),
+                plan=draw(st.none() | st.sampled_from(plan_names)),
+            )
+        )
+    selectors = [FIRST_PARTY, THIRD_PARTY]
+    selectors += [f"class:{c.client_class}" for c in clients] + [f"client:{c.id}" for c in clients]
+    exempt = draw(st.lists(st.sampled_from(selectors), max_size=2, unique=True))
+    policy = Policy(tuple(exempt), draw(st.none() | st.sampled_from(plan_names)))
+    plan_set = PlanSet("generated", tuple(endpoints), tuple(plans), tuple(clients), policy)
+    return KeyedPlanSet(plan_set, keys)
+
+
+def filled_path(template: str, values: list[str]) -> str:
+    """The template with its parameters replaced, in order, by `values`."""
+    parts = []
+    remaining = iter(values)
+    for part in template.split("/")[1:]:
+        parts.append(next(remaining) if part.startswith("{") else part)
+    return "/" + "/".join(parts)
+
+
+@st.composite
+def template_paths(draw: st.DrawFn, template: str) -> str:
+    """A concrete path for `template`, with generated parameter values."""
+    count = template.count("{")
+    values = draw(st.lists(PARAMETER_VALUE, min_size=count, max_size=count))
+    return filled_path(template, values)
+
+
+def _escape(char: str, lower: bool = False) -> str:
+    escaped = f"%{ord(char):02X}"
+    return escaped.lower() if lower else escaped
+
+
+# Each variant maps a canonical path to another spelling of it (or to an attack on it).
+ENCODING_VARIANTS = (
+    "identity",
+    "escape-unreserved",
+    "escape-unreserved-lowercase-hex",
+    "double-slash",
+    "trailing-slash",
+    "upper-case",
+    "encoded-slash",
+    "encoded-slash-lowercase",
+    "dot-segment",
+    "encoded-dot-segment",
+    "double-encoding",
+    "path-parameter",
+    "fragment",
+    "nul",
+    "backslash",
+)
+
+
+@st.composite
+def encoding_variants(draw: st.DrawFn, path: str) -> tuple[str, str]:
+    """(variant name, raw path): the canonical `path` spelled in one of ENCODING_VARIANTS."""
+    variant = draw(st.sampled_from(ENCODING_VARIANTS))
+    segments = path[1:].split("/")
+    position = draw(st.integers(0, len(segments) - 1))
+    segment = segments[position]
+    if variant == "identity":
+        changed = segment
+    elif variant.startswith("escape-unreserved"):
+        at = draw(st.integers(0, len(segment) - 1))
+        changed = segment[:at] + _escape(segment[at], variant.endswith("hex")) + segment[at + 1 :]
+    elif variant == "double-slash":
+        changed = "/" + segment
+    elif variant == "trailing-slash":
+        changed = segment + ("/" if position == len(segments) - 1 else "")
+    elif variant == "upper-case":
+        changed = segment.upper()
+    elif variant == "encoded-slash":
+        changed = segment + "%2F.."
+    elif variant == "encoded-slash-lowercase":
+        changed = segment + "%2f" + segment
+    elif variant == "dot-segment":
+        changed = segment + "/../" + segment
+    elif variant == "encoded-dot-segment":
+        changed = segment + "/%2e%2E/" + segment
+    elif variant == "double-encoding":
+        changed = segment + "%252F"
+    elif variant == "path-parameter":
+        changed = segment + ";jsessionid=1"
+    elif variant == "fragment":
+        changed = segment + "#frag"
+    elif variant == "nul":
+        changed = segment + "%00"
+    else:
+        changed = segment + "\\" + segment
+    segments[position] = changed
+    return variant, "/" + "/".join(segments)
+
+
+@st.composite
+def authorization_headers(draw: st.DrawFn, keyed: KeyedPlanSet) -> list[bytes]:
+    """Authorization header values: a client's key (mostly), unknown, malformed, none, or two."""
+    choice = draw(st.sampled_from(("client", "client", "client", "unknown", "malformed", "none", "two")))
+    client_key = draw(st.sampled_from(sorted(keyed.keys.values())))
+    scheme = draw(st.sampled_from(("Bearer", "bearer", "BEARER")))
+    if choice == "client":
+        return [f"{scheme} {client_key}".encode()]
+    if choice == "unknown":
+        return [f"Bearer {client_key}x".encode()]
+    if choice == "malformed":
+        return [
+            draw(
+                st.sampled_from((f"Basic {client_key}", client_key, "Bearer ", f"Bearer a {client_key}"))
+            ).encode()
+        ]
+    if choice == "none":
+        return []
+    return [f"Bearer {client_key}".encode(), f"Bearer {client_key}".encode()]
+
+
+@st.composite
+def requests(draw: st.DrawFn, keyed: KeyedPlanSet) -> tuple[str, str, list[bytes]]:
+    """(method, raw path, authorization values) aimed mostly at the catalogue's endpoints."""
+    endpoints = keyed.plan_set.endpoints
+    if draw(st.integers(0, 9)) < 8:
+        endpoint = draw(st.sampled_from(endpoints))
+        method = endpoint.method if draw(st.integers(0, 4)) else draw(st.sampled_from(METHODS))
+        path = draw(template_paths(endpoint.path))
+        if draw(st.booleans()):
+            _, path = draw(encoding_variants(path))
+    else:
+        method = draw(st.sampled_from(METHODS))
+        path = draw(st.text(alphabet="/ab.%2Fe;#\\", max_size=12))
+    return method, path, draw(authorization_headers(keyed))

@@ -1,0 +1,97 @@
+"""The demo upstream: a Starlette app serving every catalogue endpoint with small payloads.
+
+Routes are built from a plan set's catalogue, so the demo serves whatever
+endpoints a plan file declares (a user's own included). Payloads are plausible
+and deterministic: link resolution redirects, media answers with a 1x1 PNG,
+timelines and lookups with JSON shaped like Twitter's API v2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from gateway.plans import Endpoint, PlanSet
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+# The smallest valid PNG: one transparent pixel.
+PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+def build_demo_app(plan_set: PlanSet) -> Starlette:
+    """A Starlette app with one route per catalogue endpoint."""
+    routes = [
+        Route(endpoint.path, _handler_for(endpoint), methods=[endpoint.method], name=endpoint.id)
+        for endpoint in plan_set.endpoints
+    ]
+    return Starlette(routes=routes)
+
+
+def _number(text: str) -> str:
+    """A stable, tweet-id-like number derived from any text."""
+    return str(int.from_bytes(hashlib.blake2s(text.encode(), digest_size=7).digest(), "big"))
+
+
+def _tweet(tweet_id: str) -> dict[str, str]:
+    return {
+        "id": tweet_id,
+        "text": f"demo tweet {tweet_id}",
+        "author_id": _number("author" + tweet_id),
+    }
+
+
+def _handler_for(endpoint: Endpoint) -> Handler:
+    surface, method = endpoint.surface, endpoint.method
+
+    async def handle(request: Request) -> Response:
+        params = request.path_params
+        first = str(next(iter(params.values()), endpoint.id))
+        if surface == "links":
+            if method == "POST":
+                return Response(status_code=204)
+            if endpoint.path.endswith("/preview"):
+                return JSONResponse({"data": {"url": f"https://example.org/a/{first}", "title": "Demo page"}})
+            return RedirectResponse(f"https://example.org/a/{first}", status_code=301)
+        if surface == "media":
+            if method == "GET" and params:
+                return Response(PIXEL_PNG, media_type="image/png")
+            if method == "POST" and endpoint.path.endswith("upload.json"):
+                media_id = _number(request.url.path + str(request.headers.get("content-length")))
+                return JSONResponse({"media_id_string": media_id, "expires_after_secs": 86400})
+            if method == "GET":
+                return JSONResponse({"processing_info": {"state": "succeeded"}})
+            return Response(status_code=200)
+        if surface == "login":
+            if endpoint.path.startswith("/oauth/"):
+                token = _number(endpoint.id)
+                return PlainTextResponse(
+                    f"oauth_token={token}&oauth_token_secret=demo&oauth_callback_confirmed=true"
+                )
+            if method == "GET":
+                return JSONResponse({"id_str": _number("me"), "screen_name": "demo_user"})
+            return JSONResponse({"status": "success", "flow_token": _number(endpoint.id)})
+        if method == "POST" and surface == "tweets" and not params:
+            return JSONResponse({"data": _tweet(_number("new"))}, status_code=201)
+        if method == "DELETE":
+            return JSONResponse({"data": {"deleted": True}})
+        if method in ("POST", "PUT"):
+            return JSONResponse({"data": {"ok": True, "endpoint": endpoint.id}})
+        if surface in ("timeline", "search", "tweetdeck") or (surface == "tweets" and not params):
+            tweets = [_tweet(_number(f"{first}/{n}")) for n in range(3)]
+            return JSONResponse({"data": tweets, "meta": {"result_count": len(tweets)}})
+        if surface == "tweets":
+            return JSONResponse({"data": _tweet(first)})
+        if surface == "users":
+            return JSONResponse({"data": {"id": _number(first), "username": first, "name": "Demo User"}})
+        return JSONResponse({"data": {"endpoint": endpoint.id, **params}})
+
+    return handle

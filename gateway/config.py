@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,7 +54,8 @@ def read_text(path: str | Path) -> str:
     except OSError as error:
         raise ConfigError(source, "", f"cannot read: {error.strerror}") from None
     try:
-        return raw.decode("utf-8")
+        # utf-8-sig: a byte-order mark, as some editors write, is not an error.
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ConfigError(source, "", f"not UTF-8 text (byte {error.start})") from None
 
@@ -73,7 +74,9 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
             line, column = int(position.group(1)), int(position.group(2))
         else:
             message = _TOML_END.sub("", message)
-            line, column = text.count("\n") + 1, 0
+            line, column = text.count("\n") + 1, len(text) - text.rfind("\n")
+        if message == "Cannot overwrite a value":
+            message += " (a key is defined twice)"
         raise ConfigError(source, "", f"TOML syntax error: {message}", line, column) from None
     if not document:
         raise ConfigError(source, "", "file has no keys (only comments or blank lines)")
@@ -99,27 +102,37 @@ def validate_model(
     document: dict[str, Any],
     source: str,
     label: Callable[[list[int | str]], str] | None = None,
+    secret_keys: Collection[str] = (),
 ) -> Model:
-    """Validate a parsed document; the first problem becomes a one-line ConfigError."""
+    """Validate a parsed document; the first problem becomes a one-line ConfigError.
+
+    The value of a key named in `secret_keys` (an API key, say) is never shown.
+    """
     try:
         return model.model_validate(document)
     except ValidationError as error:
         problems = error.errors(include_url=False)
         first = problems[0]
-        message = _describe(first)
+        location = list(first["loc"])
+        secret = bool(location) and location[-1] in secret_keys
+        message = _describe(first, show_input=not secret)
+        if location and location[-1] == "[key]":
+            # pydantic's marker for a table whose *name* is invalid: `plans.bad name.[key]`.
+            location.pop()
+            message = f"invalid table name: {message}"
         if len(problems) > 1:
             message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-        raise ConfigError(source, key_path(first["loc"], label), message) from None
+        raise ConfigError(source, key_path(location, label), message) from None
 
 
-def _describe(problem: Any) -> str:
+def _describe(problem: Any, show_input: bool = True) -> str:
     kind = problem["type"]
     if kind == "missing":
         return "missing required key"
     if kind == "extra_forbidden":
         return "unknown key"
     text: str = problem["msg"]
-    if kind.endswith("_type") or kind in ("literal_error", "string_pattern_mismatch"):
+    if show_input and (kind.endswith("_type") or kind in ("literal_error", "string_pattern_mismatch")):
         text += f", got {_show(problem.get('input'))}"
     return text.removeprefix("Value error, ")
 

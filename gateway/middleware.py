@@ -100,7 +100,7 @@ class EntitlementMiddleware:
         forwarded = dict(scope)
         forwarded["state"] = state
         root_path = scope.get("root_path", "")
-        if scope["path"] != root_path + decision.path:
+        if raw_path != decision.path or scope["path"] != root_path + decision.path:
             forwarded["path"] = root_path + decision.path
             forwarded["raw_path"] = decision.path.encode("ascii")
         extra_headers.append((RULE_HEADER, rule.encode()))

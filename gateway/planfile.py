@@ -67,8 +67,6 @@ class PlanEntry(_Strict):
 
 
 class ClientEntry(_Strict):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
-
     client_class: Name = Field(alias="class")
     first_party: bool
     key: Annotated[str, Field(min_length=MIN_KEY_LENGTH, max_length=256)] | None = None
@@ -100,7 +98,7 @@ def load_plan_set(path: str | Path) -> PlanSet:
 def parse_plan_set(text: str, source: str = "<plan file>") -> PlanSet:
     """Validate plan-file text (as read from `source`) into a PlanSet."""
     document = parse_toml(text, source)
-    entry = validate_model(PlanFile, document, source, _endpoint_label(document))
+    entry = validate_model(PlanFile, document, source, _endpoint_label(document), secret_keys={"key"})
     return _build(entry, source)
 
 
@@ -185,18 +183,17 @@ def _build_plans(
             where = f"plans.{name}.grants[{index}]"
             grant = Grant(tuple(grant_entry.endpoints), tuple(dict.fromkeys(grant_entry.methods)))
             for pattern_index, pattern in enumerate(grant.endpoints):
-                probe = Grant((pattern,))
-                if not any(probe.covers(endpoint) for endpoint in endpoints):
+                if not any(Grant((pattern,)).covers(endpoint) for endpoint in endpoints):
                     raise fail(
                         f"{where}.endpoints[{pattern_index}]",
                         f"{pattern!r} matches no endpoint id (unknown endpoint)" + _suggest(pattern, ids),
                     )
-            if not any(grant.covers(endpoint) for endpoint in endpoints):
-                raise fail(
-                    where,
-                    f"grant matches no endpoint: none of {list(grant.endpoints)} has "
-                    f"method {' or '.join(grant.methods)}",
-                )
+                if not any(Grant((pattern,), grant.methods).covers(endpoint) for endpoint in endpoints):
+                    raise fail(
+                        f"{where}.endpoints[{pattern_index}]",
+                        f"{pattern!r} matches no endpoint with method {' or '.join(grant.methods)} "
+                        "(a dead grant pattern)",
+                    )
             grants.append(grant)
         quota = Quota(item.quota.requests, item.quota.window_seconds) if item.quota else None
         plans.append(Plan(name, item.tier, tuple(grants), quota))
@@ -221,8 +218,10 @@ def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: 
             digest = item.key_sha256
         else:
             assert item.key is not None
-            if item.key != item.key.strip() or any(ch.isspace() for ch in item.key):
+            if any(ch.isspace() for ch in item.key):
                 raise fail(f"{where}.key", "an API key cannot contain whitespace")
+            if not all("!" <= ch <= "~" for ch in item.key):
+                raise fail(f"{where}.key", "an API key must be printable ASCII, or no client could send it")
             digest = sha256_hex(item.key)
         if digest in digests:
             # Name the other client, never the key itself.

@@ -5,8 +5,10 @@ Import it in your own test suite (needs the `test` extra: hypothesis):
 """
 
 from gateway.testing.invariants import Regression, first_party_regression, first_party_regressions
+from gateway.testing.properties import no_first_party_regression
 from gateway.testing.strategies import (
     ENCODING_VARIANTS,
+    REFUSED_VARIANTS,
     KeyedPlanSet,
     authorization_headers,
     encoding_variants,
@@ -20,6 +22,7 @@ from gateway.testing.strategies import (
 
 __all__ = [
     "ENCODING_VARIANTS",
+    "REFUSED_VARIANTS",
     "KeyedPlanSet",
     "Regression",
     "authorization_headers",
@@ -29,6 +32,7 @@ __all__ = [
     "first_party_regression",
     "first_party_regressions",
     "keyed_plan_sets",
+    "no_first_party_regression",
     "path_templates",
     "requests",
     "template_paths",

@@ -85,8 +85,9 @@ def grants(draw: st.DrawFn, endpoints: tuple[Endpoint, ...]) -> Grant:
     anchor = draw(st.sampled_from(endpoints))
     kind = draw(st.sampled_from(("id", "surface", "all")))
     pattern = {"id": anchor.id, "surface": f"{anchor.surface}.*", "all": "*"}[kind]
-    extra = draw(st.lists(st.sampled_from([e.id for e in endpoints]), max_size=2, unique=True))
     methods = (anchor.method,) if draw(st.booleans()) else ()
+    eligible = [e.id for e in endpoints if not methods or e.method in methods]
+    extra = draw(st.lists(st.sampled_from(eligible), max_size=2, unique=True))
     return Grant(tuple(dict.fromkeys([pattern, *extra])), methods)
 
 
@@ -165,6 +166,20 @@ ENCODING_VARIANTS = (
     "nul",
     "backslash",
 )
+# The variants that must be refused with 400; every other one must be normalized.
+REFUSED_VARIANTS = frozenset(
+    {
+        "encoded-slash",
+        "encoded-slash-lowercase",
+        "dot-segment",
+        "encoded-dot-segment",
+        "double-encoding",
+        "path-parameter",
+        "fragment",
+        "nul",
+        "backslash",
+    }
+)
 
 
 @st.composite
@@ -240,5 +255,6 @@ def requests(draw: st.DrawFn, keyed: KeyedPlanSet) -> tuple[str, str, list[bytes
             _, path = draw(encoding_variants(path))
     else:
         method = draw(st.sampled_from(METHODS))
-        path = draw(st.text(alphabet="/ab.%2Fe;#\\", max_size=12))
+        prefix = draw(st.sampled_from(("/", "/", "/", "")))
+        path = prefix + draw(st.text(alphabet="/ab.%2Fe;#\\", max_size=12))
     return method, path, draw(authorization_headers(keyed))

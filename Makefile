@@ -1,0 +1,51 @@
+# gw467: every target creates .venv on first use and installs the project into it,
+# so each works on a fresh machine with only Python 3.11 and pip.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PLAN   ?= plans/2023-03-06-billing.toml
+
+.PHONY: help venv demo test test-deep lint bench serve clean
+
+help:
+	@echo "make demo       client x surface matrix: baseline, billing (the outage), fixed"
+	@echo "make test       the whole test suite (Hypothesis 'ci' profile when CI=true)"
+	@echo "make test-deep  property tests under the deep Hypothesis profile"
+	@echo "make lint       ruff and mypy --strict"
+	@echo "make bench      in-process and decision-cost benchmarks, ratios from one run"
+	@echo "make serve      gw467 serve --plans \$$PLAN on 127.0.0.1:8467"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gw467 needs Python >= 3.11; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/gw467 matrix plans/2023-02-baseline.toml
+	$(BIN)/gw467 matrix plans/2023-03-06-billing.toml --against plans/2023-02-baseline.toml
+	$(BIN)/gw467 matrix plans/2023-03-06-billing-fixed.toml --against plans/2023-02-baseline.toml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-deep: $(STAMP)
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/properties
+
+lint: $(STAMP)
+	$(BIN)/ruff check gateway tests benchmarks
+	$(BIN)/ruff format --check gateway tests benchmarks
+	$(BIN)/mypy gateway
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+serve: $(STAMP)
+	$(BIN)/gw467 serve --plans $(PLAN)
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis .ruff_cache .mypy_cache *.egg-info

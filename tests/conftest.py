@@ -1,0 +1,63 @@
+"""Shared fixtures and the Hypothesis profiles.
+
+Profiles: `ci` (CI=true: few, derandomized examples so CI is fast and repeatable),
+`dev` (the default), `deep` (`make test-deep`: many examples). HYPOTHESIS_PROFILE
+overrides the choice.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from gateway.compiler import compile_plan_set
+from gateway.decision import DecisionTable
+from gateway.planfile import load_plan_set
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=150, deadline=None)
+settings.register_profile(
+    "deep", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+_default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
+
+ROOT = Path(__file__).resolve().parent.parent
+PLANS = ROOT / "plans"
+BASELINE = PLANS / "2023-02-baseline.toml"
+BILLING = PLANS / "2023-03-06-billing.toml"
+FIXED = PLANS / "2023-03-06-billing-fixed.toml"
+
+DEMO_KEYS = {
+    "web": "gw467-demo-web",
+    "ios": "gw467-demo-ios",
+    "android": "gw467-demo-android",
+    "tweetdeck": "gw467-demo-tweetdeck",
+    "tco": "gw467-demo-tco",
+    "media": "gw467-demo-media",
+    "login": "gw467-demo-login",
+    "sunrise-bot": "gw467-demo-sunrise-bot",
+    "pollster-analytics": "gw467-demo-pollster-analytics",
+    "newsdesk-pro": "gw467-demo-newsdesk-pro",
+    "legacy-reader": "gw467-demo-legacy-reader",
+}
+
+
+@pytest.fixture(scope="session")
+def baseline_table() -> DecisionTable:
+    return compile_plan_set(load_plan_set(BASELINE))
+
+
+@pytest.fixture(scope="session")
+def billing_table() -> DecisionTable:
+    return compile_plan_set(load_plan_set(BILLING))
+
+
+@pytest.fixture(scope="session")
+def fixed_table() -> DecisionTable:
+    return compile_plan_set(load_plan_set(FIXED))

@@ -1,0 +1,68 @@
+"""Canonical request paths: normalized spellings and refused ambiguities."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.paths import MAX_PATH_BYTES, PathRejected, canonical_segments, join_segments
+
+
+@pytest.mark.parametrize(
+    ("raw", "segments"),
+    [
+        ("/2/tweets/12", ("2", "tweets", "12")),
+        ("/2//tweets///12", ("2", "tweets", "12")),
+        ("/2/tweets/12/", ("2", "tweets", "12")),
+        ("/%32/tw%65ets/12", ("2", "tweets", "12")),
+        ("/2/tw%65ets/%7e~", ("2", "tweets", "~~")),
+        ("/a/b:c@d!$&'()*+,=", ("a", "b:c@d!$&'()*+,=")),
+        ("/", ()),
+        ("//", ()),
+        ("/.well-known/x", (".well-known", "x")),
+        ("/a/...", ("a", "...")),
+    ],
+)
+def test_equivalent_spellings_have_one_canonical_form(raw: str, segments: tuple[str, ...]) -> None:
+    assert canonical_segments(raw) == segments
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("/a/%2F/b", "encoded-slash"),
+        ("/a/%2f", "encoded-slash"),
+        ("/a/%5C", "encoded-slash"),
+        ("/a/..", "dot-segment"),
+        ("/a/./b", "dot-segment"),
+        ("/a/%2e%2E", "dot-segment"),
+        ("/a/.%2e/b", "dot-segment"),
+        ("/a/%252F", "double-encoding"),
+        ("/a/%00", "control-character"),
+        ("/a/\x00", "control-character"),
+        ("/a/%0A", "control-character"),
+        ("/a;b=c", "path-parameter"),
+        ("/a#b", "fragment"),
+        ("/a\\b", "backslash"),
+        ("/a/\u00e9", "non-ascii"),
+        ("/a b", "forbidden-character"),
+        ("/a/%3B", "forbidden-encoded-character"),
+        ("/a/%C3%A9", "forbidden-encoded-character"),
+        ("/a/%G1", "bad-percent-encoding"),
+        ("/a/%4", "bad-percent-encoding"),
+        ("a/b", "not-absolute"),
+        ("", "not-absolute"),
+        ("/" + "a" * MAX_PATH_BYTES, "too-long"),
+    ],
+)
+def test_ambiguous_paths_are_refused_with_a_reason(raw: str, reason: str) -> None:
+    with pytest.raises(PathRejected) as caught:
+        canonical_segments(raw)
+    assert caught.value.reason == reason
+
+
+def test_a_canonical_path_never_contains_a_percent_sign() -> None:
+    assert "%" not in join_segments(canonical_segments("/%41%42/%7E"))
+
+
+def test_join_segments_of_nothing_is_the_root() -> None:
+    assert join_segments(()) == "/"

@@ -1,0 +1,62 @@
+"""The README's code is run, so the snippets users copy keep working."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def python_block_after(heading: str) -> str:
+    section = README.split(heading, 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, f"no python block after {heading!r}"
+    return match.group(1)
+
+
+@pytest.fixture(autouse=True)
+def _from_the_repository_root() -> Any:
+    previous = os.getcwd()
+    os.chdir(ROOT)
+    yield
+    os.chdir(previous)
+
+
+def test_readme_middleware_snippet_guards_a_users_own_app() -> None:
+    namespace: dict[str, Any] = {}
+    exec(python_block_after("## Use it in front of your own app"), namespace)
+
+    async def exchange() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=namespace["app"])
+        async with httpx.AsyncClient(transport=transport, base_url="http://readme.test") as client:
+            return [
+                await client.get("/2/tweets/7", headers={"Authorization": "Bearer gw467-demo-android"}),
+                await client.get("/2/tweets/7", headers={"Authorization": "Bearer gw467-demo-sunrise-bot"}),
+                await client.get("/2/tweets/7"),
+            ]
+
+    first_party, free_plan, anonymous = asyncio.run(exchange())
+    assert first_party.json() == {"id": "7", "client": "android"}
+    assert free_plan.status_code == 467
+    assert anonymous.status_code == 401
+
+
+def test_readme_property_snippet_builds_a_hypothesis_test_that_passes() -> None:
+    namespace: dict[str, Any] = {}
+    exec(python_block_after("The strategies and checks are public"), namespace)
+    namespace["test_no_regression"]()
+
+
+def test_readme_quick_start_is_two_make_commands() -> None:
+    quick_start = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in quick_start.strip().splitlines()]
+    assert len(commands) == 2
+    assert commands[1] == "make test"

@@ -1,0 +1,64 @@
+"""The segment trie: one endpoint per match, literal before parameter, case-insensitive literals."""
+
+from __future__ import annotations
+
+from gateway.plans import Endpoint
+from gateway.routing import RouteTrie
+
+ENDPOINTS = (
+    Endpoint("a", "GET", "/2/tweets/{id}", "tweets"),
+    Endpoint("b", "GET", "/2/tweets/search/recent", "search"),
+    Endpoint("c", "POST", "/2/tweets", "tweets"),
+    Endpoint("d", "GET", "/x/y/c", "s"),
+    Endpoint("e", "GET", "/{p}/y/d", "s"),
+    Endpoint("f", "GET", "/1.1/Account/verify.json", "login"),
+)
+TRIE = RouteTrie(ENDPOINTS)
+
+
+def endpoint_id(method: str, *segments: str) -> str | None:
+    match = TRIE.match(method, segments)
+    return None if match is None else ENDPOINTS[match.endpoint].id
+
+
+def test_parameters_match_any_segment_and_literals_match_exactly() -> None:
+    assert endpoint_id("GET", "2", "tweets", "123") == "a"
+    assert endpoint_id("GET", "2", "tweets", "search", "recent") == "b"
+    assert endpoint_id("GET", "2", "tweets") is None
+    assert endpoint_id("POST", "2", "tweets") == "c"
+
+
+def test_methods_have_separate_tries() -> None:
+    assert endpoint_id("DELETE", "2", "tweets", "1") is None
+    assert endpoint_id("OPTIONS") is None
+
+
+def test_a_failed_literal_branch_falls_back_to_the_parameter_branch() -> None:
+    assert endpoint_id("GET", "x", "y", "c") == "d"
+    assert endpoint_id("GET", "x", "y", "d") == "e"
+
+
+def test_literals_match_case_insensitively_and_report_a_respelling() -> None:
+    exact = TRIE.match("GET", ("1.1", "Account", "verify.json"))
+    folded = TRIE.match("GET", ("1.1", "ACCOUNT", "VERIFY.JSON"))
+    assert exact is not None and not exact.respelled
+    assert folded is not None and folded.respelled
+    assert TRIE.forwarded_segments(folded.endpoint, ("1.1", "ACCOUNT", "VERIFY.JSON")) == [
+        "1.1",
+        "Account",
+        "verify.json",
+    ]
+
+
+def test_forwarded_segments_keep_parameter_values_as_sent() -> None:
+    match = TRIE.match("GET", ("2", "TWEETS", "AbC"))
+    assert match is not None
+    assert TRIE.forwarded_segments(match.endpoint, ("2", "TWEETS", "AbC")) == ["2", "tweets", "AbC"]
+    assert TRIE.parameters(match.endpoint, ("2", "TWEETS", "AbC")) == {"id": "AbC"}
+
+
+def test_two_spellings_of_one_literal_always_count_as_respelled() -> None:
+    trie = RouteTrie((Endpoint("x", "GET", "/Api/one", "s"), Endpoint("y", "GET", "/api/two", "s")))
+    match = trie.match("GET", ("api", "one"))
+    assert match is not None and match.respelled
+    assert trie.forwarded_segments(match.endpoint, ("api", "one")) == ["Api", "one"]

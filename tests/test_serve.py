@@ -1,0 +1,93 @@
+"""`gw467 serve` under uvicorn on 127.0.0.1: the incident's 467, byte for byte, over real HTTP."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BILLING, FIXED
+from tests.test_middleware import INCIDENT_BODY
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(plans: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--plans", str(plans), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gw467 serve did not start: {process.stderr.read()!r}") from None
+                time.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_billing_plan_served_by_uvicorn_answers_tco_with_the_exact_467_body() -> None:
+    with serving(BILLING) as base:
+        response = httpx.get(f"{base}/2/links/t3st", headers={"Authorization": "Bearer gw467-demo-tco"})
+    assert response.status_code == 467
+    assert response.content == INCIDENT_BODY
+    assert response.headers["x-gw467-rule"] == "plan:free/deny"
+
+
+def test_fixed_plan_served_by_uvicorn_forwards_tco_to_the_upstream() -> None:
+    with serving(FIXED) as base:
+        response = httpx.get(
+            f"{base}/2/links/t3st", headers={"Authorization": "Bearer gw467-demo-tco"}, follow_redirects=False
+        )
+        raw_dots = raw_request(
+            base, b"GET /2/links/%2e%2e HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer gw467-demo-tco\r\n\r\n"
+        )
+    assert response.status_code == 301
+    assert response.headers["location"] == "https://example.org/a/t3st"
+    assert raw_dots.startswith(b"HTTP/1.1 400")
+
+
+def raw_request(base: str, request: bytes) -> bytes:
+    """Send bytes as they are (HTTP clients would normalize the path first)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(request)
+        return connection.recv(65536)
+
+
+def test_serve_refuses_a_bad_plan_file_with_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("version = 1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--plans", str(bad), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

@@ -1,0 +1,100 @@
+"""Path templates: what the grammar accepts, how it refuses, and when two templates overlap."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.templates import MAX_SEGMENTS, Segment, TemplateError, parse_template, templates_overlap
+
+
+def literal(value: str) -> Segment:
+    return Segment(value, is_parameter=False)
+
+
+def parameter(name: str) -> Segment:
+    return Segment(name, is_parameter=True)
+
+
+def test_root_template_has_no_segments() -> None:
+    assert parse_template("/") == ()
+
+
+def test_template_splits_into_literals_and_parameters() -> None:
+    assert parse_template("/2/users/{id}/tweets") == (
+        literal("2"),
+        literal("users"),
+        parameter("id"),
+        literal("tweets"),
+    )
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["/1.1/media/upload.json", "/a-b_c~d", "/{_private}", "/{id1}/{id2}", "/" + "/".join("a" * MAX_SEGMENTS)],
+)
+def test_well_formed_templates_are_accepted(template: str) -> None:
+    assert len(parse_template(template)) == template.count("/")
+
+
+def test_literal_keeps_its_spelling_and_folds_for_comparison() -> None:
+    (segment,) = parse_template("/Users")
+    assert segment.value == "Users"
+    assert segment.folded == "users"
+
+
+@pytest.mark.parametrize(
+    ("template", "words"),
+    [
+        ("", "must start with '/'"),
+        ("2/tweets", "must start with '/'"),
+        ("/2/tweets/", "must not end with '/'"),
+        ("/2//tweets", "empty segment ('//')"),
+        ("/2/./tweets", "dot segment '.'"),
+        ("/2/..", "dot segment '..'"),
+        ("/2/{id}.json", "has segment '{id}.json'"),
+        ("/2/{id", "has segment '{id'"),
+        ("/2/{}", "has segment '{}'"),
+        ("/2/{1id}", "has segment '{1id}'"),
+        ("/2/a b", "has segment 'a b'"),
+        ("/2/caf\u00e9", "has segment 'caf\u00e9'"),
+        ("/{id}/x/{id}", "repeats parameter {id}"),
+        ("/" + "/".join("a" * (MAX_SEGMENTS + 1)), f"more than {MAX_SEGMENTS} segments"),
+    ],
+)
+def test_malformed_template_is_refused_saying_why(template: str, words: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        parse_template(template)
+    message = str(caught.value)
+    assert message.startswith(f"path template {template!r} ")
+    assert words in message
+    assert "\n" not in message
+
+
+def test_bad_segment_message_describes_the_grammar() -> None:
+    with pytest.raises(TemplateError, match=r"either \{name\} or letters, digits and '-\._~'"):
+        parse_template("/a+b")
+
+
+def test_template_error_is_a_value_error() -> None:
+    assert issubclass(TemplateError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "overlap"),
+    [
+        ("/2/tweets", "/2/tweets", True),
+        ("/2/users/me", "/2/users/{id}", True),
+        ("/2/users/{id}", "/2/users/{user_id}", True),
+        ("/{a}/tweets", "/users/{b}", True),
+        ("/2/Tweets", "/2/tWEETS", True),
+        ("/", "/", True),
+        ("/2/tweets", "/2/users", False),
+        ("/2/users/{id}", "/2/users/{id}/tweets", False),
+        ("/", "/{id}", False),
+        ("/2/{id}/likes", "/2/{id}/retweets", False),
+    ],
+)
+def test_templates_overlap_truth_table(first: str, second: str, overlap: bool) -> None:
+    a, b = parse_template(first), parse_template(second)
+    assert templates_overlap(a, b) is overlap
+    assert templates_overlap(b, a) is overlap

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import asgi_bench, decision_bench
+from benchmarks import asgi_bench, decision_bench, replay_bench
 from benchmarks.report import show, write_json
 from benchmarks.results import HarnessError
 from benchmarks.settings import DEFAULT_OUT, Settings, quick
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     when = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        measurements = [*asgi_bench.run(settings), *decision_bench.run(settings)]
+        measurements = [*asgi_bench.run(settings), *decision_bench.run(settings), *replay_bench.run(settings)]
     except HarnessError as error:
         print(f"benchmarks FAILED: {error}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from rich import box
@@ -65,6 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("file", metavar="FILE")
     matrix.add_argument("--against", metavar="OTHER", help="mark cells that differ from this plan file")
     matrix.add_argument("--format", choices=("table", "json"), default="table")
+
+    replay = commands.add_parser(
+        "replay", help="replay a scenario's hour minute by minute through the real gateway"
+    )
+    replay.add_argument(
+        "scenario", metavar="SCENARIO", help="scenario file, e.g. scenarios/2023-03-06-error-467.toml"
+    )
+    replay.add_argument("--seed", type=int, help="traffic seed (default: the scenario's)")
+    replay.add_argument("--json", metavar="PATH", help="write the full record as JSON")
+    replay.add_argument("--chart", metavar="PATH", help="write a PNG chart of error rates by client class")
+    replay.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="stdout: timeline table or the JSON record",
+    )
     return parser
 
 
@@ -189,7 +206,48 @@ def _cell(cell: Cell) -> str:
     return f"{text} [bold magenta]{marks}[/]" if marks else text
 
 
-_HANDLERS = {"serve": _serve, "check": _check, "explain": _explain, "matrix": _matrix}
+def _replay(args: argparse.Namespace) -> int:
+    from gateway.replay.engine import ReplayEngine
+    from gateway.replay.scenario import load_scenario
+    from gateway.replay.summary import record_json
+    from gateway.replay.terminal import render, run_with_progress
+
+    engine = ReplayEngine(load_scenario(args.scenario), seed=args.seed)
+    record = run_with_progress(engine, Console(stderr=True))
+    document = json.dumps(record_json(record), indent=1, sort_keys=False) + "\n"
+    if args.json:
+        _write(args.json, document)
+    if args.chart:
+        from gateway.replay.chart import write_chart
+
+        write_chart(record, args.chart)
+    if args.format == "json":
+        sys.stdout.write(document)
+    else:
+        console = _console()
+        console.print(render(record))
+        for label, path in (("record", args.json), ("chart", args.chart)):
+            if path:
+                console.print(f"{label} written to {path}")
+    return EXIT_OK
+
+
+def _write(path: str, text: str) -> None:
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    except OSError as error:
+        raise UsageError(f"gw467: error: cannot write {path}: {error.strerror}") from None
+
+
+_HANDLERS = {
+    "serve": _serve,
+    "check": _check,
+    "explain": _explain,
+    "matrix": _matrix,
+    "replay": _replay,
+}
 
 
 if __name__ == "__main__":

@@ -42,6 +42,18 @@ class ConfigError(Exception):
         return f"{self.source}: {self.message}"
 
 
+Fail = Callable[[str, str], ConfigError]
+
+
+def failure(source: str) -> Fail:
+    """A function making ConfigErrors for `source`: `raise fail("key.path", "what is wrong")`."""
+
+    def fail(where: str, message: str) -> ConfigError:
+        return ConfigError(source, where, message)
+
+    return fail
+
+
 def read_text(path: str | Path) -> str:
     """The file's text, or ConfigError when it cannot be read or is not UTF-8."""
     source = str(path)

@@ -84,3 +84,24 @@ async def call_asgi(
 
     await app(scope, receive, send)
     return InProcessResponse(status, response_headers, b"".join(chunks))
+
+
+async def status_of(app: ASGIApp, scope: dict[str, object], body: bytes = b"") -> int:
+    """Send one request through `app` and return only the response status (the replay's hot path)."""
+    status = 0
+    request_sent = False
+
+    async def receive() -> Message:
+        nonlocal request_sent
+        if request_sent:
+            return {"type": "http.disconnect"}
+        request_sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status

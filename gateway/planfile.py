@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.config import ConfigError, parse_toml, read_text, validate_model
+from gateway.config import Fail, failure, parse_toml, read_text, validate_model
 from gateway.plans import (
     FIRST_PARTY,
     THIRD_PARTY,
@@ -122,9 +122,7 @@ def _endpoint_label(document: dict[str, Any]) -> Any:
 
 
 def _build(entry: PlanFile, source: str) -> PlanSet:
-    def fail(where: str, message: str) -> ConfigError:
-        return ConfigError(source, where, message)
-
+    fail = failure(source)
     endpoints = _build_endpoints(entry.endpoints, fail)
     plans = _build_plans(entry.plans, endpoints, fail)
     plan_names = {plan.name for plan in plans}
@@ -141,7 +139,7 @@ def _build(entry: PlanFile, source: str) -> PlanSet:
     )
 
 
-def _build_endpoints(entries: list[EndpointEntry], fail: Any) -> tuple[Endpoint, ...]:
+def _build_endpoints(entries: list[EndpointEntry], fail: Fail) -> tuple[Endpoint, ...]:
     seen: dict[str, int] = {}
     parsed: list[tuple[Endpoint, Any]] = []
     for index, item in enumerate(entries):
@@ -166,7 +164,7 @@ def _build_endpoints(entries: list[EndpointEntry], fail: Any) -> tuple[Endpoint,
 
 
 def _build_plans(
-    entries: dict[str, PlanEntry], endpoints: tuple[Endpoint, ...], fail: Any
+    entries: dict[str, PlanEntry], endpoints: tuple[Endpoint, ...], fail: Fail
 ) -> tuple[Plan, ...]:
     tiers: dict[int, str] = {}
     plans: list[Plan] = []
@@ -201,7 +199,7 @@ def _build_plans(
     return tuple(plans)
 
 
-def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: Any) -> tuple[Client, ...]:
+def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: Fail) -> tuple[Client, ...]:
     clients: list[Client] = []
     digests: dict[str, str] = {}
     for client_id, item in entries.items():
@@ -236,7 +234,9 @@ def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: 
     return tuple(clients)
 
 
-def _build_policy(entry: PolicyEntry, plan_names: set[str], clients: tuple[Client, ...], fail: Any) -> Policy:
+def _build_policy(
+    entry: PolicyEntry, plan_names: set[str], clients: tuple[Client, ...], fail: Fail
+) -> Policy:
     classes = {client.client_class for client in clients}
     ids = {client.id for client in clients}
     for index, selector in enumerate(entry.exempt):

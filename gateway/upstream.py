@@ -3,7 +3,9 @@
 Routes are built from a plan set's catalogue, so the demo serves whatever
 endpoints a plan file declares (a user's own included). Payloads are plausible
 and deterministic: link resolution redirects, media answers with a 1x1 PNG,
-timelines and lookups with JSON shaped like Twitter's API v2.
+timelines and lookups with JSON shaped like Twitter's API v2. Each surface is
+served by a backend pool named in the service map (`gateway.services`); a pool
+without hosts answers 503 "Something is technically wrong." (Twitter code 131).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from gateway.plans import Endpoint, PlanSet
+from gateway.services import HEALTHY, ServiceMap
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -27,13 +31,41 @@ PIXEL_PNG = bytes.fromhex(
 )
 
 
-def build_demo_app(plan_set: PlanSet) -> Starlette:
-    """A Starlette app with one route per catalogue endpoint."""
-    routes = [
-        Route(endpoint.path, _handler_for(endpoint), methods=[endpoint.method], name=endpoint.id)
-        for endpoint in plan_set.endpoints
-    ]
-    return Starlette(routes=routes)
+TECHNICALLY_WRONG_BODY = b'{"errors":[{"message":"Something is technically wrong.","code":131}]}'
+
+
+class DemoUpstream:
+    """The demo app: one route per catalogue endpoint, served through the service map in force."""
+
+    def __init__(self, plan_set: PlanSet, services: ServiceMap = HEALTHY) -> None:
+        self.services = services
+        routes = [
+            Route(endpoint.path, self._through_pool(endpoint), methods=[endpoint.method], name=endpoint.id)
+            for endpoint in plan_set.endpoints
+        ]
+        self._app = Starlette(routes=routes)
+
+    def replace_services(self, services: ServiceMap) -> None:
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+    def _through_pool(self, endpoint: Endpoint) -> Handler:
+        serve = _handler_for(endpoint)
+
+        async def handle(request: Request) -> Response:
+            hosts = self.services.hosts_for(endpoint.surface)
+            if not hosts:
+                return Response(TECHNICALLY_WRONG_BODY, 503, media_type="application/json")
+            return await serve(request)
+
+        return handle
+
+
+def build_demo_app(plan_set: PlanSet, services: ServiceMap = HEALTHY) -> DemoUpstream:
+    """The demo upstream for a plan set's catalogue."""
+    return DemoUpstream(plan_set, services)
 
 
 def _number(text: str) -> str:

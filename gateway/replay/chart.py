@@ -1,0 +1,100 @@
+"""The replay as a PNG: error rate by client class over time, and first-party outcomes per minute.
+
+Top panel: the share of each client class's requests failing, minute by minute
+(third-party apps together, dashed). Bottom panel: first-party requests per
+minute stacked by outcome (ok, 467, 429, 5xx, other 4xx). Events are marked
+on both: pushes in red, rollbacks in green.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+
+from gateway.replay.engine import ReplayRecord
+from gateway.replay.summary import KINDS, clock_label, failed, minute_rows
+
+KIND_COLOURS = {"ok": "#4caf50", "467": "#d62728", "429": "#ffb300", "5xx": "#8e24aa", "4xx": "#00acc1"}
+
+
+def write_chart(record: ReplayRecord, path: str | Path) -> None:
+    rows = minute_rows(record)
+    minutes = [row.minute for row in rows]
+    figure, (rates, outcomes) = plt.subplots(
+        2, 1, figsize=(12, 7.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    # A step per minute, closed at the end of the last minute.
+    edges = [*minutes, len(minutes)]
+    for name in (name for name, first in record.classes.items() if first):
+        values = [100 * _rate(row.by_class.get(name, {})) for row in rows]
+        rates.step(
+            edges,
+            [*values, values[-1]],
+            where="post",
+            label=name,
+            linewidth=1.5,
+        )
+    third = [100 * _rate(row.third_party) for row in rows]
+    rates.step(
+        edges,
+        [*third, third[-1]],
+        where="post",
+        label="third-party apps",
+        color="black",
+        linestyle="--",
+        linewidth=1.3,
+    )
+    rates.set_ylim(-2, 112)
+    rates.set_ylabel("requests failing (%)")
+    rates.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, title="client class")
+    rates.set_title(
+        f"{record.scenario.title}\nseed {record.seed}, {record.requests:,} requests through the gateway",
+        fontsize=10,
+    )
+
+    bottom = [0] * len(rows)
+    for kind in KINDS:
+        heights = [row.first_party.get(kind, 0) for row in rows]
+        if not any(heights):
+            continue
+        outcomes.bar(
+            minutes, heights, width=1.0, align="edge", bottom=bottom, color=KIND_COLOURS[kind], label=kind
+        )
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    outcomes.set_ylabel("first-party requests / min")
+    outcomes.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, title="outcome")
+
+    for axes in (rates, outcomes):
+        for event in record.events:
+            colour = "crimson" if event.action.startswith("push") else "seagreen"
+            axes.axvline(event.minute, color=colour, linestyle=":", linewidth=1.6)
+        axes.grid(alpha=0.3)
+    for event in record.events:
+        kind = "push" if event.action.startswith("push") else "rollback"
+        rates.annotate(
+            f"{kind}: {event.version}",
+            xy=(event.minute, 106),
+            xytext=(4, 0),
+            textcoords="offset points",
+            fontsize=8,
+            color="crimson" if kind == "push" else "seagreen",
+        )
+    step = 15 if len(minutes) >= 60 else 5
+    ticks = list(range(0, len(minutes) + 1, step))
+    outcomes.set_xticks(ticks, [clock_label(record, tick) for tick in ticks])
+    outcomes.set_xlim(0, len(minutes))
+    outcomes.set_xlabel(f"virtual time ({record.scenario.timezone})")
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _rate(kinds: dict[str, int]) -> float:
+    total = sum(kinds.values())
+    return failed(kinds) / total if total else 0.0

@@ -1,0 +1,231 @@
+"""Scenario files: a replayable hour, its traffic model, its timeline of events, its operators.
+
+Everything a scenario names (plan files, service maps, clients, keys, endpoints)
+is checked when it is loaded, so a replay never stops half-way on a bad file:
+the error is one line naming the scenario file and the key at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.config import ConfigError, Fail, failure, parse_toml, read_text, validate_model
+from gateway.planfile import load_plan_set
+from gateway.plans import PlanSet
+from gateway.services import ServiceMap, load_service_map
+
+Action = Literal["push_plans", "rollback_plans", "push_services", "rollback_services"]
+PUSHES = {"push_plans": "rollback_plans", "push_services": "rollback_services"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _TrafficEntry(_Strict):
+    client: str
+    key: Annotated[str, Field(min_length=1)]
+    per_minute: Annotated[float, Field(ge=0)]
+    mix: Annotated[dict[str, Annotated[float, Field(gt=0)]], Field(min_length=1)]
+
+
+class _EventEntry(_Strict):
+    minute: Annotated[int, Field(ge=0)]
+    action: Action
+    file: str | None = None
+    note: str = ""
+
+
+class _LoadEntry(_Strict):
+    shape: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = [[0, 1.0]]
+
+
+class _OperatorsEntry(_Strict):
+    user_reports_after_minutes: Annotated[int, Field(ge=0)] = 5
+    page_to_rollback_minutes: Annotated[int, Field(ge=0)] = 10
+
+
+class _ScenarioFile(_Strict):
+    schema_: Literal[1] = Field(default=1, alias="schema")
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+    title: str
+    description: str = ""
+    start: datetime
+    timezone: Annotated[str, Field(min_length=1, max_length=8)] = "UTC"
+    minutes: Annotated[int, Field(gt=0, le=24 * 60)]
+    seed: int = 0
+    plans: str
+    services: str | None = None
+    impact_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    load: _LoadEntry = _LoadEntry()
+    operators: _OperatorsEntry = _OperatorsEntry()
+    traffic: Annotated[list[_TrafficEntry], Field(min_length=1)]
+    events: list[_EventEntry] = []
+
+
+@dataclass(frozen=True)
+class TrafficSource:
+    """One client's traffic: a rate per virtual minute and an endpoint mix (weights)."""
+
+    client_id: str
+    key: str
+    per_minute: float
+    mix: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class ScenarioEvent:
+    minute: int
+    action: str
+    file: Path | None
+    note: str
+
+
+@dataclass(frozen=True)
+class OperatorModel:
+    """How humans respond: user reports reach them, and a page becomes a rollback, this late."""
+
+    user_reports_after_minutes: int
+    page_to_rollback_minutes: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    description: str
+    source: str
+    start: datetime
+    timezone: str
+    minutes: int
+    seed: int
+    plans: Path
+    services: Path | None
+    impact_threshold: float
+    load_shape: tuple[tuple[int, float], ...]
+    operators: OperatorModel
+    traffic: tuple[TrafficSource, ...]
+    events: tuple[ScenarioEvent, ...]
+
+    def load_factor(self, minute: int) -> float:
+        """The traffic multiplier at `minute`, linear between the shape's points."""
+        points = self.load_shape
+        if minute <= points[0][0]:
+            return points[0][1]
+        for (m0, f0), (m1, f1) in pairwise(points):
+            if m0 <= minute <= m1:
+                return f0 + (f1 - f0) * (minute - m0) / (m1 - m0)
+        return points[-1][1]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file and everything it refers to; ConfigError on any problem."""
+    source = str(path)
+    document = parse_toml(read_text(path), source)
+    entry = validate_model(_ScenarioFile, document, source)
+    if entry.start.tzinfo is None:
+        raise ConfigError(source, "start", "give a UTC offset, e.g. 2023-03-06T08:45:00-08:00")
+    base = Path(path).parent
+
+    fail = failure(source)
+    plans_path = base / entry.plans
+    initial = _referenced_plans(plans_path, "plans", fail)
+    services_path = base / entry.services if entry.services else None
+    if services_path is not None:
+        _referenced_services(services_path, "services", fail)
+    traffic = tuple(_traffic(index, item, initial, fail) for index, item in enumerate(entry.traffic))
+    events = _events(entry, base, fail)
+    shape = tuple((int(minute), float(factor)) for minute, factor in entry.load.shape)
+    if not shape or any(b[0] <= a[0] for a, b in pairwise(shape)):
+        raise fail("load.shape", "give [minute, factor] points with strictly increasing minutes")
+    if any(factor < 0 for _, factor in shape):
+        raise fail("load.shape", "a load factor cannot be negative")
+    return Scenario(
+        name=entry.name,
+        title=entry.title,
+        description=entry.description,
+        source=source,
+        start=entry.start,
+        timezone=entry.timezone,
+        minutes=entry.minutes,
+        seed=entry.seed,
+        plans=plans_path,
+        services=services_path,
+        impact_threshold=entry.impact_threshold,
+        load_shape=shape,
+        operators=OperatorModel(
+            entry.operators.user_reports_after_minutes, entry.operators.page_to_rollback_minutes
+        ),
+        traffic=traffic,
+        events=events,
+    )
+
+
+def _referenced_plans(path: Path, where: str, fail: Fail) -> PlanSet:
+    try:
+        return load_plan_set(path)
+    except ConfigError as error:
+        raise fail(where, f"cannot use plan file: {error}") from None
+
+
+def _referenced_services(path: Path, where: str, fail: Fail) -> ServiceMap:
+    try:
+        return load_service_map(path)
+    except ConfigError as error:
+        raise fail(where, f"cannot use service map: {error}") from None
+
+
+def _traffic(index: int, item: _TrafficEntry, plan_set: PlanSet, fail: Fail) -> TrafficSource:
+    where = f"traffic[{index}]"
+    known = {client.id: client for client in plan_set.clients}
+    if item.client not in known:
+        raise fail(f"{where}.client", f"unknown client {item.client!r} in {plan_set.version}")
+    if hashlib.sha256(item.key.encode()).hexdigest() != known[item.client].key_sha256:
+        # Never echo the key: say only that it is the wrong one.
+        raise fail(f"{where}.key", f"does not authenticate as client {item.client!r}")
+    endpoint_ids = {endpoint.id for endpoint in plan_set.endpoints}
+    for endpoint_id in item.mix:
+        if endpoint_id not in endpoint_ids:
+            raise fail(f"{where}.mix.{endpoint_id}", f"unknown endpoint in {plan_set.version}")
+    return TrafficSource(
+        item.client, item.key, float(item.per_minute), tuple((k, float(v)) for k, v in item.mix.items())
+    )
+
+
+def _events(entry: _ScenarioFile, base: Path, fail: Fail) -> tuple[ScenarioEvent, ...]:
+    pushed = {"push_plans": 0, "push_services": 0}
+    events: list[ScenarioEvent] = []
+    previous = -1
+    for index, item in enumerate(entry.events):
+        where = f"events[{index}]"
+        if item.minute >= entry.minutes:
+            raise fail(f"{where}.minute", f"minute {item.minute} is past the end ({entry.minutes} minutes)")
+        if item.minute < previous:
+            raise fail(f"{where}.minute", "events must be in time order")
+        previous = item.minute
+        file = None
+        if item.action in PUSHES:
+            if item.file is None:
+                raise fail(f"{where}.file", f"{item.action} needs a file")
+            file = base / item.file
+            if item.action == "push_plans":
+                _referenced_plans(file, f"{where}.file", fail)
+            else:
+                _referenced_services(file, f"{where}.file", fail)
+            pushed[item.action] += 1
+        else:
+            if item.file is not None:
+                raise fail(f"{where}.file", f"{item.action} takes no file: it restores the one before")
+            push = next(push for push, rollback in PUSHES.items() if rollback == item.action)
+            if pushed[push] == 0:
+                raise fail(f"{where}.action", f"{item.action} with nothing pushed before it")
+            pushed[push] -= 1
+        events.append(ScenarioEvent(item.minute, item.action, file, item.note))
+    return tuple(events)

@@ -1,0 +1,74 @@
+"""`gw467 replay`: deterministic JSON, the chart, the timeline, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+from tests.replay.conftest import short_scenario
+
+
+def test_two_runs_with_the_same_seed_write_byte_identical_json(tmp_path: Path) -> None:
+    scenario = short_scenario(tmp_path)
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["replay", str(scenario), "--json", str(first)]) == 0
+    assert main(["replay", str(scenario), "--json", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert main(["replay", str(scenario), "--seed", "99", "--json", str(second)]) == 0
+    assert first.read_bytes() != second.read_bytes()
+
+
+def test_json_record_holds_events_minutes_counts_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(short_scenario(tmp_path)), "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["seed"] == 7
+    assert [e["action"] for e in record["events"]] == ["push_plans", "rollback_plans"]
+    assert [m["plans"] for m in record["minutes"]][1:3] == ["2023-02-baseline", "2023-03-06-billing"]
+    assert record["minutes"][2]["first_party"]["467"] > 0
+    assert sum(row[4] for row in record["counts"]) == record["requests"]
+    summary = record["summary"]
+    assert summary["impact_minutes"] == 2
+    assert summary["push_to_rollback_minutes"] == 2
+    assert summary["first_party_failed_by_surface"]["links"] > 0
+
+
+def test_the_table_shows_the_timeline_events_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(short_scenario(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "09:00" in out and "▶ push plans: 2023-03-06-billing" in out
+    assert "minutes of impact               2 (09:00 to 09:02 PST)" in out
+    assert "push to rollback                2 minutes" in out
+
+
+def test_chart_is_written_as_a_png(tmp_path: Path) -> None:
+    chart = tmp_path / "out" / "replay.png"
+    assert main(["replay", str(short_scenario(tmp_path)), "--chart", str(chart)]) == 0
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert chart.stat().st_size > 10_000
+
+
+def test_a_malformed_scenario_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\ntitle = "t"\n')
+    assert main(["replay", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"gw467: error: {bad}: ")
+
+
+def test_an_unwritable_json_path_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["replay", str(short_scenario(tmp_path)), "--json", str(blocker / "x.json")]) == 2
+    assert "cannot write" in capsys.readouterr().err

@@ -18,18 +18,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from gateway import diff_command
 from gateway.compiler import compile_plan_set
 from gateway.config import ConfigError
 from gateway.explain import explain
 from gateway.matrix import Cell, Matrix, decision_matrix
 from gateway.planfile import load_plan_set
+from gateway.replay.safety import LAYERS
+from gateway.slo import SLI_NAMES
+from gateway.usage import UsageError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """Bad command-line input; the message is printed as one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
         default="table",
         help="stdout: timeline table or the JSON record",
     )
+    replay.add_argument(
+        "--safety",
+        choices=LAYERS,
+        default="none",
+        help="replay with this safety layer in force (default: none, as on 2023-03-06)",
+    )
+    replay.add_argument(
+        "--sli",
+        choices=SLI_NAMES,
+        default="first-party-denials",
+        help="what counts as a failed request for the alert, the status page and the canary "
+        "(default: first-party-denials; 5xx is the common dashboard default, blind to 467)",
+    )
+    replay.add_argument(
+        "--compare",
+        action="store_true",
+        help="replay once per safety layer (canary and alert under both SLIs) and compare",
+    )
+    diff_command.register(commands)
+    diff_command.register_traffic(commands)
     return parser
 
 
@@ -212,7 +232,9 @@ def _replay(args: argparse.Namespace) -> int:
     from gateway.replay.summary import record_json
     from gateway.replay.terminal import render, run_with_progress
 
-    engine = ReplayEngine(load_scenario(args.scenario), seed=args.seed)
+    if args.compare:
+        return _compare(args)
+    engine = ReplayEngine(load_scenario(args.scenario), seed=args.seed, safety=args.safety, sli=args.sli)
     record = run_with_progress(engine, Console(stderr=True))
     document = json.dumps(record_json(record), indent=1, sort_keys=False) + "\n"
     if args.json:
@@ -227,6 +249,30 @@ def _replay(args: argparse.Namespace) -> int:
         console = _console()
         console.print(render(record))
         for label, path in (("record", args.json), ("chart", args.chart)):
+            if path:
+                console.print(f"{label} written to {path}")
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from gateway.replay.compare import compare
+    from gateway.replay.terminal import render_comparison
+
+    with Console(stderr=True).status("replaying the hour once per safety layer (2 processes)..."):
+        comparison = compare(args.scenario, seed=args.seed)
+    document = json.dumps(comparison.to_json(), indent=1) + "\n"
+    if args.json:
+        _write(args.json, document)
+    if args.chart:
+        from gateway.replay.chart import write_comparison_chart
+
+        write_comparison_chart(comparison, args.chart)
+    if args.format == "json":
+        sys.stdout.write(document)
+    else:
+        console = _console()
+        console.print(render_comparison(comparison))
+        for label, path in (("comparison", args.json), ("chart", args.chart)):
             if path:
                 console.print(f"{label} written to {path}")
     return EXIT_OK
@@ -247,6 +293,8 @@ _HANDLERS = {
     "explain": _explain,
     "matrix": _matrix,
     "replay": _replay,
+    "diff": diff_command.run,
+    "traffic": diff_command.run_traffic,
 }
 
 

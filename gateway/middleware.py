@@ -1,11 +1,15 @@
 """`EntitlementMiddleware`: the pure-ASGI gateway that puts a plan file in front of an app.
 
-HTTP requests are decided by `gateway.decision.decide`; refused ones are answered
-here (400, 401, 404, 467, 429) and never reach the app; allowed ones reach it
-on the canonical path the decision was taken on, with the client, plan and
-endpoint in `scope["state"]`. Lifespan passes through. WebSocket handshakes are
-refused (close code 1008, which servers turn into HTTP 403): plan files cannot
-grant WebSocket endpoints, and an unguarded upgrade would be a way around them.
+HTTP requests are decided by `gateway.decision.decide` against the stage in force
+(`gateway.rollout`); refused ones are answered here (400, 401, 404, 467, 429) and
+never reach the app; allowed ones reach it on the canonical path the decision was
+taken on, with the client, plan and endpoint in `scope["state"]`. A candidate
+table may be shadowed (decided, never enforced) or canaried (enforced for a
+hashed slice). Every outcome feeds the availability tracker behind
+`/_gw467/status`, the canary controller and, when enabled, Prometheus metrics.
+Lifespan passes through. WebSocket handshakes are refused (close code 1008,
+which servers turn into HTTP 403): plan files cannot grant WebSocket endpoints,
+and an unguarded upgrade would be a way around them.
 """
 
 from __future__ import annotations
@@ -16,14 +20,20 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.canary import CanaryController
 from gateway.compiler import compile_plan_set
-from gateway.decision import STATUS_QUOTA, DecisionTable, decide
+from gateway.control import CONTROL_PREFIX, ControlApi
+from gateway.decision import STATUS_QUOTA, Decision, DecisionTable, decide
+from gateway.metrics import GatewayMetrics
 from gateway.planfile import load_plan_set
 from gateway.plans import PlanSet
 from gateway.quota import QuotaLedger
 from gateway.responses import RULE_HEADER, send_gateway_response
+from gateway.rollout import Rollout
+from gateway.slo import AvailabilityTracker, BurnRateAlert, is_bad, parse_sli
 
 _AUTHORIZATION = b"authorization"
+UNKNOWN = "unknown"
 
 
 def as_table(plans: str | Path | PlanSet | DecisionTable) -> DecisionTable:
@@ -40,6 +50,11 @@ class EntitlementMiddleware:
 
     `plans` is a plan-file path, a PlanSet or a compiled DecisionTable; a bad
     file raises `gateway.config.ConfigError` here, at start-up, not per request.
+    `sli` chooses what counts as a failed request for the status page, the
+    burn-rate alert and the canary: "first-party-denials" (the default: any
+    refusal of a first-party request, or a 5xx) or "5xx". `metrics` turns on
+    Prometheus metrics at /_gw467/metrics. `admin_token` turns on the admin API
+    under /_gw467/admin/ (off when None).
     """
 
     def __init__(
@@ -47,14 +62,30 @@ class EntitlementMiddleware:
         app: ASGIApp,
         plans: str | Path | PlanSet | DecisionTable,
         clock: Callable[[], float] = time.time,
+        *,
+        sli: str = "first-party-denials",
+        slo: float = 0.999,
+        metrics: bool | GatewayMetrics = False,
+        admin_token: str | None = None,
     ) -> None:
         self.app = app
-        self.table = as_table(plans)
+        self.clock = clock
+        self.rollout = Rollout.of(as_table(plans))
         self.quotas = QuotaLedger(clock)
+        self.sli = parse_sli(sli)
+        self.availability = AvailabilityTracker()
+        self.alert = BurnRateAlert(slo=slo)
+        self.metrics = GatewayMetrics() if metrics is True else (metrics or None)
+        self.control = ControlApi(self, admin_token)
+
+    @property
+    def table(self) -> DecisionTable:
+        """The active table."""
+        return self.rollout.stage.active
 
     def replace_table(self, table: DecisionTable) -> None:
-        """Put a new table in force; requests already decided keep the old one."""
-        self.table = table
+        """Put a new table in force directly; requests already decided keep the old one."""
+        self.rollout.push(table, reason="replace_table", at=self.clock())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,9 +96,6 @@ class EntitlementMiddleware:
             await self.app(scope, receive, send)
             return
 
-        authorization = [
-            value for name, value in scope["headers"] if len(name) == 13 and name.lower() == _AUTHORIZATION
-        ]
         raw = scope.get("raw_path")
         if raw is None:
             raw_path: str = scope["path"]
@@ -75,10 +103,40 @@ class EntitlementMiddleware:
             raw_path = raw.decode("latin-1")
             if "?" in raw_path:
                 raw_path = raw_path.partition("?")[0]
+        if raw_path.startswith(CONTROL_PREFIX):
+            await self.control(scope, receive, send)
+            return
 
-        decision = decide(self.table, scope["method"], raw_path, authorization)
+        started = time.perf_counter()
+        authorization = [
+            value for name, value in scope["headers"] if len(name) == 13 and name.lower() == _AUTHORIZATION
+        ]
+        method = scope["method"]
+        stage = self.rollout.stage
+        decision = decide(stage.active, method, raw_path, authorization)
+        canary = None
+        if stage.candidate is not None:
+            candidate = decide(stage.candidate, method, raw_path, authorization)
+            if stage.shadow is not None:
+                divergence = stage.shadow.observe(method, raw_path, decision, candidate)
+                if divergence is not None and self.metrics is not None:
+                    self.metrics.shadow_divergence(
+                        divergence.client_class, divergence.endpoint_id, divergence.direction
+                    )
+            elif stage.canary is not None:
+                client = decision.client or candidate.client
+                endpoint = decision.endpoint or candidate.endpoint
+                if (
+                    client is not None
+                    and endpoint is not None
+                    and stage.canary.in_slice(client.id, endpoint.id)
+                ):
+                    decision = candidate
+                    canary = stage.canary
+
         if decision.status is not None:
             await send_gateway_response(send, decision.status, decision.rule)
+            self._observe(decision, decision.status, decision.rule, True, started, canary)
             return
 
         verdict = decision.verdict
@@ -89,7 +147,9 @@ class EntitlementMiddleware:
         if verdict.quota is not None:
             admitted, extra_headers = self.quotas.admit(client.id, verdict.quota)
             if not admitted:
-                await send_gateway_response(send, STATUS_QUOTA, f"quota:{verdict.plan}", extra_headers)
+                rule = f"quota:{verdict.plan}"
+                await send_gateway_response(send, STATUS_QUOTA, rule, extra_headers)
+                self._observe(decision, STATUS_QUOTA, rule, True, started, canary)
                 return
 
         state = dict(scope.get("state") or ())
@@ -104,11 +164,54 @@ class EntitlementMiddleware:
             forwarded["path"] = root_path + decision.path
             forwarded["raw_path"] = decision.path.encode("ascii")
         extra_headers.append((RULE_HEADER, rule.encode()))
+        status = 500  # what the server answers if the app raises before starting a response
 
         async def send_with_rule(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message = dict(message)
                 message["headers"] = [*message.get("headers", ()), *extra_headers]
             await send(message)
 
-        await self.app(forwarded, receive, send_with_rule)
+        try:
+            await self.app(forwarded, receive, send_with_rule)
+        finally:
+            self._observe(decision, status, rule, False, started, canary)
+
+    def _observe(
+        self,
+        decision: Decision,
+        status: int,
+        rule: str,
+        gateway_made: bool,
+        started: float,
+        canary: CanaryController | None,
+    ) -> None:
+        """Feed one outcome to the availability tracker, the canary controller and the metrics."""
+        client = decision.client
+        endpoint = decision.endpoint
+        if self.metrics is not None:
+            self.metrics.observe_request(
+                client.client_class if client is not None else UNKNOWN,
+                endpoint.surface if endpoint is not None else UNKNOWN,
+                status,
+                rule,
+                time.perf_counter() - started,
+            )
+        if client is None:
+            return
+        now = self.clock()
+        bad = is_bad(self.sli, client.first_party, status, gateway_made)
+        self.availability.record(client.client_class, client.first_party, bad, now)
+        if canary is not None:
+            stage_canary = self.rollout.stage.canary
+            if stage_canary is not canary:
+                return  # the canary this request belonged to has already ended
+            if self.metrics is not None:
+                self.metrics.canary_request(client.client_class, bad)
+            reason = stage_canary.observe(now, client.first_party, bad)
+            if reason is not None:
+                self.rollout.rollback(reason=f"canary: {reason}", at=now)
+                if self.metrics is not None:
+                    self.metrics.canary_rollback("first-party error rate")

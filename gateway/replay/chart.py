@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
+from gateway.replay.compare import Comparison, failure_share_by_minute
 from gateway.replay.engine import ReplayRecord
 from gateway.replay.summary import KINDS, clock_label, failed, minute_rows
 
@@ -98,3 +99,56 @@ def write_chart(record: ReplayRecord, path: str | Path) -> None:
 def _rate(kinds: dict[str, int]) -> float:
     total = sum(kinds.values())
     return failed(kinds) / total if total else 0.0
+
+
+def write_comparison_chart(comparison: Comparison, path: str | Path) -> None:
+    """Left: first-party requests failed per layer. Right: the first-party failure share over time."""
+    figure, (bars, lines) = plt.subplots(
+        1, 2, figsize=(14, 5.5), dpi=110, gridspec_kw={"width_ratios": [2, 3]}
+    )
+    labels = [row.layer if row.sli == "-" else f"{row.layer}\n({row.sli})" for row in comparison.rows]
+    values = [row.first_party_failed for row in comparison.rows]
+    colours = ["#d62728" if v > 1000 else ("#ffb300" if v else "#4caf50") for v in values]
+    positions = list(range(len(values)))
+    bars.barh(positions, values, color=colours)
+    bars.set_yticks(positions, labels, fontsize=8)
+    bars.invert_yaxis()
+    for position, value, row in zip(positions, values, comparison.rows, strict=True):
+        bars.annotate(
+            f"{value:,}  ({row.minutes_to_recover} min)",
+            xy=(value, position),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    bars.set_xlabel("first-party requests failed (minutes to recover)")
+    bars.set_xlim(0, max([*values, 1]) * 1.45)
+    bars.grid(axis="x", alpha=0.3)
+
+    for record, label in zip(comparison.records, labels, strict=True):
+        share = failure_share_by_minute(record)
+        lines.step(
+            [*range(len(share)), len(share)],
+            [*(100 * s for s in share), 100 * share[-1]],
+            where="post",
+            label=label.replace("\n", " "),
+            linewidth=1.4,
+        )
+    first = comparison.records[0]
+    for event in first.scenario.events:
+        lines.axvline(event.minute, color="grey", linestyle=":", linewidth=1.2)
+    step = 15 if first.scenario.minutes >= 60 else 5
+    ticks = list(range(0, first.scenario.minutes + 1, step))
+    lines.set_xticks(ticks, [clock_label(first, tick) for tick in ticks])
+    lines.set_xlim(0, first.scenario.minutes)
+    lines.set_ylim(-2, 105)
+    lines.set_ylabel("first-party requests failing (%)")
+    lines.set_xlabel(f"virtual time ({first.scenario.timezone}); dotted: the scenario's push and rollback")
+    lines.legend(fontsize=7, loc="upper right")
+    lines.grid(alpha=0.3)
+    figure.suptitle(f"{comparison.title}: each safety layer, replayed (seed {comparison.seed})", fontsize=10)
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)

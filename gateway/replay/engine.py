@@ -4,8 +4,10 @@ Each virtual request is an ASGI call into `EntitlementMiddleware` in front of th
 demo upstream, in process (no sockets), with the gateway's quota clock set to the
 request's virtual time; so every figure comes from the real decision code.
 Events (plan pushes, rollbacks, service-map changes) are applied at the start of
-their minute. The result is a `ReplayRecord` of counts per (minute, client class,
-surface, status).
+their minute; plan pushes go through the safety layer in force (`gateway.replay.
+safety`), which may block, shadow or canary them, or page operators who roll back.
+The result is a `ReplayRecord` of counts per (minute, client class, surface,
+status), with the events as they happened and when the layer detected trouble.
 """
 
 from __future__ import annotations
@@ -22,10 +24,18 @@ from gateway.middleware import EntitlementMiddleware
 from gateway.planfile import load_plan_set
 from gateway.replay.scenario import Scenario, ScenarioEvent
 from gateway.replay.traffic import TrafficModel
+from gateway.rollout import Rollout
 from gateway.services import HEALTHY, ServiceMap, load_service_map
 from gateway.upstream import DemoUpstream
 
 CountKey = tuple[int, str, str, int]
+
+# What became of a pushed change.
+IN_FORCE = "in force"
+ON_TRIAL = "on trial"  # in shadow or canary
+BLOCKED = "blocked"
+ABANDONED = "abandoned"
+ROLLED_BACK = "rolled back"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,10 @@ class ReplayRecord:
     events: tuple[AppliedEvent, ...]
     plans_by_minute: tuple[str, ...]
     services_by_minute: tuple[str, ...]
+    safety: str = "none"
+    sli: str = "first-party-denials"
+    detected_minute: int | None = None
+    detected_by: str | None = None
 
     @property
     def requests(self) -> int:
@@ -66,12 +80,31 @@ class VirtualClock:
         return self.now
 
 
-class ReplayEngine:
-    """One replay of one scenario; `run()` once."""
+@dataclass
+class PushRecord:
+    """A change the scenario pushed, and what became of it (for rollbacks and the record)."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+    kind: str
+    minute: int
+    version: str
+    state: str = IN_FORCE
+
+
+class ReplayEngine:
+    """One replay of one scenario with one safety layer; `run()` once."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        safety: str = "none",
+        sli: str = "first-party-denials",
+    ) -> None:
+        from gateway.replay.safety import make_layer
+
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
+        self.sli = sli
         plan_set = load_plan_set(scenario.plans)
         self.traffic = TrafficModel(scenario, plan_set)
         self.client_class = {client.id: client.client_class for client in plan_set.clients}
@@ -79,11 +112,20 @@ class ReplayEngine:
         services = load_service_map(scenario.services) if scenario.services else HEALTHY
         self.clock = VirtualClock(scenario.start.timestamp())
         self.upstream = DemoUpstream(plan_set, services)
-        self.gateway = EntitlementMiddleware(self.upstream, compile_plan_set(plan_set), clock=self.clock)
+        self.gateway = EntitlementMiddleware(
+            self.upstream, compile_plan_set(plan_set), clock=self.clock, sli=sli
+        )
+        self.layer = make_layer(safety, self)
+        self.pushes: list[PushRecord] = []
+        self.detected_minute: int | None = None
+        self.detected_by: str | None = None
         self._tables: dict[Path, DecisionTable] = {}
-        self._plan_stack: list[DecisionTable] = []
         self._service_stack: list[ServiceMap] = []
         self._applied: list[AppliedEvent] = []
+
+    @property
+    def rollout(self) -> Rollout:
+        return self.gateway.rollout
 
     async def run(self, on_minute: Callable[[int], None] | None = None) -> ReplayRecord:
         counts: Counter[CountKey] = Counter()
@@ -92,9 +134,11 @@ class ReplayEngine:
         start = self.scenario.start.timestamp()
         events = list(self.scenario.events)
         for minute in range(self.scenario.minutes):
+            self.clock.now = start + minute * 60
+            self.layer.before_minute(minute)
             while events and events[0].minute == minute:
                 self._apply(events.pop(0))
-            plans_by_minute.append(self.gateway.table.version)
+            plans_by_minute.append(self._plans_label())
             services_by_minute.append(self.upstream.services.version)
             minute_start = start + minute * 60
             for request in self.traffic.minute(minute, self.seed):
@@ -104,6 +148,8 @@ class ReplayEngine:
                 )
                 status = await status_of(self.gateway, scope)
                 counts[(minute, self.client_class[request.client_id], request.surface, status)] += 1
+            self.clock.now = minute_start + 60
+            self.layer.after_minute(minute)
             if on_minute is not None:
                 on_minute(minute)
         return ReplayRecord(
@@ -114,28 +160,68 @@ class ReplayEngine:
             events=tuple(self._applied),
             plans_by_minute=tuple(plans_by_minute),
             services_by_minute=tuple(services_by_minute),
+            safety=self.layer.name,
+            sli=self.sli,
+            detected_minute=self.detected_minute,
+            detected_by=self.detected_by,
         )
+
+    def record(self, minute: int, action: str, note: str, by: str, version: str | None = None) -> None:
+        """Log an event as it happened; `version` defaults to the plans in force afterwards."""
+        self._applied.append(AppliedEvent(minute, action, version or self._plans_label(), note, by))
+
+    def detect(self, minute: int, by: str) -> None:
+        """Note the first minute at which something (a layer, an alert, users) saw the problem."""
+        if self.detected_minute is None:
+            self.detected_minute = minute
+            self.detected_by = by
+
+    def table(self, path: Path) -> DecisionTable:
+        if path not in self._tables:
+            self._tables[path] = compile_plan_set(load_plan_set(path))
+        return self._tables[path]
+
+    def roll_back_latest(self, minute: int, note: str, by: str) -> bool:
+        """Undo the most recent change still in force or on trial; False when there is none."""
+        for push in reversed(self.pushes):
+            if push.state in (IN_FORCE, ON_TRIAL):
+                self._undo(push, minute, note, by)
+                return True
+        return False
+
+    def _undo(self, push: PushRecord, minute: int, note: str, by: str) -> None:
+        push.state = ROLLED_BACK
+        if push.kind == "plans":
+            self.rollout.rollback(reason=note, at=self.clock.now)
+            self.record(minute, "rollback_plans", note, by)
+        else:
+            self.upstream.replace_services(self._service_stack.pop())
+            self.record(minute, "rollback_services", note, by, self.upstream.services.version)
+
+    def _plans_label(self) -> str:
+        stage = self.rollout.stage
+        if stage.candidate is None:
+            return stage.active.version
+        return f"{stage.active.version} (+{stage.mode} {stage.candidate.version})"
 
     def _apply(self, event: ScenarioEvent) -> None:
         if event.action == "push_plans":
             assert event.file is not None
-            self._plan_stack.append(self.gateway.table)
-            self.gateway.replace_table(self._table(event.file))
-            version = self.gateway.table.version
-        elif event.action == "rollback_plans":
-            self.gateway.replace_table(self._plan_stack.pop())
-            version = self.gateway.table.version
+            table = self.table(event.file)
+            push = PushRecord("plans", event.minute, table.version)
+            self.pushes.append(push)
+            self.layer.push_plans(push, table, event.note)
         elif event.action == "push_services":
             assert event.file is not None
             self._service_stack.append(self.upstream.services)
             self.upstream.replace_services(load_service_map(event.file))
-            version = self.upstream.services.version
+            self.pushes.append(PushRecord("services", event.minute, self.upstream.services.version))
+            self.record(event.minute, event.action, event.note, "scenario", self.upstream.services.version)
         else:
-            self.upstream.replace_services(self._service_stack.pop())
-            version = self.upstream.services.version
-        self._applied.append(AppliedEvent(event.minute, event.action, version, event.note))
-
-    def _table(self, path: Path) -> DecisionTable:
-        if path not in self._tables:
-            self._tables[path] = compile_plan_set(load_plan_set(path))
-        return self._tables[path]
+            kind = "plans" if event.action == "rollback_plans" else "services"
+            latest = next((p for p in reversed(self.pushes) if p.kind == kind), None)
+            if latest is not None and latest.state in (IN_FORCE, ON_TRIAL):
+                self._undo(latest, event.minute, event.note, "scenario")
+            else:
+                state = latest.state if latest is not None else "never pushed"
+                self.record(event.minute, "noop", f"{event.note}: nothing to roll back ({state})", "scenario")

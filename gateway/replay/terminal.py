@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from gateway.replay.compare import SLO, Comparison
 from gateway.replay.engine import ReplayEngine, ReplayRecord
 from gateway.replay.summary import MinuteRow, ReplaySummary, clock_label, failed, minute_rows, summarize
 
@@ -147,3 +148,40 @@ def _summary_panel(record: ReplayRecord, summary: ReplaySummary) -> Panel:
 
 def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "0%"
+
+
+def render_comparison(comparison: Comparison) -> Table:
+    """One row per replay: what each safety layer would have saved of the same hour."""
+    table = Table(
+        title=f"{comparison.title}\nthe same hour (seed {comparison.seed}) replayed with each safety layer; "
+        f"error budget: a month of first-party traffic at a {SLO:.1%} SLO",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        header_style="bold",
+    )
+    for heading in ("layer", "SLI counts as failed", "1p requests failed", "minutes to detect"):
+        table.add_column(heading, justify="left" if heading in ("layer", "SLI counts as failed") else "right")
+    for heading in ("minutes to recover", "month's error budget", "3p 467s", "3p failing during change"):
+        table.add_column(heading, justify="right")
+    table.add_column("in force at the end")
+    for row in comparison.rows:
+        failed_style = (
+            "bold red" if row.first_party_failed > 1000 else ("yellow" if row.first_party_failed else "green")
+        )
+        detect = (
+            "-"
+            if row.minutes_to_detect is None
+            else (f"{'<1' if row.minutes_to_detect == 0 else row.minutes_to_detect} ({row.detected_by})")
+        )
+        table.add_row(
+            row.layer,
+            row.sli,
+            Text(f"{row.first_party_failed:,}", style=failed_style),
+            detect,
+            str(row.minutes_to_recover),
+            Text(f"{row.error_budget_share:.1%}", style="bold red" if row.error_budget_share >= 1 else ""),
+            f"{row.third_party_467:,}",
+            f"{row.third_party_failure_rate_during_change:.1%}",
+            row.in_force_at_end,
+        )
+    return table

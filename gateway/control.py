@@ -1,0 +1,185 @@
+"""The gateway's own endpoints under /_gw467/: status, metrics, and the admin API.
+
+- GET /_gw467/status: per client class operational / degraded / outage, from the
+  availability tracker under the configured SLI, and the burn-rate alert. Public.
+- GET /_gw467/metrics: Prometheus text format (404 when metrics are off). Public.
+- /_gw467/admin/...: push a plan file (direct, shadow or canary), promote, roll
+  back, read the deployment. Off unless an admin token was configured; every call
+  needs `Authorization: Bearer <token>`, compared in constant time. A plan file
+  that fails validation is refused with 400 and one line, and nothing changes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from starlette.types import Receive, Scope, Send
+
+from gateway.canary import UNITS, CanaryPolicy
+from gateway.compiler import compile_plan_set
+from gateway.config import ConfigError
+from gateway.planfile import parse_plan_set
+from gateway.rollout import CANARY, MODES, RolloutError
+from gateway.slo import status_document
+
+if TYPE_CHECKING:
+    from gateway.middleware import EntitlementMiddleware
+
+CONTROL_PREFIX = "/_gw467/"
+ADMIN_PREFIX = "/_gw467/admin/"
+MAX_PLAN_BYTES = 1 << 20
+UPLOAD_SOURCE = "<pushed plan file>"
+
+
+class ControlApi:
+    """Serves /_gw467/ for one gateway."""
+
+    def __init__(self, gateway: EntitlementMiddleware, admin_token: str | None) -> None:
+        self.gateway = gateway
+        self._admin_token = admin_token.encode() if admin_token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        method = scope["method"]
+        if path.startswith(ADMIN_PREFIX):
+            await self._admin(scope, receive, send, path.removeprefix(ADMIN_PREFIX), method)
+        elif path == "/_gw467/status" and method == "GET":
+            await _json(send, 200, self.status())
+        elif path == "/_gw467/metrics" and method == "GET":
+            await self._metrics(send)
+        else:
+            await _error(send, 404, f"no such gateway endpoint: {method} {path}")
+
+    def status(self) -> dict[str, Any]:
+        gateway = self.gateway
+        now = gateway.clock()
+        alert = gateway.alert.evaluate(gateway.availability, now)
+        document = status_document(gateway.availability, alert, now, gateway.sli, gateway.alert.slo)
+        document["deployment"] = self.deployment()
+        return document
+
+    def deployment(self) -> dict[str, Any]:
+        rollout = self.gateway.rollout
+        stage = rollout.stage
+        return {
+            "active": stage.active.version,
+            "candidate": stage.candidate.version if stage.candidate is not None else None,
+            "mode": stage.mode,
+            "shadow": stage.shadow.summary() if stage.shadow is not None else None,
+            "canary": stage.canary.summary() if stage.canary is not None else None,
+            "history": [table.version for table in rollout.history],
+            "events": [event.__dict__ for event in rollout.events[-20:]],
+        }
+
+    async def _metrics(self, send: Send) -> None:
+        metrics = self.gateway.metrics
+        if metrics is None:
+            await _error(send, 404, "metrics are off (start the gateway with metrics enabled)")
+            return
+        gateway = self.gateway
+        stage = gateway.rollout.stage
+        candidate = stage.candidate.version if stage.candidate is not None else ""
+        metrics.set_deployment(stage.active.version, candidate, stage.mode)
+        alert = gateway.alert.evaluate(gateway.availability, gateway.clock())
+        for rule in gateway.alert.rules:
+            metrics.set_alert(rule.name, alert.firing and alert.fired_by == rule.name)
+        body, content_type = metrics.exposition()
+        await _send(send, 200, body, content_type.encode())
+
+    async def _admin(self, scope: Scope, receive: Receive, send: Send, action: str, method: str) -> None:
+        if self._admin_token is None:
+            await _error(send, 404, "the admin API is off (no admin token configured)")
+            return
+        if not self._authorized(scope):
+            await _error(send, 401, "admin API: missing or wrong bearer token")
+            return
+        rollout = self.gateway.rollout
+        now = self.gateway.clock()
+        try:
+            if action == "deployment" and method == "GET":
+                await _json(send, 200, self.deployment())
+            elif action == "plans" and method == "POST":
+                await self._push(scope, receive, send, now)
+            elif action == "promote" and method == "POST":
+                rollout.promote(reason="admin API", at=now)
+                await _json(send, 200, self.deployment())
+            elif action == "rollback" and method == "POST":
+                rollout.rollback(reason="admin API", at=now)
+                await _json(send, 200, self.deployment())
+            else:
+                await _error(send, 404, f"no such admin action: {method} {ADMIN_PREFIX}{action}")
+        except RolloutError as error:
+            await _error(send, 409, str(error))
+
+    def _authorized(self, scope: Scope) -> bool:
+        values = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
+        if len(values) != 1 or values[0][:7].lower() != b"bearer ":
+            return False
+        assert self._admin_token is not None
+        return hmac.compare_digest(values[0][7:].strip(), self._admin_token)
+
+    async def _push(self, scope: Scope, receive: Receive, send: Send, now: float) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        mode = query.get("mode", ["direct"])[0]
+        if mode not in MODES:
+            await _error(send, 400, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+            return
+        policy = None
+        if mode == CANARY:
+            try:
+                policy = CanaryPolicy(
+                    fraction=float(query.get("fraction", ["0.1"])[0]),
+                    unit=query.get("unit", [UNITS[0]])[0],
+                )
+            except ValueError as error:
+                await _error(send, 400, f"canary: {error}")
+                return
+        body = await _read_body(receive, MAX_PLAN_BYTES)
+        if body is None:
+            await _error(send, 413, f"plan file larger than {MAX_PLAN_BYTES} bytes")
+            return
+        try:
+            text = body.decode("utf-8-sig")
+            table = compile_plan_set(parse_plan_set(text, UPLOAD_SOURCE))
+        except UnicodeDecodeError:
+            await _error(send, 400, f"{UPLOAD_SOURCE}: not UTF-8 text")
+            return
+        except ConfigError as error:
+            await _error(send, 400, str(error))
+            return
+        self.gateway.rollout.push(table, mode, policy, reason="admin API", at=now)
+        await _json(send, 200, self.deployment())
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _json(send: Send, status: int, document: dict[str, Any]) -> None:
+    await _send(send, status, json.dumps(document).encode(), b"application/json")
+
+
+async def _error(send: Send, status: int, message: str) -> None:
+    await _json(send, status, {"errors": [{"message": message}]})
+
+
+async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

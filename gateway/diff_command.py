@@ -1,0 +1,154 @@
+"""`gw467 diff OLD NEW`: the blast radius of a plan change, as a report and an exit code for CI;
+and `gw467 traffic SCENARIO`: a scenario's virtual traffic as the JSON-lines log `diff --traffic` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from gateway.compiler import compile_plan_set
+from gateway.diff import diff_tables, read_traffic_log, weigh
+from gateway.diff_report import diff_json, render_diff
+from gateway.planfile import load_plan_set
+from gateway.usage import UsageError
+
+EXIT_OK = 0
+EXIT_LOSS = 1
+
+FIRST_PARTY_LOSS = "first-party-loss"
+ANY_LOSS = "any-loss"
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add `diff` to a command line's subcommands."""
+    diff = commands.add_parser(
+        "diff",
+        help="every grant each client loses or gains between two plan files; exit 1 on a first-party loss",
+        description=(
+            "Compare what the gateway would decide under OLD and under NEW, for every client and "
+            "every endpoint of both files (matched by id), and list each grant lost or gained: "
+            "first-party losses first. Exit 0 when no first-party client loses anything, 1 when "
+            "one does (see --fail-on), 2 when a file cannot be used."
+        ),
+    )
+    diff.add_argument("old", metavar="OLD", help="plan file in force now")
+    diff.add_argument("new", metavar="NEW", help="plan file about to ship")
+    diff.add_argument(
+        "--format", choices=("table", "json"), default="table", help="stdout: report tables or JSON"
+    )
+    diff.add_argument(
+        "--fail-on",
+        choices=(FIRST_PARTY_LOSS, ANY_LOSS),
+        default=FIRST_PARTY_LOSS,
+        help="which losses make the exit code 1 (default: first-party-loss; "
+        "any-loss also fails on intended third-party changes)",
+    )
+    diff.add_argument(
+        "--traffic",
+        metavar="FILE",
+        help='JSON-lines request log ({"client", "method", "path", "time"} per line, as written by '
+        "gw467 traffic): add the requests per minute that would fail",
+    )
+    diff.add_argument(
+        "--traffic-minutes",
+        type=_positive_minutes,
+        metavar="N",
+        help="minutes the --traffic log covers (default: from its first to its last time, at least 1)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.traffic_minutes is not None and args.traffic is None:
+        raise UsageError("gw467 diff: error: --traffic-minutes needs --traffic FILE (see gw467 diff --help)")
+    old = compile_plan_set(load_plan_set(args.old))
+    new = compile_plan_set(load_plan_set(args.new))
+    diff = diff_tables(old, new)
+    weights = None
+    if args.traffic is not None:
+        weights = weigh(diff, old, new, read_traffic_log(args.traffic), args.traffic_minutes)
+    if args.format == "json":
+        print(json.dumps(diff_json(diff, weights), indent=2))
+    else:
+        _console().print(render_diff(diff, weights))
+    failing = diff.first_party_losses if args.fail_on == FIRST_PARTY_LOSS else diff.losses
+    return EXIT_LOSS if failing else EXIT_OK
+
+
+def register_traffic(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add `traffic` to a command line's subcommands."""
+    traffic = commands.add_parser(
+        "traffic",
+        help="write a scenario's virtual traffic as a JSON-lines request log (for diff --traffic)",
+        description=(
+            "Write the requests a scenario's traffic model sends in its first N minutes, one JSON "
+            'object per line: {"client", "method", "path", "time"}, time in epoch seconds from the '
+            "scenario's start. API keys are never written."
+        ),
+    )
+    traffic.add_argument(
+        "scenario", metavar="SCENARIO", help="scenario file, e.g. scenarios/2023-03-06-error-467.toml"
+    )
+    traffic.add_argument(
+        "--minutes", type=int, default=1, metavar="N", help="minutes of traffic to write (default: 1)"
+    )
+    traffic.add_argument("--seed", type=int, help="traffic seed (default: the scenario's)")
+
+
+def run_traffic(args: argparse.Namespace) -> int:
+    from gateway.replay.scenario import load_scenario
+    from gateway.replay.traffic import TrafficModel
+
+    scenario = load_scenario(args.scenario)
+    if not 1 <= args.minutes <= scenario.minutes:
+        raise UsageError(
+            f"gw467 traffic: error: --minutes must be from 1 to {scenario.minutes}, "
+            f"the length of {scenario.name}"
+        )
+    model = TrafficModel(scenario, load_plan_set(scenario.plans))
+    seed = scenario.seed if args.seed is None else args.seed
+    start = scenario.start.timestamp()
+    try:
+        for minute in range(args.minutes):
+            lines = [
+                json.dumps(
+                    {
+                        "client": request.client_id,
+                        "method": request.method,
+                        "path": request.raw_path,
+                        "time": round(start + minute * 60 + request.second, 3),
+                    }
+                )
+                + "\n"
+                for request in model.minute(minute, seed)
+            ]
+            sys.stdout.write("".join(lines))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `gw467 traffic ... | head`: the reader has gone; stop quietly, and point stdout at
+        # /dev/null so that Python's own flush at exit does not fail with a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
+
+
+def _positive_minutes(text: str) -> float:
+    try:
+        minutes = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not minutes > 0 or minutes == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of minutes")
+    return minutes
+
+
+def _console() -> Console:
+    """A console for the report; when output is piped, wide enough for the tables not to wrap."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 200))
+    return console

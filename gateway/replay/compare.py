@@ -1,0 +1,113 @@
+"""The layer-by-layer comparison: the same hour replayed once per safety layer, side by side.
+
+Every row is an actual replay of the scenario with that layer in force (and, for
+canary and alert, under each SLI definition), so every figure comes from the real
+gateway. Minutes to detect count from the push to the first minute something saw
+the problem: the layer itself, or, when it saw nothing, the users, whose reports
+reach the operators `user_reports_after_minutes` after the impact starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.replay.engine import ReplayEngine, ReplayRecord
+from gateway.replay.scenario import Scenario, load_scenario
+from gateway.replay.summary import minute_rows, summarize
+
+MONTH_MINUTES = 30 * 24 * 60
+SLO = 0.999
+
+# (layer, SLI): canary and alert depend on what counts as a failure, so they run under both.
+CONFIGURATIONS: tuple[tuple[str, str], ...] = (
+    ("none", "first-party-denials"),
+    ("diff", "first-party-denials"),
+    ("shadow", "first-party-denials"),
+    ("canary", "5xx"),
+    ("canary", "first-party-denials"),
+    ("alert", "5xx"),
+    ("alert", "first-party-denials"),
+)
+SLI_MATTERS = {"canary", "alert"}
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    layer: str
+    sli: str
+    first_party_failed: int
+    minutes_to_detect: int | None
+    detected_by: str | None
+    minutes_to_recover: int
+    error_budget_share: float
+    third_party_467: int
+    third_party_failure_rate_during_change: float
+    in_force_at_end: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    scenario: str
+    title: str
+    seed: int
+    rows: tuple[ComparisonRow, ...]
+    records: tuple[ReplayRecord, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "slo": SLO,
+            "rows": [asdict(row) for row in self.rows],
+        }
+
+
+def compare(scenario_path: str | Path, seed: int | None = None, workers: int = 2) -> Comparison:
+    """Replay the scenario once per configuration (in `workers` processes) and compare."""
+    scenario = load_scenario(scenario_path)
+    jobs = [(scenario, seed, layer, sli) for layer, sli in CONFIGURATIONS]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            records = list(pool.map(_replay, jobs))
+    else:
+        records = [_replay(job) for job in jobs]
+    rows = tuple(comparison_row(record) for record in records)
+    return Comparison(scenario.name, scenario.title, records[0].seed, rows, tuple(records))
+
+
+def _replay(job: tuple[Scenario, int | None, str, str]) -> ReplayRecord:
+    scenario, seed, layer, sli = job
+    return asyncio.run(ReplayEngine(scenario, seed=seed, safety=layer, sli=sli).run())
+
+
+def comparison_row(record: ReplayRecord) -> ComparisonRow:
+    summary = summarize(record)
+    push = next((e.minute for e in record.scenario.events if e.action.startswith("push_")), 0)
+    detected_minute, detected_by = record.detected_minute, record.detected_by
+    if detected_minute is None and summary.impact_first_minute is not None:
+        detected_minute = summary.impact_first_minute + record.scenario.operators.user_reports_after_minutes
+        detected_by = "users"
+    recover = summary.impact_last_minute + 1 - push if summary.impact_last_minute is not None else 0
+    per_minute = summary.first_party_requests / record.scenario.minutes
+    budget = (1 - SLO) * per_minute * MONTH_MINUTES
+    return ComparisonRow(
+        layer=record.safety,
+        sli=record.sli if record.safety in SLI_MATTERS else "-",
+        first_party_failed=summary.first_party_failed,
+        minutes_to_detect=detected_minute - push if detected_minute is not None else None,
+        detected_by=detected_by,
+        minutes_to_recover=recover,
+        error_budget_share=summary.first_party_failed / budget if budget else 0.0,
+        third_party_467=summary.third_party_467,
+        third_party_failure_rate_during_change=summary.third_party_failure_rate_during_change,
+        in_force_at_end=record.plans_by_minute[-1],
+    )
+
+
+def failure_share_by_minute(record: ReplayRecord) -> list[float]:
+    """The share of first-party requests failing in each minute (for the comparison chart)."""
+    return [row.first_party_failure_rate for row in minute_rows(record)]

@@ -1,0 +1,196 @@
+"""Safety layers for the replay: what happens to a plan push, and who notices trouble, and when.
+
+Each layer drives the gateway through the same controls an operator or a CD
+pipeline would use (`gateway.rollout`), and the gateway's own mechanisms do the
+rest: the diff gate refuses a push that takes grants away from first-party
+clients; shadow runs the candidate beside the active table and promotes it only
+if no first-party request would have been refused; canary enforces it for a
+hashed slice and the gateway's controller rolls it back on the slice's error
+rate; alert pushes as history did and lets the burn-rate alert page the
+operators, who roll back `page_to_rollback_minutes` later.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway.canary import CanaryPolicy
+from gateway.decision import DecisionTable
+from gateway.diff import diff_tables
+from gateway.rollout import CANARY, SHADOW
+
+if TYPE_CHECKING:
+    from gateway.replay.engine import PushRecord, ReplayEngine
+
+LAYERS = ("none", "diff", "shadow", "canary", "alert")
+SHADOW_MINUTES = 10
+CANARY_BAKE_MINUTES = 10
+CANARY_FRACTION = 0.1
+
+
+class SafetyLayer:
+    """No safety layer: pushes go straight into force, as on 2023-03-06."""
+
+    name = "none"
+
+    def __init__(self, engine: ReplayEngine) -> None:
+        self.engine = engine
+
+    def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
+        self.engine.rollout.push(table, reason=note, at=self.engine.clock.now)
+        self.engine.record(push.minute, "push_plans", note, "scenario")
+
+    def before_minute(self, minute: int) -> None:
+        """Called at the start of each minute, before the scenario's events."""
+
+    def after_minute(self, minute: int) -> None:
+        """Called after each minute's traffic."""
+
+
+class DiffGate(SafetyLayer):
+    """`gw467 diff` in the pipeline: a push that removes any first-party grant is refused."""
+
+    name = "diff"
+
+    def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
+        from gateway.replay.engine import BLOCKED
+
+        diff = diff_tables(self.engine.rollout.active, table)
+        losses = diff.first_party_losses
+        if not losses:
+            super().push_plans(push, table, note)
+            return
+        push.state = BLOCKED
+        clients = sorted({loss.client_id for loss in losses})
+        self.engine.record(
+            push.minute,
+            "blocked",
+            f"diff gate refused {table.version}: {len(losses)} first-party grants lost "
+            f"({', '.join(clients)})",
+            "diff gate",
+        )
+        self.engine.detect(push.minute, "diff gate")
+
+
+class ShadowLayer(SafetyLayer):
+    """The candidate is decided beside the active table for SHADOW_MINUTES, never enforced."""
+
+    name = "shadow"
+
+    def __init__(self, engine: ReplayEngine) -> None:
+        super().__init__(engine)
+        self.trial: PushRecord | None = None
+
+    def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
+        from gateway.replay.engine import ON_TRIAL
+
+        self.engine.rollout.push(table, SHADOW, reason=note, at=self.engine.clock.now)
+        push.state = ON_TRIAL
+        self.trial = push
+        self.engine.record(push.minute, "push_plans", f"{note} (in shadow)", "shadow")
+
+    def after_minute(self, minute: int) -> None:
+        from gateway.replay.engine import ABANDONED, IN_FORCE, ON_TRIAL
+
+        trial = self.trial
+        shadow = self.engine.rollout.stage.shadow
+        if trial is None or trial.state != ON_TRIAL or shadow is None:
+            return
+        if shadow.first_party_losses:
+            trial.state = ABANDONED
+            self.engine.rollout.rollback(reason="shadow: first-party divergence", at=self.engine.clock.now)
+            self.engine.record(
+                minute,
+                "abandoned",
+                f"shadow saw {shadow.first_party_losses:,} first-party requests the candidate would refuse; "
+                "candidate abandoned, never enforced",
+                "shadow",
+            )
+            self.engine.detect(minute, "shadow")
+        elif minute + 1 - trial.minute >= SHADOW_MINUTES:
+            trial.state = IN_FORCE
+            self.engine.rollout.promote(reason="shadow: no first-party divergence", at=self.engine.clock.now)
+            self.engine.record(minute, "promote", "no first-party divergence in shadow; promoted", "shadow")
+
+
+class CanaryLayer(SafetyLayer):
+    """The candidate enforces for a 10% hashed slice; the gateway rolls it back on the slice's errors."""
+
+    name = "canary"
+
+    def __init__(self, engine: ReplayEngine) -> None:
+        super().__init__(engine)
+        self.trial: PushRecord | None = None
+        self.policy = CanaryPolicy(fraction=CANARY_FRACTION)
+
+    def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
+        from gateway.replay.engine import ON_TRIAL
+
+        self.engine.rollout.push(table, CANARY, self.policy, reason=note, at=self.engine.clock.now)
+        push.state = ON_TRIAL
+        self.trial = push
+        self.engine.record(
+            push.minute, "push_plans", f"{note} (canary, {self.policy.fraction:.0%} slice)", "canary"
+        )
+
+    def after_minute(self, minute: int) -> None:
+        from gateway.replay.engine import IN_FORCE, ON_TRIAL, ROLLED_BACK
+
+        trial = self.trial
+        if trial is None or trial.state != ON_TRIAL:
+            return
+        stage = self.engine.rollout.stage
+        if stage.canary is None:
+            # The gateway's controller rolled the canary back during this minute.
+            trial.state = ROLLED_BACK
+            reason = self.engine.rollout.events[-1].reason
+            self.engine.record(minute, "rollback_plans", reason, "canary controller")
+            self.engine.detect(minute, "canary controller")
+        elif minute + 1 - trial.minute >= CANARY_BAKE_MINUTES:
+            trial.state = IN_FORCE
+            self.engine.rollout.promote(reason="canary healthy", at=self.engine.clock.now)
+            self.engine.record(
+                minute, "promote", f"canary slice healthy for {CANARY_BAKE_MINUTES} min; promoted", "canary"
+            )
+
+
+class AlertLayer(SafetyLayer):
+    """Pushes go into force; the burn-rate alert pages, and operators roll back some minutes later."""
+
+    name = "alert"
+
+    def __init__(self, engine: ReplayEngine) -> None:
+        super().__init__(engine)
+        self.rollback_at: int | None = None
+
+    def before_minute(self, minute: int) -> None:
+        if self.rollback_at == minute:
+            self.rollback_at = None
+            self.engine.roll_back_latest(
+                minute, "operators roll back the change the page points at", "operators"
+            )
+
+    def after_minute(self, minute: int) -> None:
+        gateway = self.engine.gateway
+        state = gateway.alert.evaluate(gateway.availability, self.engine.clock.now)
+        if not state.firing or self.rollback_at is not None or self.engine.detected_by == "burn-rate alert":
+            return
+        self.engine.detect(minute, "burn-rate alert")
+        self.rollback_at = minute + 1 + self.engine.scenario.operators.page_to_rollback_minutes
+        self.engine.record(
+            minute,
+            "page",
+            f"burn-rate alert ({state.fired_by}) pages the on-call; rollback at minute {self.rollback_at}",
+            "burn-rate alert",
+        )
+
+
+_LAYERS: dict[str, type[SafetyLayer]] = {
+    layer.name: layer for layer in (SafetyLayer, DiffGate, ShadowLayer, CanaryLayer, AlertLayer)
+}
+
+
+def make_layer(name: str, engine: ReplayEngine) -> SafetyLayer:
+    if name not in _LAYERS:
+        raise ValueError(f"unknown safety layer {name!r} (use {', '.join(LAYERS)})")
+    return _LAYERS[name](engine)

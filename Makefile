@@ -7,11 +7,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PLAN   ?= plans/2023-03-06-billing.toml
 
-.PHONY: help venv replay replay-fixed replay-2019 demo test test-deep lint bench serve clean
+.PHONY: help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean
 
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json and out/replay.png"
 	@echo "make replay-fixed, make replay-2019   the same hour with the fix; the 2019 contrast"
+	@echo "make compare    the same hour once per safety layer; out/compare.json and out/compare.png"
 	@echo "make demo       client x surface matrix: baseline, billing (the outage), fixed"
 	@echo "make test       the whole test suite (Hypothesis 'ci' profile when CI=true)"
 	@echo "make test-deep  property tests under the deep Hypothesis profile"
@@ -35,6 +36,9 @@ replay-fixed: $(STAMP)
 
 replay-2019: $(STAMP)
 	$(BIN)/gw467 replay scenarios/2019-07-11-technically-wrong.toml --json out/replay-2019.json --chart out/replay-2019.png
+
+compare: $(STAMP)
+	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --compare --json out/compare.json --chart out/compare.png
 
 demo: $(STAMP)
 	$(BIN)/gw467 matrix plans/2023-02-baseline.toml

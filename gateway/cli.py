@@ -49,6 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8467, help="port to bind (default: 8467)")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default: warning)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes (default: 1); metrics are shared through PROMETHEUS_MULTIPROC_DIR",
+    )
+    serve.add_argument(
+        "--sli",
+        choices=SLI_NAMES,
+        default="first-party-denials",
+        help="what counts as a failed request for /_gw467/status and the alert",
+    )
+    serve.add_argument("--no-metrics", action="store_true", help="do not serve /_gw467/metrics")
 
     check = commands.add_parser("check", help="validate a plan file: prints ok and a summary, or the error")
     check.add_argument("file", metavar="FILE")
@@ -136,14 +149,48 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """Run uvicorn; the admin API is on only when GW467_ADMIN_TOKEN is set in the environment."""
+    import os
+    import tempfile
+
     import uvicorn
 
-    from gateway.app import build_gateway_app
+    from gateway.app import (
+        ADMIN_TOKEN_VARIABLE,
+        METRICS_VARIABLE,
+        PLANS_VARIABLE,
+        SLI_VARIABLE,
+        build_gateway_app,
+    )
+    from gateway.metrics import MULTIPROC_DIR_VARIABLE
 
-    app = build_gateway_app(args.plans)
     if not 0 < args.port < 65536:
         raise UsageError(f"gw467 serve: error: --port {args.port} is not a TCP port")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    if args.workers < 1:
+        raise UsageError(f"gw467 serve: error: --workers {args.workers} must be at least 1")
+    admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+    if args.workers == 1:
+        app = build_gateway_app(
+            args.plans, sli=args.sli, metrics=not args.no_metrics, admin_token=admin_token
+        )
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        return EXIT_OK
+    # Several workers: each imports the factory and reads its settings from the environment.
+    # Validate the file here first, so a bad file is one line now rather than N tracebacks.
+    load_plan_set(args.plans)
+    os.environ[PLANS_VARIABLE] = str(Path(args.plans).resolve())
+    os.environ[SLI_VARIABLE] = args.sli
+    os.environ[METRICS_VARIABLE] = "0" if args.no_metrics else "1"
+    if not args.no_metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):
+        os.environ[MULTIPROC_DIR_VARIABLE] = tempfile.mkdtemp(prefix="gw467-metrics-")
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
     return EXIT_OK
 
 

@@ -33,7 +33,13 @@ def http_scope(
     headers: list[tuple[bytes, bytes]] | None = None,
     query_string: bytes = b"",
 ) -> dict[str, object]:
-    """An ASGI HTTP scope as uvicorn builds it: `path` percent-decoded, `raw_path` as received."""
+    """An ASGI HTTP scope as uvicorn builds it: `path` percent-decoded, `raw_path` as received.
+
+    A `?query` on `raw_path` becomes the query string, as a server would split it.
+    """
+    if "?" in raw_path:
+        raw_path, _, query = raw_path.partition("?")
+        query_string = query.encode("latin-1")
     raw = raw_path.encode("latin-1")
     return {
         "type": "http",

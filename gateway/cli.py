@@ -113,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replay once per safety layer (canary and alert under both SLIs) and compare",
     )
+    verify = commands.add_parser(
+        "verify", help="run every invariant on a change OLD -> NEW; exit 1 with a counterexample"
+    )
+    verify.add_argument("old", metavar="OLD", help="the plan file in force")
+    verify.add_argument("new", metavar="NEW", help="the candidate plan file")
+    verify.add_argument(
+        "--examples", type=int, default=200, help="Hypothesis examples per property (default: 200)"
+    )
+    verify.add_argument("--format", choices=("table", "json"), default="table")
     diff_command.register(commands)
     diff_command.register_traffic(commands)
     return parser
@@ -325,6 +334,30 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from gateway.verify import verify
+
+    if args.examples < 1:
+        raise UsageError(f"gw467 verify: error: --examples {args.examples} must be at least 1")
+    with Console(stderr=True).status("checking invariants..."):
+        results = verify(args.old, args.new, examples=args.examples)
+    failed = [result for result in results if not result.passed]
+    if args.format == "json":
+        print(
+            json.dumps({"old": args.old, "new": args.new, "checks": [r.__dict__ for r in results]}, indent=2)
+        )
+        return 1 if failed else EXIT_OK
+    console = _console()
+    for result in results:
+        mark = "[green]ok    [/]" if result.passed else "[bold red]FAILED[/]"
+        console.print(f"{mark} {result.name:<28} {escape(result.statement)} [dim]({result.method})[/]")
+        if result.counterexample:
+            console.print(f"       counterexample: {escape(result.counterexample)}")
+    verdict = f"{len(failed)} of {len(results)} invariants broken" if failed else "all invariants hold"
+    console.print(f"[bold]{args.old} -> {args.new}: {verdict}[/]")
+    return 1 if failed else EXIT_OK
+
+
 def _write(path: str, text: str) -> None:
     target = Path(path)
     try:
@@ -340,6 +373,7 @@ _HANDLERS = {
     "explain": _explain,
     "matrix": _matrix,
     "replay": _replay,
+    "verify": _verify,
     "diff": diff_command.run,
     "traffic": diff_command.run_traffic,
 }

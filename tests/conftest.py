@@ -1,8 +1,8 @@
 """Shared fixtures and the Hypothesis profiles.
 
-Profiles: `ci` (CI=true: few, derandomized examples so CI is fast and repeatable),
-`dev` (the default), `deep` (`make test-deep`: many examples). HYPOTHESIS_PROFILE
-overrides the choice.
+Profiles: `ci` (CI=true: 60 derandomized examples, 15 stateful steps, so CI is fast
+and repeatable), `dev` (the default: 150 random examples), `deep` (`make test-deep`:
+1,000 examples, 50 stateful steps). HYPOTHESIS_PROFILE overrides the choice.
 """
 
 from __future__ import annotations
@@ -18,11 +18,20 @@ from gateway.decision import DecisionTable
 from gateway.planfile import load_plan_set
 
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    "ci",
+    max_examples=60,
+    stateful_step_count=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", max_examples=150, deadline=None)
 settings.register_profile(
-    "deep", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "deep",
+    max_examples=1000,
+    stateful_step_count=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))

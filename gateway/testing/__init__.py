@@ -1,39 +1,74 @@
-"""Reusable property-testing kit: Hypothesis strategies and invariant checks for plan files.
+"""Reusable property-testing kit: Hypothesis strategies, invariant checks and properties for plan files.
 
 Import it in your own test suite (needs the `test` extra: hypothesis):
-`from gateway.testing import keyed_plan_sets, first_party_regressions`.
+`from gateway.testing import no_first_party_regression, rekeyed`. `gw467 verify OLD NEW`
+runs every property on two plan files from the command line.
 """
 
-from gateway.testing.invariants import Regression, first_party_regression, first_party_regressions
-from gateway.testing.properties import no_first_party_regression
+from gateway.testing.invariants import (
+    Regression,
+    TierViolation,
+    first_party_regression,
+    first_party_regressions,
+    tier_violations,
+)
+from gateway.testing.properties import (
+    compiled_matches_reference,
+    decisions_ignore_headers_and_other_requests,
+    encodings_decide_as_canonical,
+    exemption_ignores_headers,
+    no_first_party_regression,
+    recording_gateway,
+    tiers_are_monotone,
+)
 from gateway.testing.strategies import (
     ENCODING_VARIANTS,
     REFUSED_VARIANTS,
+    SPOOFING_HEADER_NAMES,
     KeyedPlanSet,
     authorization_headers,
+    config_changes,
     encoding_variants,
     endpoint_catalogues,
     filled_path,
     keyed_plan_sets,
     path_templates,
+    rekeyed,
+    reordered_headers,
     requests,
+    spoofing_headers,
     template_paths,
 )
+from gateway.testing.upstream import RecordingUpstream
 
 __all__ = [
     "ENCODING_VARIANTS",
     "REFUSED_VARIANTS",
+    "SPOOFING_HEADER_NAMES",
     "KeyedPlanSet",
+    "RecordingUpstream",
     "Regression",
+    "TierViolation",
     "authorization_headers",
+    "compiled_matches_reference",
+    "config_changes",
+    "decisions_ignore_headers_and_other_requests",
     "encoding_variants",
+    "encodings_decide_as_canonical",
     "endpoint_catalogues",
+    "exemption_ignores_headers",
     "filled_path",
     "first_party_regression",
     "first_party_regressions",
     "keyed_plan_sets",
     "no_first_party_regression",
     "path_templates",
+    "recording_gateway",
+    "rekeyed",
+    "reordered_headers",
     "requests",
+    "spoofing_headers",
     "template_paths",
+    "tier_violations",
+    "tiers_are_monotone",
 ]

@@ -7,6 +7,7 @@ tests can send authenticated requests.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -258,3 +259,144 @@ def requests(draw: st.DrawFn, keyed: KeyedPlanSet) -> tuple[str, str, list[bytes
         prefix = draw(st.sampled_from(("/", "/", "/", "")))
         path = prefix + draw(st.text(alphabet="/ab.%2Fe;#\\", max_size=12))
     return method, path, draw(authorization_headers(keyed))
+
+
+def rekeyed(plan_set: PlanSet) -> KeyedPlanSet:
+    """The plan set with every client given a known test key, so requests can authenticate.
+
+    A user's plan file usually holds only key digests; keys decide nothing but who is
+    calling, so replacing them keeps every entitlement decision the same.
+    """
+    keys = {client.id: f"gw467-test-key-{index:06d}" for index, client in enumerate(plan_set.clients)}
+    clients = tuple(
+        dataclasses.replace(client, key_sha256=hashlib.sha256(keys[client.id].encode()).hexdigest())
+        for client in plan_set.clients
+    )
+    return KeyedPlanSet(dataclasses.replace(plan_set, clients=clients), keys)
+
+
+# Headers a caller can set that a careless gateway might trust to mean "internal" or "exempt".
+SPOOFING_HEADER_NAMES = (
+    "x-internal",
+    "x-first-party",
+    "x-client-class",
+    "x-client-id",
+    "x-exempt",
+    "x-api-plan",
+    "x-gw467-rule",
+    "x-gw467-client",
+    "x-forwarded-for",
+    "x-real-ip",
+    "x-twitter-client",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-http-method-override",
+)
+SPOOFING_HEADER_VALUES = (
+    "true",
+    "1",
+    "yes",
+    "web",
+    "first_party",
+    "exempt:first_party",
+    "enterprise",
+    "127.0.0.1",
+    "/2/tweets/1",
+    "GET",
+)
+
+
+# The pairs a careless gateway is most likely to trust, tried first and often.
+PLAUSIBLE_SPOOFS = (
+    ("x-internal", "true"),
+    ("x-internal", "1"),
+    ("x-first-party", "true"),
+    ("x-client-class", "web"),
+    ("x-client-id", "web"),
+    ("x-exempt", "true"),
+    ("x-api-plan", "enterprise"),
+    ("x-gw467-rule", "exempt:first_party"),
+    ("x-gw467-client", "web"),
+    ("x-forwarded-for", "127.0.0.1"),
+    ("x-real-ip", "10.0.0.1"),
+    ("x-twitter-client", "Twitter for iPhone"),
+    ("x-original-url", "/2/tweets/1"),
+    ("x-http-method-override", "GET"),
+)
+
+
+def spoofing_headers() -> st.SearchStrategy[list[tuple[bytes, bytes]]]:
+    """Client-settable headers claiming to be internal, first-party, exempt or on a better plan."""
+    plausible = st.sampled_from(PLAUSIBLE_SPOOFS)
+    mixed = st.tuples(st.sampled_from(SPOOFING_HEADER_NAMES), st.sampled_from(SPOOFING_HEADER_VALUES))
+    header = (plausible | mixed).map(lambda pair: (pair[0].encode(), pair[1].encode()))
+    return st.lists(header, min_size=1, max_size=4)
+
+
+@st.composite
+def reordered_headers(draw: st.DrawFn, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The same headers in another order, each name in another letter case, with harmless extras."""
+    extras = draw(
+        st.lists(
+            st.sampled_from([(b"accept", b"*/*"), (b"user-agent", b"gw467-test"), (b"x-request-id", b"42")]),
+            max_size=3,
+        )
+    )
+    shuffled = draw(st.permutations([*headers, *extras]))
+    result = []
+    for name, value in shuffled:
+        case = draw(st.sampled_from(("lower", "upper", "title")))
+        text = name.decode("latin-1")
+        spelled = {"lower": text.lower(), "upper": text.upper(), "title": text.title()}[case]
+        result.append((spelled.encode("latin-1"), value))
+    return result
+
+
+@st.composite
+def config_changes(draw: st.DrawFn, plan_set: PlanSet) -> tuple[str, PlanSet]:
+    """(what changed, the changed plan set): one edit an operator could make to a plan file.
+
+    Every result is valid (it would pass `gw467 check`), so it can be compared with
+    the original by the invariant checks.
+    """
+    kind = draw(
+        st.sampled_from(
+            ("drop exemption", "add exemption", "change client plan", "drop grant", "change default plan")
+        )
+    )
+    policy = plan_set.policy
+    if kind == "drop exemption" and policy.exempt:
+        selector = draw(st.sampled_from(policy.exempt))
+        exempt = tuple(s for s in policy.exempt if s != selector)
+        return f"drop exemption {selector!r}", dataclasses.replace(
+            plan_set, policy=dataclasses.replace(policy, exempt=exempt)
+        )
+    if kind == "add exemption":
+        selector = draw(
+            st.sampled_from([FIRST_PARTY, THIRD_PARTY, *(f"client:{c.id}" for c in plan_set.clients)])
+        )
+        if selector not in policy.exempt:
+            return f"add exemption {selector!r}", dataclasses.replace(
+                plan_set, policy=dataclasses.replace(policy, exempt=(*policy.exempt, selector))
+            )
+    if kind == "change client plan" and plan_set.plans:
+        client = draw(st.sampled_from(plan_set.clients))
+        new_plan = draw(st.none() | st.sampled_from([p.name for p in plan_set.plans]))
+        clients = tuple(
+            dataclasses.replace(c, plan=new_plan) if c.id == client.id else c for c in plan_set.clients
+        )
+        return f"client {client.id!r} plan -> {new_plan!r}", dataclasses.replace(plan_set, clients=clients)
+    if kind == "drop grant" and any(p.grants for p in plan_set.plans):
+        plan = draw(st.sampled_from([p for p in plan_set.plans if p.grants]))
+        index = draw(st.integers(0, len(plan.grants) - 1))
+        grants = plan.grants[:index] + plan.grants[index + 1 :]
+        plans = tuple(
+            dataclasses.replace(p, grants=grants) if p.name == plan.name else p for p in plan_set.plans
+        )
+        return f"drop grant {index} of plan {plan.name!r}", dataclasses.replace(plan_set, plans=plans)
+    if kind == "change default plan" and plan_set.plans:
+        default = draw(st.none() | st.sampled_from([p.name for p in plan_set.plans]))
+        return f"default plan -> {default!r}", dataclasses.replace(
+            plan_set, policy=dataclasses.replace(policy, default_plan=default)
+        )
+    return "no change", plan_set

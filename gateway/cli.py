@@ -9,18 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
 from gateway import diff_command
 from gateway.compiler import compile_plan_set
 from gateway.config import ConfigError
+from gateway.console import report_console
 from gateway.explain import explain
 from gateway.matrix import Cell, Matrix, decision_matrix
 from gateway.planfile import load_plan_set
@@ -227,7 +228,7 @@ def _explain(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
-    console = _console()
+    console = report_console()
     console.print(f"[bold]{escape(result.method)} {escape(result.path)}[/] against [bold]{table.version}[/]")
     for number, step in enumerate(result.steps, 1):
         mark = "[green]ok[/]" if step.passed else "[red]no[/]"
@@ -245,16 +246,8 @@ def _matrix(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(matrix.to_json(), indent=2))
     else:
-        _console().print(render_matrix(matrix))
+        report_console().print(render_matrix(matrix))
     return EXIT_OK
-
-
-def _console() -> Console:
-    """A console for reports; when output is piped, wide enough for the matrix not to wrap."""
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=max(console.width, 200))
-    return console
 
 
 def render_matrix(matrix: Matrix) -> Table:
@@ -292,22 +285,11 @@ def _replay(args: argparse.Namespace) -> int:
         return _compare(args)
     engine = ReplayEngine(load_scenario(args.scenario), seed=args.seed, safety=args.safety, sli=args.sli)
     record = run_with_progress(engine, Console(stderr=True))
-    document = json.dumps(record_json(record), indent=1, sort_keys=False) + "\n"
-    if args.json:
-        _write(args.json, document)
-    if args.chart:
-        from gateway.replay.chart import write_chart
+    from gateway.replay.chart import write_chart
 
-        write_chart(record, args.chart)
-    if args.format == "json":
-        sys.stdout.write(document)
-    else:
-        console = _console()
-        console.print(render(record))
-        for label, path in (("record", args.json), ("chart", args.chart)):
-            if path:
-                console.print(f"{label} written to {path}")
-    return EXIT_OK
+    return _publish(
+        args, record_json(record), lambda path: write_chart(record, path), render(record), "record"
+    )
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -316,21 +298,38 @@ def _compare(args: argparse.Namespace) -> int:
 
     with Console(stderr=True).status("replaying the hour once per safety layer (2 processes)..."):
         comparison = compare(args.scenario, seed=args.seed)
-    document = json.dumps(comparison.to_json(), indent=1) + "\n"
-    if args.json:
-        _write(args.json, document)
-    if args.chart:
-        from gateway.replay.chart import write_comparison_chart
+    from gateway.replay.chart import write_comparison_chart
 
-        write_comparison_chart(comparison, args.chart)
+    return _publish(
+        args,
+        comparison.to_json(),
+        lambda path: write_comparison_chart(comparison, path),
+        render_comparison(comparison),
+        "comparison",
+    )
+
+
+def _publish(
+    args: argparse.Namespace,
+    document: dict[str, Any],
+    write_chart: Callable[[str], None],
+    renderable: RenderableType,
+    what: str,
+) -> int:
+    """Write the JSON (--json) and the chart (--chart); print the table, or the JSON with --format json."""
+    text = json.dumps(document, indent=1) + "\n"
+    if args.json:
+        _write(args.json, text)
+    if args.chart:
+        write_chart(args.chart)
     if args.format == "json":
-        sys.stdout.write(document)
-    else:
-        console = _console()
-        console.print(render_comparison(comparison))
-        for label, path in (("comparison", args.json), ("chart", args.chart)):
-            if path:
-                console.print(f"{label} written to {path}")
+        sys.stdout.write(text)
+        return EXIT_OK
+    console = report_console()
+    console.print(renderable)
+    for label, path in ((what, args.json), ("chart", args.chart)):
+        if path:
+            console.print(f"{label} written to {path}")
     return EXIT_OK
 
 
@@ -347,7 +346,7 @@ def _verify(args: argparse.Namespace) -> int:
             json.dumps({"old": args.old, "new": args.new, "checks": [r.__dict__ for r in results]}, indent=2)
         )
         return 1 if failed else EXIT_OK
-    console = _console()
+    console = report_console()
     for result in results:
         mark = "[green]ok    [/]" if result.passed else "[bold red]FAILED[/]"
         console.print(f"{mark} {result.name:<28} {escape(result.statement)} [dim]({result.method})[/]")

@@ -10,9 +10,8 @@ import os
 import sys
 from typing import Any
 
-from rich.console import Console
-
 from gateway.compiler import compile_plan_set
+from gateway.console import report_console
 from gateway.diff import diff_tables, read_traffic_log, weigh
 from gateway.diff_report import diff_json, render_diff
 from gateway.planfile import load_plan_set
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(diff_json(diff, weights), indent=2))
     else:
-        _console().print(render_diff(diff, weights))
+        report_console().print(render_diff(diff, weights))
     failing = diff.first_party_losses if args.fail_on == FIRST_PARTY_LOSS else diff.losses
     return EXIT_LOSS if failing else EXIT_OK
 
@@ -144,11 +143,3 @@ def _positive_minutes(text: str) -> float:
     if not minutes > 0 or minutes == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of minutes")
     return minutes
-
-
-def _console() -> Console:
-    """A console for the report; when output is piped, wide enough for the tables not to wrap."""
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=max(console.width, 200))
-    return console

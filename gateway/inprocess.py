@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from starlette.types import ASGIApp, Message
+from starlette.types import ASGIApp, Message, Receive
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,20 @@ def http_scope(
     }
 
 
+def receive_once(body: bytes) -> Receive:
+    """An ASGI `receive` that yields the whole body once, then a disconnect, as a server would."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
 async def call_asgi(
     app: ASGIApp,
     method: str,
@@ -67,15 +81,7 @@ async def call_asgi(
 ) -> InProcessResponse:
     """Send one request through `app` and collect the whole response."""
     scope = http_scope(method, raw_path, headers)
-    request_sent = False
-
-    async def receive() -> Message:
-        nonlocal request_sent
-        if request_sent:
-            return {"type": "http.disconnect"}
-        request_sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
+    receive = receive_once(body)
     status = 0
     response_headers: tuple[tuple[bytes, bytes], ...] = ()
     chunks: list[bytes] = []
@@ -95,19 +101,11 @@ async def call_asgi(
 async def status_of(app: ASGIApp, scope: dict[str, object], body: bytes = b"") -> int:
     """Send one request through `app` and return only the response status (the replay's hot path)."""
     status = 0
-    request_sent = False
-
-    async def receive() -> Message:
-        nonlocal request_sent
-        if request_sent:
-            return {"type": "http.disconnect"}
-        request_sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
 
-    await app(scope, receive, send)
+    await app(scope, receive_once(body), send)
     return status

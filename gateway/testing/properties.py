@@ -20,6 +20,7 @@ from gateway.compiler import compile_plan_set
 from gateway.decision import DecisionTable, decide
 from gateway.inprocess import InProcessResponse, call_asgi
 from gateway.middleware import EntitlementMiddleware
+from gateway.plans import Endpoint
 from gateway.reference import reference_decide
 from gateway.testing.invariants import first_party_regression, tier_violations
 from gateway.testing.strategies import (
@@ -47,6 +48,13 @@ def _send(app: ASGIApp, method: str, path: str, headers: list[tuple[bytes, bytes
 
 def _bearer(key: str) -> tuple[bytes, bytes]:
     return (b"authorization", f"Bearer {key}".encode())
+
+
+def _draw_request(data: st.DataObject, keyed: KeyedPlanSet) -> tuple[str, Endpoint, str]:
+    """A client of the plan set, one of its endpoints, and a concrete canonical path for it."""
+    client_id = data.draw(st.sampled_from(sorted(keyed.keys)), label="client")
+    endpoint = data.draw(st.sampled_from(keyed.plan_set.endpoints), label="endpoint")
+    return client_id, endpoint, data.draw(template_paths(endpoint.path), label="path")
 
 
 def no_first_party_regression(baseline: DecisionTable, candidate: DecisionTable) -> Property:
@@ -103,9 +111,7 @@ def encodings_decide_as_canonical(
 
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
-        client_id = data.draw(st.sampled_from(sorted(keyed.keys)), label="client")
-        endpoint = data.draw(st.sampled_from(keyed.plan_set.endpoints), label="endpoint")
-        canonical = data.draw(template_paths(endpoint.path), label="canonical")
+        client_id, endpoint, canonical = _draw_request(data, keyed)
         variant, raw_path = data.draw(encoding_variants(canonical), label="variant")
         headers = [_bearer(keyed.keys[client_id])]
         app = gateway(table)
@@ -140,9 +146,7 @@ def exemption_ignores_headers(keyed: KeyedPlanSet, gateway: GatewayFactory = rec
 
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
-        client_id = data.draw(st.sampled_from(sorted(keyed.keys)), label="client")
-        endpoint = data.draw(st.sampled_from(keyed.plan_set.endpoints), label="endpoint")
-        path = data.draw(template_paths(endpoint.path), label="path")
+        client_id, endpoint, path = _draw_request(data, keyed)
         spoofed = data.draw(spoofing_headers(), label="headers")
         plain = _send(gateway(table), endpoint.method, path, [_bearer(keyed.keys[client_id])])
         tricked = _send(gateway(table), endpoint.method, path, [*spoofed, _bearer(keyed.keys[client_id])])
@@ -167,9 +171,7 @@ def decisions_ignore_headers_and_other_requests(
 
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
-        client_id = data.draw(st.sampled_from(sorted(keyed.keys)), label="client")
-        endpoint = data.draw(st.sampled_from(endpoints), label="endpoint")
-        path = data.draw(template_paths(endpoint.path), label="path")
+        client_id, endpoint, path = _draw_request(data, keyed)
         headers = [_bearer(keyed.keys[client_id])]
         alone = _send(gateway(table), endpoint.method, path, headers)
         others = [c for c in keyed.keys if c != client_id]

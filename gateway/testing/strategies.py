@@ -149,14 +149,17 @@ def _escape(char: str, lower: bool = False) -> str:
     return escaped.lower() if lower else escaped
 
 
-# Each variant maps a canonical path to another spelling of it (or to an attack on it).
-ENCODING_VARIANTS = (
+# Each variant maps a canonical path to another spelling of it, which must be normalized...
+NORMALIZED_VARIANTS = (
     "identity",
     "escape-unreserved",
     "escape-unreserved-lowercase-hex",
     "double-slash",
     "trailing-slash",
     "upper-case",
+)
+# ...or to an attack on it, which must be refused with 400.
+REFUSED_VARIANTS = (
     "encoded-slash",
     "encoded-slash-lowercase",
     "dot-segment",
@@ -167,20 +170,7 @@ ENCODING_VARIANTS = (
     "nul",
     "backslash",
 )
-# The variants that must be refused with 400; every other one must be normalized.
-REFUSED_VARIANTS = frozenset(
-    {
-        "encoded-slash",
-        "encoded-slash-lowercase",
-        "dot-segment",
-        "encoded-dot-segment",
-        "double-encoding",
-        "path-parameter",
-        "fragment",
-        "nul",
-        "backslash",
-    }
-)
+ENCODING_VARIANTS = NORMALIZED_VARIANTS + REFUSED_VARIANTS
 
 
 @st.composite

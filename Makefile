@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PLAN   ?= plans/2023-03-06-billing.toml
 
-.PHONY: help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean
+.PHONY: help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean loadtest loadtest-distributed
 
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json and out/replay.png"
@@ -19,6 +19,11 @@ help:
 	@echo "make lint       ruff and mypy --strict"
 	@echo "make bench      in-process and decision-cost benchmarks, ratios from one run"
 	@echo "make serve      gw467 serve --plans \$$PLAN on 127.0.0.1:8467"
+	@echo "make loadtest   Locust for 60 s against gw467 serve on 127.0.0.1: starts on the baseline and pushes"
+	@echo "                the billing plan at half-time; fails (exit 1) when a first-party request gets 467"
+	@echo "                PLAN=FILE: start on FILE, push nothing (PLAN=plans/2023-03-06-billing-fixed.toml passes)"
+	@echo "                PUSH=FILE: push FILE at half-time (PUSH= pushes nothing); LOADTEST_ARGS=\"--users 60\" ..."
+	@echo "make loadtest-distributed   the same with Locust's master and 2 workers on this machine"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gw467 needs Python >= 3.11; set PYTHON=python3.11")'
@@ -52,8 +57,8 @@ test-deep: $(STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/properties
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway tests benchmarks
-	$(BIN)/ruff format --check gateway tests benchmarks
+	$(BIN)/ruff check gateway tests benchmarks loadtests
+	$(BIN)/ruff format --check gateway tests benchmarks loadtests
 	$(BIN)/mypy gateway
 
 bench: $(STAMP)
@@ -64,3 +69,23 @@ serve: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis .ruff_cache .mypy_cache *.egg-info
+
+# Load tests (loadtests/). Without PLAN on the command line, `make loadtest` replays the
+# incident live: start on the baseline, push the billing plan at half-time. PLAN=FILE
+# starts on FILE and pushes nothing unless PUSH=FILE is given too. (PLAN's default above
+# is serve's, so only a PLAN the user gave counts.)
+ifeq ($(origin PLAN),file)
+LOADTEST_PLAN := plans/2023-02-baseline.toml
+PUSH ?= plans/2023-03-06-billing.toml
+else
+LOADTEST_PLAN := $(PLAN)
+PUSH ?=
+endif
+LOADTEST_ARGS ?=
+LOADTEST_RUN = $(strip $(BIN)/python -m loadtests.run --plan $(LOADTEST_PLAN) $(if $(PUSH),--push $(PUSH),--no-push) $(LOADTEST_ARGS))
+
+loadtest: $(STAMP)
+	$(LOADTEST_RUN)
+
+loadtest-distributed: $(STAMP)
+	$(LOADTEST_RUN) --workers 2

@@ -80,7 +80,7 @@ class TrafficModel:
                         endpoint_id=endpoint.id,
                         surface=endpoint.surface,
                         method=endpoint.method,
-                        raw_path=_concrete_path(endpoint.path, rng),
+                        raw_path=concrete_path(endpoint.path, rng),
                         authorization=source.authorization,
                     )
                 )
@@ -102,16 +102,18 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
-def _concrete_path(template: str, rng: random.Random) -> str:
+def concrete_path(template: str, rng: random.Random) -> str:
+    """A path that the template matches, with a plausible value for each parameter."""
     if "{" not in template:
         return template
     parts = []
     for part in template.split("/"):
-        parts.append(_parameter_value(part[1:-1], rng) if part.startswith("{") else part)
+        parts.append(parameter_value(part[1:-1], rng) if part.startswith("{") else part)
     return "/".join(parts)
 
 
-def _parameter_value(name: str, rng: random.Random) -> str:
+def parameter_value(name: str, rng: random.Random) -> str:
+    """A value shaped like the real thing: t.co codes, media keys, user names, tweet ids."""
     if name == "code":
         return "".join(rng.choices(_CODE_ALPHABET, k=10))
     if name == "media_key":

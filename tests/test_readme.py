@@ -51,7 +51,7 @@ def test_readme_middleware_snippet_guards_a_users_own_app() -> None:
 
 def test_readme_property_snippet_builds_a_hypothesis_test_that_passes() -> None:
     namespace: dict[str, Any] = {}
-    exec(python_block_after("in `gateway.testing`, for your own test suite"), namespace)
+    exec(python_block_after("`gateway.testing`, for your own test suite"), namespace)
     namespace["test_no_regression"]()
 
 

@@ -67,3 +67,38 @@ def test_clients_whose_digests_share_a_prefix_are_told_apart_by_the_full_digest(
 def test_a_key_matching_only_the_prefix_is_refused() -> None:
     impostor = Holder("impostor", hashlib.sha256(b"k").digest()[:PREFIX_BYTES] + b"\xff" * 24)
     assert KeyIndex([impostor]).find(b"k") is None
+
+
+def test_a_credential_problem_reads_as_its_reason() -> None:
+    with pytest.raises(CredentialProblem) as caught:
+        bearer_key([b"Basic abc"])
+    assert str(caught.value) == "malformed"
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ([b"Bearer \t XkeyX \t"], b"XkeyX"),
+        ([b"Bearer \x0bkey\x0c"], b"\x0bkey\x0c"),
+        ([b"Bearer key\r"], b"key\r"),
+    ],
+)
+def test_only_spaces_and_tabs_around_the_key_are_trimmed(values: list[bytes], key: bytes) -> None:
+    """Any other byte, whitespace or not, is part of the key (and so must match it)."""
+    assert bearer_key(values) == key
+
+
+def test_a_tab_inside_the_key_makes_it_malformed() -> None:
+    with pytest.raises(CredentialProblem) as caught:
+        bearer_key([b"Bearer a\tb"])
+    assert caught.value.reason == "malformed"
+
+
+def test_a_client_is_found_in_a_shared_prefix_bucket_whatever_its_place_in_it() -> None:
+    real = holder("real", b"real-key")
+    twins = [Holder(f"twin{n}", real.key_digest[:PREFIX_BYTES] + bytes([n]) * 24) for n in range(3)]
+    for place in range(4):
+        clients = [*twins[:place], real, *twins[place:]]
+        index = KeyIndex(clients)
+        assert len(index) == 4
+        assert index.find(b"real-key") is real, place

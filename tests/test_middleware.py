@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -17,12 +21,17 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
+import gateway.middleware
+from gateway.canary import CanaryPolicy, slice_position
 from gateway.compiler import compile_plan_set
 from gateway.config import ConfigError
-from gateway.inprocess import InProcessResponse, call_asgi
+from gateway.decision import DecisionTable
+from gateway.inprocess import InProcessResponse, call_asgi, http_scope
 from gateway.middleware import EntitlementMiddleware
 from gateway.planfile import load_plan_set
+from gateway.plans import Client, Endpoint
 from gateway.responses import NOT_ENTITLED_BODY
+from gateway.rollout import CANARY, SHADOW, RolloutEvent
 from gateway.upstream import build_demo_app
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 
@@ -343,3 +352,328 @@ def test_works_in_front_of_a_users_own_starlette_app_through_httpx() -> None:
     assert allowed.json() == {"tweet": "99", "client": "ios"}
     assert allowed.headers["x-gw467-rule"] == "exempt:first_party"
     assert anonymous.status_code == 401
+
+
+# ---------------------------------------------------------------------------
+# Scopes as servers other than uvicorn may build them, the rollout's stages, and
+# what every outcome feeds to availability, the canary and the metrics.
+# ---------------------------------------------------------------------------
+
+NOW = 1_678_118_400.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def bearer(client: str) -> list[tuple[bytes, bytes]]:
+    return [(b"authorization", f"Bearer {DEMO_KEYS[client]}".encode())]
+
+
+def scope_for(method: str, target: str, client: str | None = None, **changes: Any) -> dict[str, Any]:
+    """An HTTP scope whose path and raw path are `target` as sent, with keys replaced (or removed: None)."""
+    scope = dict(http_scope(method, "/", bearer(client) if client else []))
+    scope["path"] = target
+    scope["raw_path"] = target.encode("latin-1")
+    for key, value in changes.items():
+        if value is None:
+            del scope[key]
+        else:
+            scope[key] = value
+    return scope
+
+
+def call_scope(app: Any, scope: dict[str, Any], body: bytes = b"") -> InProcessResponse:
+    """Send one request with exactly this scope and collect the response."""
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    status = 0
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def capture(message: Message) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = tuple(message.get("headers", ()))
+        else:
+            chunks.append(message.get("body", b""))
+
+    asyncio.run(app(scope, receive, capture))
+    return InProcessResponse(status, headers, b"".join(chunks))
+
+
+def samples(app: EntitlementMiddleware) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of the gateway's metrics exposition, keyed by name and labels."""
+    assert app.metrics is not None
+    body, _ = app.metrics.exposition()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+
+
+def requests_total(client_class: str, surface: str, status: int, rule: str) -> tuple[str, frozenset[Any]]:
+    labels = {"client_class": client_class, "surface": surface, "status": str(status), "rule": rule}
+    return ("gw467_requests_total", frozenset(labels.items()))
+
+
+def test_a_plan_set_value_is_compiled_at_construction_and_decides_requests() -> None:
+    app = EntitlementMiddleware(RecordingApp(), load_plan_set(FIXED))
+    assert send(app, "GET", "/2/links/a", "tco").status == 200
+    assert send(app, "GET", "/2/links/a", "sunrise-bot").status == 467
+
+
+def test_replace_table_is_recorded_as_a_direct_push_with_its_reason_and_time() -> None:
+    clock = Clock()
+    app = gateway_for(FIXED, RecordingApp(), clock=clock)
+    clock.now += 60
+    app.replace_table(compile_plan_set(load_plan_set(BILLING)))
+    assert app.rollout.events == [
+        RolloutEvent("push:direct", "2023-03-06-billing", None, "replace_table", NOW + 60)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "forwarded"),
+    [("/2//tweets/12/", 200, "/2/tweets/12"), ("/2/tweets/../12", 400, None)],
+)
+def test_a_scope_without_raw_path_is_decided_on_its_path(
+    path: str, status: int, forwarded: str | None
+) -> None:
+    upstream = RecordingApp()
+    response = call_scope(gateway_for(FIXED, upstream), scope_for("GET", path, "web", raw_path=None))
+    assert response.status == status
+    assert [scope["path"] for scope in upstream.scopes] == ([forwarded] if forwarded else [])
+
+
+@pytest.mark.parametrize("raw_path", ["/2/tweets/12?ids=1", "/2/tweets/12?a=1?b=2", "/2/tweets/12?"])
+def test_a_query_string_left_in_raw_path_is_not_part_of_the_path_decided(raw_path: str) -> None:
+    upstream = RecordingApp()
+    response = call_scope(gateway_for(FIXED, upstream), scope_for("GET", raw_path, "web"))
+    assert (response.status, response.header("x-gw467-rule")) == (200, "exempt:first_party")
+    (scope,) = upstream.scopes
+    assert (scope["path"], scope["raw_path"]) == ("/2/tweets/12", b"/2/tweets/12")
+
+
+def test_the_upstream_gets_the_servers_scope_state_plus_the_decision_and_the_server_keeps_its_own() -> None:
+    upstream = RecordingApp()
+    server_state = {"database": "pool-1"}
+    call_scope(gateway_for(FIXED, upstream), scope_for("GET", "/2/tweets/12", "web", state=server_state))
+    state = upstream.scopes[0]["state"]
+    assert state["database"] == "pool-1"
+    assert state["gw467_rule"] == "exempt:first_party"
+    assert server_state == {"database": "pool-1"}
+
+
+@pytest.mark.parametrize(
+    ("path", "raw_path"),
+    [
+        ("/api//2/Tweets/12", "//2/Tweets/12"),  # a normalized spelling, under the mount point
+        ("/2/tweets/12", "/2/tweets/12"),  # a server that left the mount point out of `path`
+    ],
+)
+def test_under_a_root_path_the_upstream_sees_the_root_path_then_the_canonical_path(
+    path: str, raw_path: str
+) -> None:
+    upstream = RecordingApp()
+    scope = scope_for("GET", path, "web", raw_path=raw_path.encode(), root_path="/api")
+    assert call_scope(gateway_for(FIXED, upstream), scope).status == 200
+    (forwarded,) = upstream.scopes
+    assert (forwarded["path"], forwarded["raw_path"], forwarded["root_path"]) == (
+        "/api/2/tweets/12",
+        b"/2/tweets/12",
+        "/api",
+    )
+
+
+def test_a_scope_without_root_path_is_forwarded_on_the_bare_canonical_path() -> None:
+    upstream = RecordingApp()
+    scope = scope_for("GET", "//2/tweets/12", "web", root_path=None)
+    assert call_scope(gateway_for(FIXED, upstream), scope).status == 200
+    (forwarded,) = upstream.scopes
+    assert (forwarded["path"], forwarded["raw_path"]) == ("/2/tweets/12", b"/2/tweets/12")
+    assert "root_path" not in forwarded
+
+
+def test_the_rule_header_is_added_even_when_the_upstream_sends_no_headers() -> None:
+    async def bare(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 204})
+        await send({"type": "http.response.body", "body": b""})
+
+    response = send(gateway_for(FIXED, bare), "GET", "/2/tweets/12", "web")
+    assert (response.status, response.header("x-gw467-rule")) == (204, "exempt:first_party")
+
+
+def test_the_upstream_reads_the_request_body_through_the_gateway() -> None:
+    async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": message["body"]})
+
+    response = call_scope(gateway_for(FIXED, echo), scope_for("POST", "/2/tweets", "web"), b"hello")
+    assert (response.status, response.body) == (201, b"hello")
+
+
+def test_each_client_has_its_own_quota() -> None:
+    app = gateway_for(FIXED, clock=lambda: NOW)
+    assert [send(app, "POST", "/2/tweets", "sunrise-bot").status for _ in range(51)][-2:] == [201, 429]
+    # legacy-reader is on the same (default) free plan, with a window of its own.
+    other = send(app, "POST", "/2/tweets", "legacy-reader")
+    assert (other.status, other.header("x-rate-limit-remaining")) == (201, "49")
+
+
+class Answering:
+    """An upstream that answers every request with one status."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def test_gateway_refusals_of_first_party_calls_count_against_availability_but_upstream_4xx_do_not() -> None:
+    # Under the billing file `web` is on the free plan: 50 posts, then 429s made by the gateway.
+    app = gateway_for(BILLING, Answering(404), clock=lambda: NOW)
+    statuses = [send(app, "POST", "/2/tweets", "web").status for _ in range(55)]
+    assert statuses == [404] * 50 + [429] * 5
+    assert app.availability.window(NOW, 300, "web") == (55, 5)
+
+
+def test_an_upstream_that_raises_is_recorded_as_a_500_and_its_error_propagates() -> None:
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("upstream bug")
+
+    app = EntitlementMiddleware(
+        broken, compile_plan_set(load_plan_set(FIXED)), clock=lambda: NOW, metrics=True
+    )
+    with pytest.raises(RuntimeError, match="upstream bug"):
+        send(app, "GET", "/2/tweets/12", "web")
+    assert samples(app)[requests_total("web", "tweets", 500, "exempt:first_party")] == 1
+    assert app.availability.window(NOW, 300, "web") == (1, 1)
+
+
+def test_every_refusal_is_counted_in_metrics_with_its_rule_and_unknown_for_what_was_not_learnt() -> None:
+    app = EntitlementMiddleware(
+        RecordingApp(), compile_plan_set(load_plan_set(FIXED)), clock=lambda: NOW, metrics=True
+    )
+    send(app, "GET", "/2/tweets/12")
+    send(app, "GET", "/2/tweets/../12", "web")
+    send(app, "GET", "/2/nowhere", "web")
+    send(app, "GET", "/2/links/a", "sunrise-bot")
+    for _ in range(51):
+        send(app, "POST", "/2/tweets", "sunrise-bot")
+    counted = samples(app)
+    assert counted[requests_total("unknown", "unknown", 401, "auth:missing")] == 1
+    assert counted[requests_total("unknown", "unknown", 400, "path:dot-segment")] == 1
+    assert counted[requests_total("web", "unknown", 404, "route:none")] == 1
+    assert counted[requests_total("third_party", "links", 467, "plan:free/deny")] == 1
+    assert counted[requests_total("third_party", "tweets", 200, "plan:free/grant:tweets.create")] == 50
+    assert counted[requests_total("third_party", "tweets", 429, "quota:free")] == 1
+
+
+def test_the_duration_metric_is_the_time_from_request_to_response(monkeypatch: pytest.MonkeyPatch) -> None:
+    readings = iter([100.0, 100.25])
+    monkeypatch.setattr(gateway.middleware, "time", SimpleNamespace(perf_counter=lambda: next(readings)))
+    app = EntitlementMiddleware(
+        RecordingApp(), compile_plan_set(load_plan_set(FIXED)), clock=lambda: NOW, metrics=True
+    )
+    send(app, "GET", "/2/tweets/12", "web")
+    labels = frozenset(
+        {"client_class": "web", "surface": "tweets", "status": "200", "rule": "exempt:first_party"}.items()
+    )
+    counted = samples(app)
+    assert counted["gw467_request_duration_seconds_sum", labels] == 0.25
+    assert counted["gw467_request_duration_seconds_bucket", labels | {("le", "0.25")}] == 1
+    assert counted["gw467_request_duration_seconds_bucket", labels | {("le", "0.1")}] == 0
+
+
+def test_a_shadow_divergence_is_recorded_with_the_request_as_sent_and_counted_in_metrics() -> None:
+    app = EntitlementMiddleware(
+        RecordingApp(), compile_plan_set(load_plan_set(BASELINE)), clock=lambda: NOW, metrics=True
+    )
+    app.rollout.push(compile_plan_set(load_plan_set(BILLING)), SHADOW)
+    assert send(app, "GET", "/2//links/abc", "tco").status == 200
+    assert send(app, "GET", "/2/links/abc").status == 401  # decided alike by both: no divergence
+    assert send(app, "GET", "/2/tweets/12", "newsdesk-pro").status == 200  # granted by both
+    shadow = app.rollout.stage.shadow
+    assert shadow is not None and shadow.observed == 3
+    (divergence,) = shadow.sample
+    assert (divergence.method, divergence.path, divergence.client_id) == ("GET", "/2//links/abc", "tco")
+    labels = {"client_class": "tco", "endpoint": "links.resolve", "direction": "allow_to_deny"}
+    counted = samples(app)
+    assert counted["gw467_shadow_divergences_total", frozenset(labels.items())] == 1
+    assert sum(v for (name, _), v in counted.items() if name == "gw467_shadow_divergences_total") == 1
+
+
+def canary_gateway(
+    candidate: Any, policy: CanaryPolicy, active: Any = BASELINE, **options: Any
+) -> EntitlementMiddleware:
+    app = EntitlementMiddleware(RecordingApp(), compile_plan_set(load_plan_set(active)), **options)
+    table = candidate if isinstance(candidate, DecisionTable) else compile_plan_set(load_plan_set(candidate))
+    app.rollout.push(table, CANARY, policy)
+    return app
+
+
+def test_only_requests_in_the_canary_slice_are_decided_by_the_candidate() -> None:
+    position = slice_position("gw467", "tco", "links.resolve", "client-endpoint")
+    assert 0.0 < position < 1.0
+    inside = canary_gateway(BILLING, CanaryPolicy(fraction=min(1.0, position + 1e-9)))
+    outside = canary_gateway(BILLING, CanaryPolicy(fraction=position))
+    assert send(inside, "GET", "/2/links/a", "tco").status == 467
+    assert send(outside, "GET", "/2/links/a", "tco").status == 200
+
+
+def test_a_request_no_table_can_authenticate_is_refused_during_a_canary() -> None:
+    app = canary_gateway(BILLING, CanaryPolicy(fraction=1.0))
+    response = send(app, "GET", "/2/links/a")
+    assert (response.status, response.header("x-gw467-rule")) == (401, "auth:missing")
+
+
+def test_a_client_or_endpoint_only_the_canary_candidate_knows_is_decided_by_the_candidate() -> None:
+    baseline = load_plan_set(BASELINE)
+    newcomer = Client("newcomer", "web", True, hashlib.sha256(b"newcomer-key").hexdigest())
+    endpoint = Endpoint("links.stats", "GET", "/2/links/{code}/stats", "links")
+    candidate = dataclasses.replace(
+        baseline, clients=(*baseline.clients, newcomer), endpoints=(*baseline.endpoints, endpoint)
+    )
+    app = canary_gateway(compile_plan_set(candidate), CanaryPolicy(fraction=1.0))
+    new_key = [(b"authorization", b"Bearer newcomer-key")]
+    assert asyncio.run(call_asgi(app, "GET", "/2/links/a", new_key)).status == 200
+    assert send(app, "GET", "/2/links/a/stats", "tco").status == 200
+    assert send(gateway_for(BASELINE, RecordingApp()), "GET", "/2/links/a/stats", "tco").status == 404
+
+
+def test_the_canary_observes_every_request_it_decides_forwarded_or_refused() -> None:
+    # A threshold of 1.0 never trips, so all 55 requests stay in the canary.
+    clock = Clock()
+    app = canary_gateway(BILLING, CanaryPolicy(fraction=1.0, threshold=1.0), FIXED, clock=clock)
+    statuses = [send(app, "POST", "/2/tweets", "web").status for _ in range(55)]
+    assert statuses == [200] * 50 + [429] * 5
+    canary = app.rollout.stage.canary
+    assert canary is not None
+    assert (canary.requests, canary.bad) == (55, 5)
+
+
+def test_a_tripped_canary_is_rolled_back_at_that_moment_and_counted_in_metrics() -> None:
+    clock = Clock()
+    app = canary_gateway(BILLING, CanaryPolicy(fraction=1.0), clock=clock, metrics=True)
+    for n in range(20):
+        clock.now += 0.5
+        assert send(app, "GET", f"/2/links/{n}", "tco").status == 467
+    assert app.rollout.stage.canary is None
+    rollback = app.rollout.events[-1]
+    assert (rollback.action, rollback.at) == ("rollback:candidate", NOW + 10)
+    counted = samples(app)
+    bad = frozenset({"client_class": "tco", "outcome": "bad"}.items())
+    assert counted["gw467_canary_requests_total", bad] == 20
+    assert counted["gw467_canary_rollbacks_total", frozenset({("reason", "first-party error rate")})] == 1

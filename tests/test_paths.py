@@ -66,3 +66,47 @@ def test_a_canonical_path_never_contains_a_percent_sign() -> None:
 
 def test_join_segments_of_nothing_is_the_root() -> None:
     assert join_segments(()) == "/"
+
+
+def test_a_refusal_reads_as_its_reason() -> None:
+    with pytest.raises(PathRejected) as caught:
+        canonical_segments("/a/%2F")
+    assert str(caught.value) == "encoded-slash"
+
+
+def test_the_length_limit_is_2048_bytes_inclusive_on_every_path() -> None:
+    # '//' and '%41' send these through the slow path, which enforces the limit itself.
+    doubled = "//" + "a" * (MAX_PATH_BYTES - 2)
+    escaped = "/%41" + "a" * (MAX_PATH_BYTES - 4)
+    assert len(doubled) == len(escaped) == MAX_PATH_BYTES
+    assert canonical_segments(doubled) == ("a" * (MAX_PATH_BYTES - 2),)
+    assert canonical_segments(escaped) == ("A" + "a" * (MAX_PATH_BYTES - 4),)
+    for too_long in (doubled + "a", escaped + "a"):
+        with pytest.raises(PathRejected) as caught:
+            canonical_segments(too_long)
+        assert caught.value.reason == "too-long"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("/a\x7f", "control-character"),
+        ("/a/%7F", "control-character"),
+        ("/a/%7f", "control-character"),
+        ("/a/%1F", "control-character"),
+        ("/a/%20", "forbidden-encoded-character"),
+        ("/a/%22", "forbidden-encoded-character"),
+        ("/~a;b", "path-parameter"),
+        ("/~a#b", "fragment"),
+        ("/~a b", "forbidden-character"),
+    ],
+)
+def test_refusal_reasons_at_the_edges_of_each_character_class(raw: str, reason: str) -> None:
+    """DEL is a control character, a space is not one, and '~' (0x7E) is the last allowed ASCII."""
+    with pytest.raises(PathRejected) as caught:
+        canonical_segments(raw)
+    assert caught.value.reason == reason
+
+
+def test_escaped_letters_digits_and_allowed_punctuation_decode_to_themselves() -> None:
+    assert canonical_segments("/%58%78/%30%39/%21%40%3A%7E%2D%2E%5F") == ("Xx", "09", "!@:~-._")

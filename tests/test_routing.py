@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.plans import Endpoint
 from gateway.routing import RouteTrie
 
@@ -62,3 +64,45 @@ def test_two_spellings_of_one_literal_always_count_as_respelled() -> None:
     match = trie.match("GET", ("api", "one"))
     assert match is not None and match.respelled
     assert trie.forwarded_segments(match.endpoint, ("api", "one")) == ["Api", "one"]
+
+
+def test_a_literal_spelled_as_the_template_spells_it_is_not_respelled() -> None:
+    # Built here, not at import: the trie must be built by the code under test.
+    trie = RouteTrie(ENDPOINTS)
+    for method, segments in [
+        ("GET", ("2", "tweets", "search", "recent")),
+        ("GET", ("1.1", "Account", "verify.json")),
+        ("GET", ("x", "y", "c")),
+        ("POST", ("2", "tweets")),
+    ]:
+        match = trie.match(method, segments)
+        assert match is not None and match.respelled is False, segments
+
+
+def test_a_prefix_of_a_template_matches_nothing() -> None:
+    trie = RouteTrie(ENDPOINTS)
+    assert trie.match("GET", ()) is None
+    assert trie.match("GET", ("2", "tweets")) is None
+    assert trie.match("GET", ("2", "tweets", "search")) is not None  # {id} = "search"
+    assert trie.match("GET", ("x", "y")) is None
+
+
+def test_a_literal_spelled_two_ways_is_forwarded_as_each_template_spells_it() -> None:
+    trie = RouteTrie((Endpoint("x", "GET", "/Api/one", "s"), Endpoint("y", "GET", "/api/two", "s")))
+    for segments, forwarded in [
+        (("Api", "two"), ["api", "two"]),
+        (("api", "one"), ["Api", "one"]),
+        (("API", "one"), ["Api", "one"]),
+    ]:
+        match = trie.match("GET", segments)
+        assert match is not None and match.respelled is True, segments
+        assert trie.forwarded_segments(match.endpoint, segments) == forwarded
+
+
+def test_segments_that_do_not_fit_the_template_are_an_error_not_a_truncation() -> None:
+    match = TRIE.match("GET", ("2", "tweets", "12"))
+    assert match is not None
+    with pytest.raises(ValueError):
+        TRIE.forwarded_segments(match.endpoint, ("2", "tweets", "12", "extra"))
+    with pytest.raises(ValueError):
+        TRIE.parameters(match.endpoint, ("2", "tweets"))

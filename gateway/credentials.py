@@ -27,6 +27,17 @@ class CredentialProblem(Exception):
 
 def bearer_key(authorization_values: list[bytes]) -> bytes:
     """The key from the request's Authorization header values, or raise CredentialProblem."""
+    if len(authorization_values) == 1:
+        # The common case, checked cheaply; anything unusual gets the careful reading below.
+        value = authorization_values[0]
+        if value[:7].lower() == _BEARER:
+            key = value[7:]
+            if key and b" " not in key and b"\t" not in key:
+                return key
+    return _careful_bearer_key(authorization_values)
+
+
+def _careful_bearer_key(authorization_values: list[bytes]) -> bytes:
     if not authorization_values:
         raise CredentialProblem("missing")
     if len(authorization_values) > 1:

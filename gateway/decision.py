@@ -6,6 +6,8 @@ Four steps, in order, each of which may end the decision:
 3. match method + path to endpoint (404, rule `route:none`)
 4. entitle: the verdict compiled for the client's profile and the endpoint
    (`exempt:<selector>`, `plan:<name>/grant:<pattern>`, or 467 `plan:<name>/deny`).
+Steps 1 and 3 are one call, `table.routes.route()`, which remembers recent paths;
+its answer is only used in this order, so an unknown path still gets 401 first.
 Quotas (429) are counted by the middleware, after an allowed decision, because
 they depend on time and on earlier requests; everything here is a pure function
 of the table and the request.
@@ -13,13 +15,14 @@ of the table and the request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from gateway.credentials import CredentialProblem, KeyIndex, bearer_key
-from gateway.paths import PathRejected, canonical_segments, join_segments
+from gateway.paths import PathRejected
 from gateway.plans import Endpoint, PlanSet, Quota
-from gateway.routing import RouteTrie
+from gateway.responses import RULE_HEADER
+from gateway.routing import NO_MATCH, RouteTrie
 
 STATUS_BAD_PATH = 400
 STATUS_UNAUTHENTICATED = 401
@@ -30,12 +33,20 @@ STATUS_QUOTA = 429
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The compiled answer for one client profile on one endpoint."""
+    """The compiled answer for one client profile on one endpoint.
+
+    `rule_header` is the `x-gw467-rule` header naming `rule`, built once here
+    rather than encoded for every request.
+    """
 
     allowed: bool
     rule: str
     plan: str | None
     quota: Quota | None
+    rule_header: tuple[bytes, bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rule_header", (RULE_HEADER, self.rule.encode()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +140,7 @@ def decide(
     `client`, when given, skips authentication (used by `gw467 explain --client`).
     """
     try:
-        segments = canonical_segments(raw_path)
+        route = table.routes.route(method, raw_path)
     except PathRejected as rejected:
         return Decision(STATUS_BAD_PATH, "path:" + rejected.reason)
     if client is None:
@@ -140,21 +151,10 @@ def decide(
         client = table.keys.find(key)
         if client is None:
             return Decision(STATUS_UNAUTHENTICATED, "auth:unknown-key")
-    match = table.routes.match(method, segments)
-    if match is None:
+    index = route.endpoint
+    if index == NO_MATCH:
         return Decision(STATUS_NO_ROUTE, "route:none", client)
-    index = match.endpoint
-    endpoint = table.endpoints[index]
     verdict = client.verdicts[index]
     if not verdict.allowed:
-        return Decision(STATUS_NOT_ENTITLED, verdict.rule, client, endpoint, verdict)
-    if match.respelled or len(raw_path) != _joined_length(segments):
-        path = join_segments(table.routes.forwarded_segments(index, segments))
-    else:
-        path = raw_path
-    return Decision(None, verdict.rule, client, endpoint, verdict, path)
-
-
-def _joined_length(segments: tuple[str, ...]) -> int:
-    """Length of '/' + '/'.join(segments): equal to the raw length only if nothing was changed."""
-    return sum(map(len, segments)) + len(segments) if segments else 1
+        return Decision(STATUS_NOT_ENTITLED, verdict.rule, client, table.endpoints[index], verdict)
+    return Decision(None, verdict.rule, client, table.endpoints[index], verdict, route.path)

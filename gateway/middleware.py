@@ -28,8 +28,8 @@ from gateway.metrics import GatewayMetrics
 from gateway.planfile import load_plan_set
 from gateway.plans import PlanSet
 from gateway.quota import QuotaLedger
-from gateway.responses import RULE_HEADER, send_gateway_response
-from gateway.rollout import Rollout
+from gateway.responses import send_gateway_response
+from gateway.rollout import Rollout, Stage
 from gateway.slo import AvailabilityTracker, BurnRateAlert, is_bad, parse_sli
 
 _AUTHORIZATION = b"authorization"
@@ -107,7 +107,7 @@ class EntitlementMiddleware:
             await self.control(scope, receive, send)
             return
 
-        started = time.perf_counter()
+        started = time.perf_counter() if self.metrics is not None else 0.0
         authorization = [
             value for name, value in scope["headers"] if len(name) == 13 and name.lower() == _AUTHORIZATION
         ]
@@ -116,23 +116,9 @@ class EntitlementMiddleware:
         decision = decide(stage.active, method, raw_path, authorization)
         canary = None
         if stage.candidate is not None:
-            candidate = decide(stage.candidate, method, raw_path, authorization)
-            if stage.shadow is not None:
-                divergence = stage.shadow.observe(method, raw_path, decision, candidate)
-                if divergence is not None and self.metrics is not None:
-                    self.metrics.shadow_divergence(
-                        divergence.client_class, divergence.endpoint_id, divergence.direction
-                    )
-            elif stage.canary is not None:
-                client = decision.client or candidate.client
-                endpoint = decision.endpoint or candidate.endpoint
-                if (
-                    client is not None
-                    and endpoint is not None
-                    and stage.canary.in_slice(client.id, endpoint.id)
-                ):
-                    decision = candidate
-                    canary = stage.canary
+            decision, canary = self._beside_candidate(
+                stage, stage.candidate, decision, method, raw_path, authorization
+            )
 
         if decision.status is not None:
             await send_gateway_response(send, decision.status, decision.rule)
@@ -143,41 +129,71 @@ class EntitlementMiddleware:
         client = decision.client
         assert verdict is not None and client is not None and decision.path is not None
         rule = decision.rule
-        extra_headers: list[tuple[bytes, bytes]] = []
+        extra_headers = [verdict.rule_header]
         if verdict.quota is not None:
-            admitted, extra_headers = self.quotas.admit(client.id, verdict.quota)
+            admitted, quota_headers = self.quotas.admit(client.id, verdict.quota)
             if not admitted:
                 rule = f"quota:{verdict.plan}"
-                await send_gateway_response(send, STATUS_QUOTA, rule, extra_headers)
+                await send_gateway_response(send, STATUS_QUOTA, rule, quota_headers)
                 self._observe(decision, STATUS_QUOTA, rule, True, started, canary)
                 return
+            extra_headers.extend(quota_headers)
 
-        state = dict(scope.get("state") or ())
+        # The scope and its state dict are this request's own (servers build them per
+        # request, as the ASGI spec asks), so they are written in place, as Starlette does.
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
         state["gw467_client"] = client.identity
         state["gw467_plan"] = verdict.plan
         state["gw467_endpoint"] = decision.endpoint
         state["gw467_rule"] = rule
-        forwarded = dict(scope)
-        forwarded["state"] = state
-        root_path = scope.get("root_path", "")
-        if raw_path != decision.path or scope["path"] != root_path + decision.path:
-            forwarded["path"] = root_path + decision.path
-            forwarded["raw_path"] = decision.path.encode("ascii")
-        extra_headers.append((RULE_HEADER, rule.encode()))
+        path = decision.path
+        root_path = scope.get("root_path")
+        forwarded_path = root_path + path if root_path else path
+        if raw_path != path or scope["path"] != forwarded_path:
+            # Respelled, or under a root path: the app routes on exactly what was decided.
+            scope["path"] = forwarded_path
+            scope["raw_path"] = path.encode("ascii")
         status = 500  # what the server answers if the app raises before starting a response
 
         async def send_with_rule(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = dict(message)
                 message["headers"] = [*message.get("headers", ()), *extra_headers]
             await send(message)
 
         try:
-            await self.app(forwarded, receive, send_with_rule)
+            await self.app(scope, receive, send_with_rule)
         finally:
             self._observe(decision, status, rule, False, started, canary)
+
+    def _beside_candidate(
+        self,
+        stage: Stage,
+        candidate_table: DecisionTable,
+        decision: Decision,
+        method: str,
+        raw_path: str,
+        authorization: list[bytes],
+    ) -> tuple[Decision, CanaryController | None]:
+        """Decide with the candidate too: count a shadow divergence, or let a canary slice enforce it."""
+        candidate = decide(candidate_table, method, raw_path, authorization)
+        if stage.shadow is not None:
+            divergence = stage.shadow.observe(method, raw_path, decision, candidate)
+            if divergence is not None and self.metrics is not None:
+                self.metrics.shadow_divergence(
+                    divergence.client_class, divergence.endpoint_id, divergence.direction
+                )
+            return decision, None
+        canary = stage.canary
+        if canary is not None:
+            client = decision.client or candidate.client
+            endpoint = decision.endpoint or candidate.endpoint
+            if client is not None and endpoint is not None and canary.in_slice(client.id, endpoint.id):
+                return candidate, canary
+        return decision, None
 
     def _observe(
         self,
@@ -191,8 +207,9 @@ class EntitlementMiddleware:
         """Feed one outcome to the availability tracker, the canary controller and the metrics."""
         client = decision.client
         endpoint = decision.endpoint
-        if self.metrics is not None:
-            self.metrics.observe_request(
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.observe_request(
                 client.client_class if client is not None else UNKNOWN,
                 endpoint.surface if endpoint is not None else UNKNOWN,
                 status,

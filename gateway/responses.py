@@ -58,21 +58,36 @@ def body_for(status: int, rule: str) -> bytes:
     return bad_path_body(rule.removeprefix("path:"))
 
 
+# (status, rule) -> headers and body, built once: a gateway answers the same few refusals over and over.
+_PREPARED: dict[tuple[int, str], tuple[list[tuple[bytes, bytes]], bytes]] = {}
+_PREPARED_LIMIT = 4096
+
+
+def _prepared(status: int, rule: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    found = _PREPARED.get((status, rule))
+    if found is None:
+        body = body_for(status, rule)
+        headers = [
+            JSON_CONTENT_TYPE,
+            (b"content-length", str(len(body)).encode()),
+            (RULE_HEADER, rule.encode()),
+        ]
+        if status == 401:
+            headers.append((b"www-authenticate", b'Bearer realm="gw467"'))
+        found = (headers, body)
+        if len(_PREPARED) < _PREPARED_LIMIT:
+            _PREPARED[(status, rule)] = found
+    return found
+
+
 async def send_gateway_response(
     send: Send,
     status: int,
     rule: str,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    body = body_for(status, rule)
-    headers = [
-        JSON_CONTENT_TYPE,
-        (b"content-length", str(len(body)).encode()),
-        (RULE_HEADER, rule.encode()),
-    ]
-    if status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="gw467"'))
-    if extra_headers:
-        headers.extend(extra_headers)
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    headers, body = _prepared(status, rule)
+    # A fresh list each time: whatever wraps `send` may add headers to it in place.
+    message_headers = [*headers, *extra_headers] if extra_headers else headers.copy()
+    await send({"type": "http.response.start", "status": status, "headers": message_headers})
     await send({"type": "http.response.body", "body": body})

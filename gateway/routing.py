@@ -1,23 +1,36 @@
-"""Matching a method and canonical path segments to an endpoint, with a segment trie.
+"""Routing a request path to an endpoint: canonicalize it, walk a segment trie, remember the answer.
 
 One trie per method. A lookup walks one node per path segment, trying the
 literal child before the parameter child, so its cost grows with the number of
 segments and not with the number of endpoints. Plan-file validation guarantees
 that no two templates of a method overlap, so at most one endpoint can match.
+Routing is a pure function of (method, raw path), so each table remembers its
+recent answers (at most ROUTE_MEMORY paths): a hot path is one dictionary lookup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
+from gateway.paths import canonical_segments, join_segments
 from gateway.plans import Endpoint
 from gateway.templates import Segment, parse_template
 
 NO_MATCH = -1
+# Paths remembered per table; when full the memory is cleared and refills with what is hot.
+ROUTE_MEMORY = 8192
+
+
+class Route(NamedTuple):
+    """Where a request path leads: an endpoint index (NO_MATCH for none) and the path to forward."""
+
+    endpoint: int
+    path: str
 
 
 class _Node:
-    __slots__ = ("endpoint", "exact", "folded", "parameter", "spellings")
+    __slots__ = ("endpoint", "exact", "folded", "match", "parameter", "respelled_match", "spellings")
 
     def __init__(self) -> None:
         # `exact` holds a literal's spelling when all templates spell it alike, so a
@@ -28,6 +41,9 @@ class _Node:
         self.spellings: dict[str, set[str]] = {}
         self.parameter: _Node | None = None
         self.endpoint: int = NO_MATCH
+        # Built once at a leaf, so a match allocates nothing.
+        self.match: RouteMatch | None = None
+        self.respelled_match: RouteMatch | None = None
 
     def add_literal(self, spelling: str) -> _Node:
         folded = spelling.lower()
@@ -57,6 +73,8 @@ class RouteTrie:
 
     def __init__(self, endpoints: Sequence[Endpoint]) -> None:
         self._roots: dict[str, _Node] = {}
+        self._memory: dict[str, dict[str, Route]] = {}
+        self._remembered = 0
         self._templates: list[tuple[Segment, ...]] = []
         for index, endpoint in enumerate(endpoints):
             segments = parse_template(endpoint.path)
@@ -70,12 +88,61 @@ class RouteTrie:
                 else:
                     node = node.add_literal(segment.value)
             node.endpoint = index
+            node.match = RouteMatch(index, False)
+            node.respelled_match = RouteMatch(index, True)
+
+    def route(self, method: str, raw_path: str) -> Route:
+        """The route of a raw request path; raises PathRejected for an ambiguous one.
+
+        Routing is a pure function of (method, raw path), so recent answers are
+        remembered: a hot path skips canonicalizing and matching altogether.
+        """
+        remembered = self._memory.get(method)
+        if remembered is not None:
+            found = remembered.get(raw_path)
+            if found is not None:
+                return found
+        segments = canonical_segments(raw_path)
+        match = self.match(method, segments)
+        if match is None:
+            found = Route(NO_MATCH, join_segments(segments))
+        elif match.respelled or len(raw_path) != _joined_length(segments):
+            found = Route(match.endpoint, join_segments(self.forwarded_segments(match.endpoint, segments)))
+        else:
+            found = Route(match.endpoint, raw_path)
+        if self._remembered >= ROUTE_MEMORY:
+            self._memory.clear()
+            self._remembered = 0
+        self._memory.setdefault(method, {})[raw_path] = found
+        self._remembered += 1
+        return found
+
+    @property
+    def remembered(self) -> int:
+        """How many paths are remembered now (at most ROUTE_MEMORY)."""
+        return self._remembered
 
     def match(self, method: str, segments: Sequence[str]) -> RouteMatch | None:
-        root = self._roots.get(method)
-        if root is None:
+        node = self._roots.get(method)
+        if node is None:
             return None
-        return _walk(root, segments, 0, False)
+        # The common case first: one step per segment, literal before parameter, no
+        # backtracking. Only when that path dead-ends does the full search run.
+        respelled = False
+        for segment in segments:
+            child = node.exact.get(segment)
+            if child is None:
+                child = node.folded.get(segment.lower())
+                if child is not None:
+                    respelled = True
+                else:
+                    child = node.parameter
+                    if child is None:
+                        return _walk(self._roots[method], segments, 0, False)
+            node = child
+        if node.endpoint == NO_MATCH:
+            return _walk(self._roots[method], segments, 0, False)
+        return node.respelled_match if respelled else node.match
 
     def forwarded_segments(self, endpoint: int, segments: Sequence[str]) -> list[str]:
         """The request's segments with each literal spelled as the template spells it."""
@@ -94,7 +161,7 @@ class RouteTrie:
 
 def _walk(node: _Node, segments: Sequence[str], depth: int, respelled: bool) -> RouteMatch | None:
     if depth == len(segments):
-        return RouteMatch(node.endpoint, respelled) if node.endpoint != NO_MATCH else None
+        return node.respelled_match if respelled else node.match
     segment = segments[depth]
     child = node.exact.get(segment)
     if child is None:
@@ -110,3 +177,8 @@ def _walk(node: _Node, segments: Sequence[str], depth: int, respelled: bool) -> 
     if node.parameter is not None:
         return _walk(node.parameter, segments, depth + 1, respelled)
     return None
+
+
+def _joined_length(segments: Sequence[str]) -> int:
+    """Length of '/' + '/'.join(segments): equal to the raw length only if nothing was changed."""
+    return sum(map(len, segments)) + len(segments) if segments else 1

@@ -463,14 +463,18 @@ def test_a_query_string_left_in_raw_path_is_not_part_of_the_path_decided(raw_pat
     assert (scope["path"], scope["raw_path"]) == ("/2/tweets/12", b"/2/tweets/12")
 
 
-def test_the_upstream_gets_the_servers_scope_state_plus_the_decision_and_the_server_keeps_its_own() -> None:
+def test_the_upstream_gets_the_requests_scope_state_plus_the_decision() -> None:
+    # ASGI servers give each request its own copy of the lifespan state, so the gateway
+    # writes into it, as Starlette's request.state does; the lifespan state is untouched.
     upstream = RecordingApp()
-    server_state = {"database": "pool-1"}
-    call_scope(gateway_for(FIXED, upstream), scope_for("GET", "/2/tweets/12", "web", state=server_state))
+    lifespan_state = {"database": "pool-1"}
+    request_state = dict(lifespan_state)
+    call_scope(gateway_for(FIXED, upstream), scope_for("GET", "/2/tweets/12", "web", state=request_state))
     state = upstream.scopes[0]["state"]
+    assert state is request_state
     assert state["database"] == "pool-1"
     assert state["gw467_rule"] == "exempt:first_party"
-    assert server_state == {"database": "pool-1"}
+    assert lifespan_state == {"database": "pool-1"}
 
 
 @pytest.mark.parametrize(

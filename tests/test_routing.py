@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from gateway import routing
+from gateway.paths import PathRejected
 from gateway.plans import Endpoint
-from gateway.routing import RouteTrie
+from gateway.routing import NO_MATCH, RouteTrie
 
 ENDPOINTS = (
     Endpoint("a", "GET", "/2/tweets/{id}", "tweets"),
@@ -106,3 +108,34 @@ def test_segments_that_do_not_fit_the_template_are_an_error_not_a_truncation() -
         TRIE.forwarded_segments(match.endpoint, ("2", "tweets", "12", "extra"))
     with pytest.raises(ValueError):
         TRIE.parameters(match.endpoint, ("2", "tweets"))
+
+
+def test_route_gives_the_endpoint_and_the_path_to_forward() -> None:
+    trie = RouteTrie(ENDPOINTS)
+    assert trie.route("GET", "/2/tweets/12") == (0, "/2/tweets/12")
+    assert trie.route("GET", "/2//TWEETS/12/") == (0, "/2/tweets/12")
+    assert trie.route("GET", "/1.1/account/VERIFY.json") == (5, "/1.1/Account/verify.json")
+    assert trie.route("GET", "/nowhere") == (NO_MATCH, "/nowhere")
+
+
+def test_route_remembers_answers_and_gives_the_same_answer_again() -> None:
+    trie = RouteTrie(ENDPOINTS)
+    first = trie.route("GET", "/2/tweets/%31%32")
+    assert first == (0, "/2/tweets/12")
+    assert trie.route("GET", "/2/tweets/%31%32") is first
+    assert trie.route("POST", "/2/tweets/%31%32") == (NO_MATCH, "/2/tweets/12")
+
+
+def test_route_refuses_an_ambiguous_path_every_time_and_remembers_nothing_for_it() -> None:
+    trie = RouteTrie(ENDPOINTS)
+    for _ in range(2):
+        with pytest.raises(PathRejected):
+            trie.route("GET", "/2/tweets/%2e%2e")
+
+
+def test_route_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(routing, "ROUTE_MEMORY", 3)
+    trie = RouteTrie(ENDPOINTS)
+    answers = [trie.route("GET", f"/2/tweets/{n}") for n in range(10)]
+    assert [a.path for a in answers] == [f"/2/tweets/{n}" for n in range(10)]
+    assert 0 < trie.remembered <= 3

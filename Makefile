@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PLAN   ?= plans/2023-03-06-billing.toml
 
-.PHONY: help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean loadtest loadtest-distributed
+.PHONY: help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
 
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json and out/replay.png"
@@ -18,12 +18,17 @@ help:
 	@echo "make test-deep  property tests under the deep Hypothesis profile"
 	@echo "make lint       ruff and mypy --strict"
 	@echo "make bench      in-process and decision-cost benchmarks, ratios from one run"
+	@echo "                plus server CPU under uvicorn, compile time and memory, targets (pass/miss); out/bench.json"
+	@echo "make loadtest-bench   Locust at a fixed load below saturation against the bare app and the gateway"
+	@echo "                under uvicorn; p50/p99 latency, achieved req/s, CPU of server and load generator"
 	@echo "make serve      gw467 serve --plans \$$PLAN on 127.0.0.1:8467"
 	@echo "make loadtest   Locust for 60 s against gw467 serve on 127.0.0.1: starts on the baseline and pushes"
 	@echo "                the billing plan at half-time; fails (exit 1) when a first-party request gets 467"
 	@echo "                PLAN=FILE: start on FILE, push nothing (PLAN=plans/2023-03-06-billing-fixed.toml passes)"
 	@echo "                PUSH=FILE: push FILE at half-time (PUSH= pushes nothing); LOADTEST_ARGS=\"--users 60\" ..."
 	@echo "make loadtest-distributed   the same with Locust's master and 2 workers on this machine"
+	@echo "make mutation   mutmut over the decision core (paths, routing, credentials, compiler, decision,"
+	@echo "                middleware) with the fast tests; prints killed / total per file and every survivor"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gw467 needs Python >= 3.11; set PYTHON=python3.11")'
@@ -89,3 +94,51 @@ loadtest: $(STAMP)
 
 loadtest-distributed: $(STAMP)
 	$(LOADTEST_RUN) --workers 2
+
+# Mutation testing of the decision core; not part of CI (a full run takes about 4 minutes).
+# The files and the test selection are in pyproject.toml [tool.mutmut]. mutants/ is removed
+# first: mutmut keeps the verdicts of unchanged functions from run to run and does not retest
+# a survivor when only the tests changed, so a reused mutants/ can report a stale score.
+# PYTHONHASHSEED fixes the order in which each mutant's tests run (mutmut holds them in a
+# set), so whether a mutant is killed or times out is the same from run to run.
+MUTMUT := $(BIN)/mutmut
+
+define MUTATION_SCORE
+import json, pathlib
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.stats import status_by_exit_code
+kinds = ("killed", "survived", "timeout", "other")
+rows, survivors = {}, []
+for meta in sorted(pathlib.Path("mutants").rglob("*.py.meta")):
+    source = str(meta.relative_to("mutants")).removesuffix(".meta")
+    counts = dict.fromkeys(kinds, 0)
+    for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+        status = status_by_exit_code[code]
+        counts[status if status in kinds else "other"] += 1
+        if status != "killed":
+            diff = get_diff_for_mutant(name, path=source).splitlines()[2:]
+            changed = [line.rstrip() for line in diff if line[:1] in "+-" and line[1:].strip()]
+            survivors += [f"{status}: {name}", *(f"      {line}" for line in changed)]
+    rows[source] = counts
+rows["all"] = {kind: sum(row[kind] for row in rows.values()) for kind in kinds}
+print(f"\n{'file':26}" + "".join(f"{kind:>10}" for kind in (*kinds, "total")))
+for name, row in rows.items():
+    print(f"{name:26}" + "".join(f"{row[kind]:10}" for kind in kinds) + f"{sum(row.values()):10}")
+print("\n".join(["", "not killed (mutmut show NAME for the whole function):", *survivors] if survivors else []))
+killed, total = rows["all"]["killed"], sum(rows["all"].values())
+print(f"\nmutation score: {killed}/{total} killed ({100 * killed / max(total, 1):.1f}%)")
+endef
+export MUTATION_SCORE
+
+mutation: $(STAMP)
+	@test -x $(MUTMUT) || $(BIN)/python -m pip install --quiet --disable-pip-version-check 'mutmut>=3.8,<4'
+	rm -rf mutants
+	CI=true PYTHONHASHSEED=0 $(MUTMUT) run
+	@$(BIN)/python -c "$$MUTATION_SCORE"
+
+# Locust against the bare app and the gateway under uvicorn (benchmarks/loadtest_bench.py):
+# figures as information, written to out/loadtest-bench.json. LOADTEST_BENCH_ARGS="--users 40" ...
+LOADTEST_BENCH_ARGS ?=
+
+loadtest-bench: $(STAMP)
+	$(BIN)/python -m benchmarks.loadtest_bench $(LOADTEST_BENCH_ARGS)

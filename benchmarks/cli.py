@@ -1,4 +1,4 @@
-"""Command line: parse flags, run both groups in one process, print the table, write the JSON."""
+"""Command line: parse flags, run the groups in one process, print both tables, write the JSON."""
 
 from __future__ import annotations
 
@@ -7,15 +7,25 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import asgi_bench, decision_bench, replay_bench
-from benchmarks.report import show, write_json
-from benchmarks.results import HarnessError
-from benchmarks.settings import DEFAULT_OUT, Settings, quick
+from benchmarks import asgi_bench, decision_bench, memory_bench, replay_bench, server_bench
+from benchmarks.report import show, table, targets_table, write_json
+from benchmarks.results import HarnessError, Measurement
+from benchmarks.settings import DEFAULT_OUT, GROUPS, Settings, quick
+from benchmarks.targets import judge_all
+
+RUNNERS: dict[str, Callable[[Settings], list[Measurement]]] = {
+    "asgi": asgi_bench.run,
+    "decide": decision_bench.run,
+    "replay": replay_bench.run,
+    "server": server_bench.run,
+    "memory": memory_bench.run,
+}
 
 
 def _positive(text: str) -> int:
@@ -25,21 +35,45 @@ def _positive(text: str) -> int:
     return value
 
 
+def _groups(text: str) -> tuple[str, ...]:
+    chosen = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = sorted(set(chosen) - set(GROUPS))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"choose from {','.join(GROUPS)}; got {text!r}")
+    return tuple(name for name in GROUPS if name in chosen)
+
+
 def parse_args(argv: list[str] | None) -> Settings:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="gw467 benchmarks: in-process ASGI cost per request and decision cost at scale. "
-        "Reports figures; never asserts speed.",
+        description="gw467 benchmarks: in-process ASGI cost per request, decision cost at scale, the "
+        "replay's rate, server CPU per request under uvicorn, compile time and memory. Every figure is a "
+        "ratio within the run; targets are reported as pass or miss, never asserted.",
     )
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run, a few seconds)")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes (smoke run, seconds; its pass/miss means nothing)"
+    )
     parser.add_argument("--reps", type=_positive, help="repetitions per variant (default 5; quick 3)")
-    parser.add_argument("--requests", type=_positive, help="ASGI requests per repetition (default 20000)")
+    parser.add_argument(
+        "--requests", type=_positive, help="in-process requests per repetition (default 20000)"
+    )
     parser.add_argument("--decisions", type=_positive, help="decide() calls per repetition (default 100000)")
     parser.add_argument("--templates", type=_positive, help="large catalogue size (default 10000)")
     parser.add_argument("--keys", type=_positive, help="large key-table size (default 1000000)")
+    parser.add_argument(
+        "--server-requests", type=_positive, help="requests per repetition under uvicorn (default 20000)"
+    )
+    parser.add_argument("--connections", type=_positive, help="load client connections (default 8)")
+    parser.add_argument(
+        "--groups",
+        type=_groups,
+        default=GROUPS,
+        help=f"comma-separated groups to run (default all: {','.join(GROUPS)}); "
+        "targets on groups left out are n/a",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
-    settings = Settings(out=args.out)
+    settings = Settings(out=args.out, groups=args.groups)
     if args.quick:
         settings = quick(settings)
     overrides = {
@@ -48,33 +82,63 @@ def parse_args(argv: list[str] | None) -> Settings:
         "decisions": args.decisions,
         "large_templates": args.templates,
         "large_keys": args.keys,
+        "server_requests": args.server_requests,
+        "server_connections": args.connections,
     }
     return replace(settings, **{name: value for name, value in overrides.items() if value is not None})
+
+
+def _caption(settings: Settings, measurements: list[Measurement], wall: float) -> str:
+    control = settings.requests // asgi_bench.CONTROL_SHARE
+    lines = [
+        f"median/min/max of {settings.reps} interleaved reps: {settings.requests:,} in-process requests "
+        f"(the BaseHTTPMiddleware control: {control:,}), {settings.decisions:,} decisions, "
+        + ("one replay of the scenario's first minutes" if settings.quick else "one full replay"),
+    ]
+    server = next((m for m in measurements if m.name == "server.bare"), None)
+    if server is not None:
+        lines.append(
+            f"uvicorn: {settings.server_requests:,} requests per rep over {settings.server_connections} "
+            f"keep-alive connections; {server.details['pinning']}"
+        )
+    if "memory" in settings.groups:
+        lines.append("compile and memory rows: one fresh process each, measured once")
+    lines.append(f"wall {wall:.1f} s; JSON written to {settings.out}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
     started = time.perf_counter()
     when = datetime.now(UTC).isoformat(timespec="seconds")
+    measurements: list[Measurement] = []
     try:
-        measurements = [*asgi_bench.run(settings), *decision_bench.run(settings), *replay_bench.run(settings)]
+        for group in settings.groups:
+            measurements += RUNNERS[group](settings)
     except HarnessError as error:
         print(f"benchmarks FAILED: {error}", file=sys.stderr)
         return 1
     wall = time.perf_counter() - started
+    judgements = judge_all(measurements, settings)
     meta = {
         "started": when,
         "wall_seconds": wall,
         "settings": {**asdict(settings), "out": str(settings.out)},
         "python": platform.python_version(),
         "starlette": version("starlette"),
+        "uvicorn": version("uvicorn"),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
     }
-    write_json(settings.out, measurements, meta)
-    caption = (
-        f"median/min/max of {settings.reps} interleaved reps; {settings.requests:,} requests or "
-        f"{settings.decisions:,} decisions per rep\nwall {wall:.1f} s; JSON written to {settings.out}"
+    write_json(settings.out, measurements, judgements, meta)
+    suffix = " (--quick)" if settings.quick else ""
+    show(
+        table(measurements, "gw467 benchmarks" + suffix, _caption(settings, measurements, wall)),
+        targets_table(
+            judgements,
+            "gw467 targets" + suffix,
+            "a miss is reported, never asserted"
+            + ("; --quick sizes are too small for pass/miss to mean anything" if settings.quick else ""),
+        ),
     )
-    show(measurements, "gw467 benchmarks" + (" (--quick)" if settings.quick else ""), caption)
     return 0

@@ -1,7 +1,8 @@
-"""Group 2: `gateway.decision.decide` alone at small and large catalogues and key tables.
+"""Group 2: `gateway.decision.decide` alone at three catalogue sizes and three key-table sizes.
 
-Tables are built first (the million-key one with progress, build time and RSS growth), then the
-four decision variants are timed round-robin; each is checked to be an allowed, correct decision.
+Tables are built first (the large key tables with progress), then the six decision variants are
+timed round-robin; each is checked to be an allowed, correct decision. Build time and memory are
+the memory group's (a fresh process each), not measured here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import sys
 import time
 from dataclasses import dataclass
 
-from benchmarks.memory import rss_bytes
 from benchmarks.results import HarnessError, Measurement, set_ratios
 from benchmarks.settings import Settings
 from benchmarks.stats import Series, round_robin
@@ -20,7 +20,8 @@ from gateway.compiler import compile_plan_set
 from gateway.decision import DecisionTable, decide
 
 GROUP = "decide"
-MIB = 1024 * 1024
+# Key tables this large get build progress on stderr (they take seconds).
+PROGRESS_FROM = 100_000
 
 
 @dataclass(frozen=True)
@@ -55,82 +56,44 @@ def _time(variant: Variant, decisions: int) -> int:
     return clock() - start
 
 
-def _build_large_keys(settings: Settings, info: list[Measurement]) -> tuple[Case, DecisionTable]:
-    count = settings.large_keys
-    gc.collect()
-    before = rss_bytes()
-    print(f"  building a plan set with {count:,} keys ...", file=sys.stderr)
-    started = time.perf_counter()
-    case = build_case(settings.small_templates, count, progress=True)
-    built = time.perf_counter()
-    print(f"  compiling {count:,} keys ...", file=sys.stderr)
-    table = compile_plan_set(case.plan_set)
-    compiled = time.perf_counter()
-    gc.collect()
-    after = rss_bytes()
-    print(
-        f"  {count:,} keys: plan set {built - started:.1f} s, compile {compiled - built:.1f} s",
-        file=sys.stderr,
-    )
-    label = f"{count:,} keys"
-    info.append(
-        Measurement.info("build.keys_large.plan_set", f"{label}: build PlanSet", GROUP, "s", built - started)
-    )
-    info.append(
-        Measurement.info("build.keys_large.compile", f"{label}: compile", GROUP, "s", compiled - built)
-    )
-    if before is not None and after is not None:
-        growth = after - before
-        info.append(
-            Measurement.info(
-                "build.keys_large.rss_growth",
-                f"{label}: RSS growth (PlanSet + table)",
-                GROUP,
-                "MiB",
-                growth / MIB,
-                bytes_per_key=growth / count,
+def _variant(name: str, label: str, case: Case, baseline: str) -> Variant:
+    return Variant(name, label, case, compile_plan_set(case.plan_set), baseline)
+
+
+def _variants(settings: Settings) -> list[Variant]:
+    """Catalogues of small/medium/large templates with one key; key tables with the small catalogue."""
+    variants = []
+    for size, templates in (
+        ("small", settings.small_templates),
+        ("medium", settings.medium_templates),
+        ("large", settings.large_templates),
+    ):
+        name = f"decide.templates_{size}"
+        label = f"decide, {templates:,} templates"
+        variants.append(_variant(name, label, build_case(templates, 1), "decide.templates_small"))
+    for size, keys in (
+        ("small", settings.small_keys),
+        ("medium", settings.medium_keys),
+        ("large", settings.large_keys),
+    ):
+        started = time.perf_counter()
+        case = build_case(settings.small_templates, keys, progress=keys >= PROGRESS_FROM)
+        variants.append(_variant(f"decide.keys_{size}", f"decide, {keys:,} keys", case, "decide.keys_small"))
+        if keys >= PROGRESS_FROM:
+            print(
+                f"  {keys:,} keys built and compiled in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
             )
-        )
-    return case, table
-
-
-def _variant(name: str, label: str, case: Case, baseline: str) -> tuple[Variant, float]:
-    """The variant with its table compiled, and the compile time in seconds."""
-    started = time.perf_counter()
-    table = compile_plan_set(case.plan_set)
-    return Variant(name, label, case, table, baseline), time.perf_counter() - started
+    return variants
 
 
 def run(settings: Settings) -> list[Measurement]:
-    """Decision cost per variant, interleaved; ratios large/small; build figures as info rows."""
-    small_t, large_t = settings.small_templates, settings.large_templates
-    small_k, large_k = settings.small_keys, settings.large_keys
-    print(f"decide: building tables ({large_t:,} templates, {large_k:,} keys)", file=sys.stderr)
-    t_small, _ = _variant(
-        "decide.templates_small",
-        f"decide, {small_t:,} templates",
-        build_case(small_t, 1),
-        "decide.templates_small",
+    """Decision cost per variant, interleaved; ratios to the smallest catalogue and key table."""
+    print(
+        f"decide: building tables ({settings.large_templates:,} templates, {settings.large_keys:,} keys)",
+        file=sys.stderr,
     )
-    t_large, t_large_compile = _variant(
-        "decide.templates_large",
-        f"decide, {large_t:,} templates",
-        build_case(large_t, 1),
-        "decide.templates_small",
-    )
-    k_small, _ = _variant(
-        "decide.keys_small", f"decide, {small_k:,} keys", build_case(small_t, small_k), "decide.keys_small"
-    )
-    info = [
-        Measurement.info(
-            "build.templates_large.compile", f"{large_t:,} templates: compile", GROUP, "s", t_large_compile
-        )
-    ]
-    variants = [t_small, t_large, k_small]
-    case, table = _build_large_keys(settings, info)
-    variants.append(
-        Variant("decide.keys_large", f"decide, {large_k:,} keys", case, table, "decide.keys_small")
-    )
+    variants = _variants(settings)
     for variant in variants:
         _check(variant)
         _time(variant, max(1, settings.decisions // 10))
@@ -165,4 +128,4 @@ def run(settings: Settings) -> list[Measurement]:
     }
     for variant in variants:
         set_ratios([measurements[variant.name]], measurements[variant.baseline])
-    return [*measurements.values(), *info]
+    return list(measurements.values())

@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.results import Measurement
+from benchmarks.targets import Judgement
 
 # Piped output (make bench | tee) would otherwise wrap at 80 columns.
-MIN_WIDTH = 120
+MIN_WIDTH = 140
 
 
 def _amount(value: float | None, unit: str) -> str:
@@ -25,6 +26,8 @@ def _amount(value: float | None, unit: str) -> str:
         return f"{value:,.0f} ns"
     if unit == "s":
         return f"{value:,.3f} s"
+    if unit == "req/s":
+        return f"{value:,.0f}/s"
     return f"{value:,.1f} {unit}"
 
 
@@ -59,14 +62,55 @@ def table(measurements: list[Measurement], title: str, caption: str) -> Table:
     return result
 
 
-def show(measurements: list[Measurement], title: str, caption: str, console: Console | None = None) -> None:
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "x":
+        return f"{value:,.2f}x"
+    if unit == "share":
+        return f"{value:.0%}"
+    return _amount(value, unit)
+
+
+def targets_table(judgements: list[Judgement], title: str, caption: str) -> Table:
+    result = Table(title=title, caption=caption, title_justify="left")
+    result.add_column("target")
+    result.add_column("limit", justify="right")
+    result.add_column("measured", justify="right")
+    result.add_column("per-rep range", justify="right")
+    result.add_column("result")
+    for judgement in judgements:
+        target = judgement.target
+        spread = (
+            "-"
+            if judgement.rep_min is None
+            else f"{_figure(judgement.rep_min, target.unit)}-{_figure(judgement.rep_max, target.unit)}"
+        )
+        result.add_row(
+            target.label,
+            f"{target.bound} {_figure(target.limit, target.unit)}",
+            _figure(judgement.value, target.unit),
+            spread,
+            {"pass": "pass", "miss": "[bold red]miss[/]"}.get(judgement.result, judgement.result),
+        )
+    return result
+
+
+def show(*tables: Table, console: Console | None = None) -> None:
     if console is None:
         console = Console()
         console.width = max(console.width, MIN_WIDTH)
-    console.print(table(measurements, title, caption))
+    for shown in tables:
+        console.print(shown)
 
 
-def write_json(path: Path, measurements: list[Measurement], meta: dict[str, Any]) -> None:
-    document = {"meta": meta, "measurements": {m.name: asdict(m) for m in measurements}}
+def write_json(
+    path: Path, measurements: list[Measurement], judgements: list[Judgement], meta: dict[str, Any]
+) -> None:
+    document = {
+        "meta": meta,
+        "measurements": {m.name: asdict(m) for m in measurements},
+        "targets": {j.target.name: j.to_json() for j in judgements},
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n")

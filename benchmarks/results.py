@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,23 @@ class Measurement:
             min=series.min,
             max=series.max,
             samples=list(series.per_op_ns),
+            details=details,
+        )
+
+    @classmethod
+    def spread(
+        cls, name: str, label: str, group: str, unit: str, samples: list[float], **details: Any
+    ) -> Measurement:
+        """An information row over repetitions (median, min, max), with no baseline."""
+        return cls(
+            name=name,
+            label=label,
+            group=group,
+            unit=unit,
+            median=statistics.median(samples),
+            min=min(samples),
+            max=max(samples),
+            samples=list(samples),
             details=details,
         )
 

@@ -10,26 +10,44 @@ PLANS = ROOT / "plans"
 ALLOWING_PLANS = PLANS / "2023-03-06-billing-fixed.toml"
 DENYING_PLANS = PLANS / "2023-03-06-billing.toml"
 DEFAULT_OUT = Path("out") / "bench.json"
+GROUPS = ("asgi", "decide", "replay", "server", "memory")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a run depends on; the defaults are the full run (about a minute on 2 cores)."""
+    """Everything a run depends on; the defaults are the full run (about two minutes on 2 cores)."""
 
     reps: int = 5
     requests: int = 20_000
     decisions: int = 100_000
     small_templates: int = 10
+    medium_templates: int = 1_000
     large_templates: int = 10_000
     small_keys: int = 100
+    medium_keys: int = 100_000
     large_keys: int = 1_000_000
+    server_requests: int = 20_000
+    server_warmup: int = 2_000
+    server_connections: int = 8
+    groups: tuple[str, ...] = GROUPS
     out: Path = DEFAULT_OUT
     quick: bool = False
 
 
-QUICK = Settings(reps=3, requests=300, decisions=1_000, large_templates=200, large_keys=1_000, quick=True)
+QUICK = Settings(
+    reps=3,
+    requests=300,
+    decisions=1_000,
+    medium_templates=50,
+    large_templates=200,
+    medium_keys=300,
+    large_keys=1_000,
+    server_requests=300,
+    server_warmup=50,
+    quick=True,
+)
 
 
 def quick(settings: Settings) -> Settings:
-    """The `--quick` preset, keeping the output path of `settings`."""
-    return replace(QUICK, out=settings.out)
+    """The `--quick` preset, keeping the output path and groups of `settings`."""
+    return replace(QUICK, out=settings.out, groups=settings.groups)

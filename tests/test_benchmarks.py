@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark harness: a --quick run writes every figure; no speed is asserted."""
+"""Smoke test of the benchmark harness: a --quick run writes every figure and target; no speed is asserted."""
 
 from __future__ import annotations
 
@@ -11,38 +11,86 @@ TIMINGS = {
     "asgi.bare",
     "asgi.noop",
     "asgi.gateway_allowed",
+    "asgi.gateway_metrics",
     "asgi.gateway_467",
     "asgi.basehttp_gateway",
     "decide.templates_small",
+    "decide.templates_medium",
     "decide.templates_large",
     "decide.keys_small",
+    "decide.keys_medium",
     "decide.keys_large",
+    "replay.gateway_call",
+    "replay.virtual_request",
+    "server.bare",
+    "server.gateway",
+    "server.gateway_metrics",
 }
-INFO = {
-    "build.templates_large.compile",
-    "build.keys_large.plan_set",
-    "build.keys_large.compile",
-    "build.keys_large.rss_growth",
+RATES = {"server.bare.requests_per_second", "server.gateway.requests_per_second"}
+SECONDS = {"build.templates_large.compile", "build.keys_large.plan_set", "build.keys_large.compile"}
+# At --quick sizes the allocator may reuse freed memory, so RSS growth may be 0 (never negative peaks).
+MEBIBYTES = {
+    "build.templates_large.table_rss",
+    "build.templates_large.peak_rss",
+    "build.templates_large.traced_peak",
+    "build.keys_large.plan_set_rss",
+    "build.keys_large.table_rss",
+    "build.keys_large.peak_rss",
+    "build.keys_medium.traced_peak",
 }
+TARGETS = {
+    "gateway_allowed_overhead",
+    "gateway_metrics_overhead",
+    "denial_cost",
+    "decide_templates_scaling",
+    "decide_keys_scaling",
+    "server_cpu_overhead",
+    "control_detects_basehttp",
+    "replay_rate",
+    "keys_compile_time",
+    "keys_compile_memory",
+    "templates_compile_time",
+    "templates_compile_memory",
+}
+REPS = 3
 
 
-def test_quick_run_writes_every_measurement(tmp_path: Path) -> None:
+def test_quick_run_checks_each_variant_and_writes_every_measurement_and_target(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
 
     assert main(["--quick", "--out", str(out)]) == 0
 
-    measurements = json.loads(out.read_text())["measurements"]
-    assert not (TIMINGS | INFO) - set(measurements), "measurements missing from the JSON"
+    document = json.loads(out.read_text())
+    measurements, targets = document["measurements"], document["targets"]
+    assert not (TIMINGS | RATES | SECONDS | MEBIBYTES) - set(measurements), (
+        "measurements missing from the JSON"
+    )
     for name in TIMINGS:
         figure = measurements[name]
-        assert len(figure["samples"]) == 3, name
+        assert len(figure["samples"]) == REPS, name
         assert all(figure[field] > 0 for field in ("median", "min", "max", "ratio")), name
+        assert figure["min"] <= figure["median"] <= figure["max"], name
         assert all(sample > 0 for sample in figure["samples"]), name
-    for name in INFO - {"build.keys_large.rss_growth"}:
+    for name in RATES:
+        assert len(measurements[name]["samples"]) == REPS, name
+        assert measurements[name]["min"] > 0, name
+    for name in SECONDS:
         assert measurements[name]["median"] > 0, name
-    # RSS growth is information: at --quick sizes the allocator may reuse freed memory.
-    assert isinstance(measurements["build.keys_large.rss_growth"]["median"], float)
-    assert measurements["asgi.bare"]["ratio"] == 1.0
+    for name in MEBIBYTES:
+        assert measurements[name]["median"] >= 0, name
+    for name in ("asgi.bare", "server.bare", "decide.templates_small", "decide.keys_small"):
+        assert measurements[name]["ratio"] == 1.0, name
+
+    assert set(targets) == TARGETS
+    for name, target in targets.items():
+        assert target["result"] in ("pass", "miss"), name
+        assert target["value"] > 0, name
+
+    # Every variant was checked before it was timed: the answers it gave are on record.
     assert measurements["asgi.gateway_467"]["details"]["observed_status"] == 467
-    assert measurements["asgi.gateway_allowed"]["details"]["observed_status"] == 200
-    assert measurements["asgi.basehttp_gateway"]["details"]["observed_status"] == 200
+    for name in ("asgi.bare", "asgi.gateway_allowed", "asgi.gateway_metrics", "asgi.basehttp_gateway"):
+        assert measurements[name]["details"]["observed_status"] == 200, name
+    for name in ("server.bare", "server.gateway", "server.gateway_metrics"):
+        assert measurements[name]["details"]["observed_status"] == 200, name
+    # The gateway with metrics on counted every request it answered, timed or not.
+    assert measurements["asgi.gateway_metrics"]["details"]["metrics_counted"] >= REPS * 300

@@ -1,0 +1,272 @@
+"""Group 3: server CPU time per request under uvicorn, the bare app against the gateway, interleaved.
+
+Each app runs in its own `benchmarks.serve` subprocess pinned to one core; this process, pinned to
+another, drives it with `benchmarks.http_client` over a few keep-alive connections. The figure is the
+server's CPU time (utime + stime from /proc/PID/stat) over a fixed number of requests, so a busy
+machine moves the request rate (reported as information) far more than the figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from benchmarks.apps import UPSTREAM_BODY
+from benchmarks.asgi_bench import KEY, METHOD, PATH
+from benchmarks.http_client import connected, fetch, request_bytes
+from benchmarks.procfs import CLOCK_TICKS_PER_SECOND, cpu_ticks
+from benchmarks.results import HarnessError, Measurement, set_ratios
+from benchmarks.serve import HOST
+from benchmarks.settings import ROOT, Settings
+from benchmarks.stats import Series, round_robin
+from gateway.responses import RULE_HEADER
+from loadtests.server import free_port, stop_process
+
+GROUP = "server"
+STARTUP_TIMEOUT = 20.0
+# Far above any batch's expected time; only a stuck server gets near it.
+BATCH_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    """An app of `benchmarks.serve` and the x-gw467-rule header its answer must carry (None: no header)."""
+
+    name: str
+    label: str
+    app: str
+    rule: str | None
+
+
+VARIANTS = (
+    Variant("server.bare", "uvicorn: bare app", "bare", None),
+    Variant("server.gateway", "uvicorn: gateway, metrics off", "gateway", "exempt:first_party"),
+    Variant(
+        "server.gateway_metrics", "uvicorn: gateway, metrics on", "gateway-metrics", "exempt:first_party"
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """The cores the servers and this process (the load client) run on, or why they are not pinned."""
+
+    server_cpu: int | None
+    client_cpu: int | None
+    note: str
+
+
+def pinning() -> Pinning:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return Pinning(None, None, f"not pinned: only {len(cpus)} CPU available, server and client share it")
+    return Pinning(cpus[0], cpus[1], f"server pinned to CPU {cpus[0]}, load client to CPU {cpus[1]}")
+
+
+@dataclass(frozen=True)
+class Server:
+    variant: Variant
+    port: int
+    process: subprocess.Popen[Any]
+    log: Path
+
+    def exited(self) -> str | None:
+        """Why the server is not running (its exit code and last log line), or None while it runs."""
+        code = self.process.poll()
+        if code is None:
+            return None
+        last = self.log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        return f"{self.variant.app} server exited with code {code}: {last[0]}"
+
+
+@contextmanager
+def _serving(variants: tuple[Variant, ...], cpu: int | None, logs: Path) -> Iterator[list[Server]]:
+    logs.mkdir(parents=True, exist_ok=True)
+    servers: list[Server] = []
+    try:
+        for variant in variants:
+            port = free_port()
+            log = logs / f"bench-server-{variant.app}.log"
+            command = [sys.executable, "-m", "benchmarks.serve", variant.app, "--port", str(port)]
+            if cpu is not None:
+                command += ["--cpu", str(cpu)]
+            with log.open("wb") as output:
+                process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+            servers.append(Server(variant, port, process, log))
+        yield servers
+    finally:
+        for server in servers:
+            stop_process(server.process)
+
+
+def _request(server: Server) -> bytes:
+    # The same bytes to every server: the bare app ignores the key, the gateway decides on it.
+    return request_bytes(
+        METHOD,
+        PATH,
+        f"{HOST}:{server.port}",
+        {"User-Agent": "gw467-bench", "Accept": "*/*", "Authorization": f"Bearer {KEY}"},
+    )
+
+
+async def _check(server: Server) -> int:
+    """One request on its own connection; HarnessError unless it is the 200 the variant must give."""
+    response = await fetch(HOST, server.port, _request(server))
+    variant = server.variant
+    rule = response.headers.get(RULE_HEADER.decode())
+    problems = []
+    if response.status != 200:
+        problems.append(f"status {response.status}, expected 200")
+    if response.body != UPSTREAM_BODY:
+        problems.append(f"body {response.body[:80]!r}, expected {UPSTREAM_BODY!r}")
+    if rule != variant.rule:
+        problems.append(f"rule header {rule!r}, expected {variant.rule!r}")
+    if problems:
+        raise HarnessError(
+            f"{variant.name} ({variant.label}) answered {METHOD} {PATH} wrongly: {'; '.join(problems)}"
+            " -- refusing to time the wrong code path"
+        )
+    return response.status
+
+
+async def _until_answering(server: Server) -> int:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        problem = server.exited()
+        if problem is not None:
+            raise HarnessError(problem)
+        try:
+            return await _check(server)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise HarnessError(
+                    f"{server.variant.app} server did not answer on {HOST}:{server.port} within "
+                    f"{STARTUP_TIMEOUT:.0f} s; see {server.log}"
+                ) from None
+            await asyncio.sleep(0.05)
+
+
+@dataclass
+class _Figures:
+    cpu: Series
+    requests_per_second: list[float]
+    client_cpu_share: list[float]
+    server_cpu_share: list[float]
+    ticks: list[int]
+    observed_status: int
+
+
+async def _timed(server: Server, settings: Settings, requests: int) -> tuple[int, float, float]:
+    """Server CPU ticks, wall seconds and client CPU seconds for one batch over fresh connections.
+
+    The connections are opened before and closed after the CPU readings, so accepts are not counted.
+    """
+    try:
+        async with connected(HOST, server.port, _request(server), settings.server_connections) as pool:
+            before = cpu_ticks(server.process.pid)
+            result = await pool.send(requests, 200, BATCH_TIMEOUT)
+            after = cpu_ticks(server.process.pid)
+    except (HarnessError, OSError) as error:
+        raise HarnessError(f"{server.variant.name}: {server.exited() or error}") from None
+    return after - before, result.seconds, result.client_cpu_seconds
+
+
+async def _run(settings: Settings, servers: list[Server]) -> dict[str, _Figures]:
+    figures = {
+        server.variant.name: _Figures(Series(), [], [], [], [], await _until_answering(server))
+        for server in servers
+    }
+    for server in servers:
+        await _timed(server, settings, settings.server_warmup)
+    for rep, server in round_robin(servers, settings.reps):
+        await _check(server)
+        ticks, seconds, client_cpu = await _timed(server, settings, settings.server_requests)
+        series = figures[server.variant.name]
+        cpu_seconds = ticks / CLOCK_TICKS_PER_SECOND
+        series.cpu.add(round(cpu_seconds * 1e9), settings.server_requests)
+        series.requests_per_second.append(settings.server_requests / seconds)
+        series.client_cpu_share.append(client_cpu / seconds)
+        series.server_cpu_share.append(cpu_seconds / seconds)
+        series.ticks.append(ticks)
+        print(
+            f"  server rep {rep}/{settings.reps} {server.variant.name}: "
+            f"{cpu_seconds / settings.server_requests * 1e6:.1f} us CPU/request, "
+            f"{settings.server_requests / seconds:,.0f} req/s, server CPU {cpu_seconds / seconds:.0%}, "
+            f"client CPU {client_cpu / seconds:.0%}",
+            file=sys.stderr,
+        )
+    return figures
+
+
+@contextmanager
+def _pinned(cpu: int | None) -> Iterator[None]:
+    if cpu is None:
+        yield
+        return
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, previous)
+
+
+def run(settings: Settings) -> list[Measurement]:
+    """Each server's CPU per request (ratio to the bare app's) and its request rate (information)."""
+    cores = pinning()
+    print(
+        f"server: {len(VARIANTS)} uvicorn servers x {settings.reps} reps x {settings.server_requests:,} "
+        f"requests over {settings.server_connections} connections; {cores.note}",
+        file=sys.stderr,
+    )
+    with _serving(VARIANTS, cores.server_cpu, settings.out.parent) as servers, _pinned(cores.client_cpu):
+        figures = uvloop.run(_run(settings, servers))
+    timings: list[Measurement] = []
+    rates: list[Measurement] = []
+    for variant in VARIANTS:
+        figure = figures[variant.name]
+        common = {
+            "requests_per_rep": settings.server_requests,
+            "connections": settings.server_connections,
+            "pinning": cores.note,
+            "request": f"{METHOD} {PATH}",
+        }
+        timings.append(
+            Measurement.timing(
+                variant.name,
+                f"{variant.label}, CPU/request",
+                GROUP,
+                "ns/request",
+                figure.cpu,
+                cpu_ticks=figure.ticks,
+                clock_ticks_per_second=CLOCK_TICKS_PER_SECOND,
+                observed_status=figure.observed_status,
+                **common,
+            )
+        )
+        rates.append(
+            Measurement.spread(
+                f"{variant.name}.requests_per_second",
+                f"{variant.label}, req/s (server CPU {statistics.median(figure.server_cpu_share):.0%}, "
+                f"client {statistics.median(figure.client_cpu_share):.0%})",
+                GROUP,
+                "req/s",
+                figure.requests_per_second,
+                server_cpu_share=figure.server_cpu_share,
+                client_cpu_share=figure.client_cpu_share,
+                **common,
+            )
+        )
+    set_ratios(timings, timings[0])
+    return [*timings, *rates]

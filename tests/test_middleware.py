@@ -32,6 +32,7 @@ from gateway.planfile import load_plan_set
 from gateway.plans import Client, Endpoint
 from gateway.responses import NOT_ENTITLED_BODY
 from gateway.rollout import CANARY, SHADOW, RolloutEvent
+from gateway.testing import RecordingUpstream
 from gateway.upstream import build_demo_app
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 
@@ -41,16 +42,8 @@ INCIDENT_BODY = (
 )
 
 
-class RecordingApp:
-    """An upstream that records the scope it was called with and answers 200."""
-
-    def __init__(self) -> None:
-        self.scopes: list[Scope] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.scopes.append(scope)
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-upstream", b"yes")]})
-        await send({"type": "http.response.body", "body": b"upstream"})
+# An upstream that records the scope it was called with and answers 200 (gateway.testing's own).
+RecordingApp = RecordingUpstream
 
 
 def gateway_for(plans: Any, upstream: Any = None, clock: Any = None) -> EntitlementMiddleware:

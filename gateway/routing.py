@@ -30,7 +30,7 @@ class Route(NamedTuple):
 
 
 class _Node:
-    __slots__ = ("endpoint", "exact", "folded", "match", "parameter", "respelled_match", "spellings")
+    __slots__ = ("exact", "folded", "match", "parameter", "respelled_match", "spellings")
 
     def __init__(self) -> None:
         # `exact` holds a literal's spelling when all templates spell it alike, so a
@@ -40,8 +40,7 @@ class _Node:
         self.folded: dict[str, _Node] = {}
         self.spellings: dict[str, set[str]] = {}
         self.parameter: _Node | None = None
-        self.endpoint: int = NO_MATCH
-        # Built once at a leaf, so a match allocates nothing.
+        # Set only where a template ends; built once, so a match allocates nothing.
         self.match: RouteMatch | None = None
         self.respelled_match: RouteMatch | None = None
 
@@ -87,7 +86,6 @@ class RouteTrie:
                     node = node.parameter
                 else:
                     node = node.add_literal(segment.value)
-            node.endpoint = index
             node.match = RouteMatch(index, False)
             node.respelled_match = RouteMatch(index, True)
 
@@ -106,7 +104,7 @@ class RouteTrie:
         match = self.match(method, segments)
         if match is None:
             found = Route(NO_MATCH, join_segments(segments))
-        elif match.respelled or len(raw_path) != _joined_length(segments):
+        elif match.respelled or join_segments(segments) != raw_path:
             found = Route(match.endpoint, join_segments(self.forwarded_segments(match.endpoint, segments)))
         else:
             found = Route(match.endpoint, raw_path)
@@ -140,7 +138,7 @@ class RouteTrie:
                     if child is None:
                         return _walk(self._roots[method], segments, 0, False)
             node = child
-        if node.endpoint == NO_MATCH:
+        if node.match is None:
             return _walk(self._roots[method], segments, 0, False)
         return node.respelled_match if respelled else node.match
 
@@ -177,8 +175,3 @@ def _walk(node: _Node, segments: Sequence[str], depth: int, respelled: bool) -> 
     if node.parameter is not None:
         return _walk(node.parameter, segments, depth + 1, respelled)
     return None
-
-
-def _joined_length(segments: Sequence[str]) -> int:
-    """Length of '/' + '/'.join(segments): equal to the raw length only if nothing was changed."""
-    return sum(map(len, segments)) + len(segments) if segments else 1

@@ -139,3 +139,48 @@ def test_route_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = [trie.route("GET", f"/2/tweets/{n}") for n in range(10)]
     assert [a.path for a in answers] == [f"/2/tweets/{n}" for n in range(10)]
     assert 0 < trie.remembered <= 3
+
+
+def test_backtracking_from_a_respelled_literal_to_a_parameter_is_not_respelled() -> None:
+    """/X/y/d: the greedy walk takes X as the literal x, dead-ends at d, and the search backs up
+    to the parameter, where X is a value and nothing was respelled."""
+    match = TRIE.match("GET", ("X", "y", "d"))
+    assert match is not None and ENDPOINTS[match.endpoint].id == "e"
+    assert match.respelled is False
+    assert TRIE.forwarded_segments(match.endpoint, ("X", "y", "d")) == ["X", "y", "d"]
+
+
+def test_backtracking_inside_a_respelled_branch_keeps_the_respelling() -> None:
+    """/K/a/y: through the literal k (respelled), the literal a dead-ends, and the parameter
+    under k matches: the request is still respelled, and forwarded with k as the template has it."""
+    trie = RouteTrie((Endpoint("z", "GET", "/k/a/z", "s"), Endpoint("y", "GET", "/k/{p}/y", "s")))
+    match = trie.match("GET", ("K", "a", "y"))
+    assert match is not None and match.endpoint == 1
+    assert match.respelled is True
+    assert trie.route("GET", "/K/a/y") == (1, "/k/a/y")
+
+
+def test_a_fallback_match_spelled_exactly_is_not_respelled() -> None:
+    match = TRIE.match("GET", ("x", "y", "d"))
+    assert match is not None and match.respelled is False
+
+
+def test_a_respelled_prefix_of_a_template_matches_nothing() -> None:
+    trie = RouteTrie((Endpoint("one", "GET", "/Api/one", "s"),))
+    assert trie.match("GET", ("API",)) is None
+    assert trie.match("GET", ("Api",)) is None
+    assert trie.route("GET", "/API") == (NO_MATCH, "/API")
+
+
+def test_route_memory_counts_each_path_once_and_starts_over_when_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(routing, "ROUTE_MEMORY", 3)
+    trie = RouteTrie(ENDPOINTS)
+    assert trie.remembered == 0
+    for n in range(3):
+        trie.route("GET", f"/2/tweets/{n}")
+    trie.route("GET", "/2/tweets/0")
+    assert trie.remembered == 3
+    trie.route("GET", "/2/tweets/3")
+    assert trie.remembered == 1

@@ -202,12 +202,21 @@ def _build_plans(
 def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: Fail) -> tuple[Client, ...]:
     clients: list[Client] = []
     digests: dict[str, str] = {}
+    # Status, alerts and metrics are kept per class, so a class is wholly first- or third-party.
+    party_of_class: dict[str, tuple[bool, str]] = {}
     for client_id, item in entries.items():
         where = f"clients.{client_id}"
         if item.client_class == THIRD_PARTY and item.first_party:
             raise fail(f"{where}.first_party", "a client of class 'third_party' cannot be first-party")
         if item.client_class == FIRST_PARTY and not item.first_party:
             raise fail(f"{where}.first_party", "a client of class 'first_party' must be first-party")
+        first_party, other = party_of_class.setdefault(item.client_class, (item.first_party, client_id))
+        if first_party != item.first_party:
+            raise fail(
+                f"{where}.first_party",
+                f"class {item.client_class!r} mixes first- and third-party clients "
+                f"(client {other!r} is {'first' if first_party else 'third'}-party)",
+            )
         if (item.key is None) == (item.key_sha256 is None):
             raise fail(where, "give exactly one of 'key' or 'key_sha256'")
         if item.key_sha256 is not None:

@@ -78,6 +78,7 @@ class Rollout:
         at: float = 0.0,
     ) -> None:
         """Put `table` in force (direct) or beside the active one as a shadow or canary candidate."""
+        _check_same_parties(self.stage.active, table)
         if mode == DIRECT:
             self._remember(self.stage.active)
             self.stage = Stage(table)
@@ -116,3 +117,17 @@ class Rollout:
     def _log(self, action: str, reason: str, at: float) -> None:
         candidate = self.stage.candidate.version if self.stage.candidate is not None else None
         self.events.append(RolloutEvent(action, self.stage.active.version, candidate, reason, at))
+
+
+def _check_same_parties(active: DecisionTable, table: DecisionTable) -> None:
+    """Refuse a table that moves a client class between first- and third-party: the status
+    page, the alert and the metrics count by class, and would silently mix the two."""
+    parties = {client.client_class: client.first_party for client in active.clients}
+    for client in table.clients:
+        was = parties.get(client.client_class)
+        if was is not None and was != client.first_party:
+            raise RolloutError(
+                f"{table.version} makes class {client.client_class!r} "
+                f"{'first' if client.first_party else 'third'}-party; in {active.version} it is "
+                f"{'first' if was else 'third'}-party"
+            )

@@ -102,3 +102,7 @@ def test_a_client_is_found_in_a_shared_prefix_bucket_whatever_its_place_in_it() 
         index = KeyIndex(clients)
         assert len(index) == 4
         assert index.find(b"real-key") is real, place
+
+
+def test_a_key_with_surrounding_spaces_is_trimmed_of_spaces_and_tabs_only() -> None:
+    assert bearer_key([b"Bearer \x0bkey \t"]) == b"\x0bkey"

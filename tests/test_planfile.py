@@ -508,3 +508,13 @@ def test_a_key_with_a_control_character_is_refused_without_echoing_it(tmp_path: 
 def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = write_plan(tmp_path, b"\xef\xbb\xbf" + tomli_w.dumps(valid_document()).encode())
     assert load_plan_set(path).version == "test"
+
+
+def test_a_class_with_both_first_and_third_party_clients_is_refused(tmp_path: Path) -> None:
+    document = valid_document()
+    document["clients"]["partner"] = {"class": "web", "first_party": False, "key": "partner-key-0001"}
+    message = refuse(tmp_path, document)
+    assert message == (
+        ": clients.partner.first_party: class 'web' mixes first- and third-party clients "
+        "(client 'web' is first-party)"
+    )

@@ -72,3 +72,23 @@ def test_an_unknown_mode_is_refused_and_changes_nothing(
     with pytest.raises(RolloutError, match="unknown mode"):
         rollout.push(billing_table, "yolo")
     assert rollout.active is baseline_table and rollout.events == []
+
+
+def test_a_table_that_moves_a_class_between_first_and_third_party_is_refused(
+    baseline_table: DecisionTable,
+) -> None:
+    import dataclasses
+
+    from gateway.compiler import compile_plan_set
+
+    plan_set = baseline_table.plan_set
+    flipped = tuple(
+        dataclasses.replace(c, first_party=False) if c.client_class == "tco" else c for c in plan_set.clients
+    )
+    table = compile_plan_set(dataclasses.replace(plan_set, version="flipped", clients=flipped))
+    rollout = Rollout.of(baseline_table)
+    with pytest.raises(
+        RolloutError, match="makes class 'tco' third-party; in 2023-02-baseline it is first-party"
+    ):
+        rollout.push(table, SHADOW)
+    assert rollout.stage.candidate is None and rollout.events == []

@@ -184,3 +184,11 @@ def test_route_memory_counts_each_path_once_and_starts_over_when_full(
     assert trie.remembered == 3
     trie.route("GET", "/2/tweets/3")
     assert trie.remembered == 1
+
+
+def test_a_greedy_walk_that_ends_inside_a_longer_template_falls_back_unrespelled() -> None:
+    """/a/b: the literals lead into /a/b/c and stop short of its end; the search backs up to {p}/b."""
+    trie = RouteTrie((Endpoint("long", "GET", "/a/b/c", "s"), Endpoint("short", "GET", "/{p}/b", "s")))
+    match = trie.match("GET", ("a", "b"))
+    assert match is not None and match.endpoint == 1
+    assert match.respelled is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -91,3 +92,17 @@ def test_serve_refuses_a_bad_plan_file_with_one_line_and_exit_2(tmp_path: Path) 
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_serve_refuses_the_admin_api_with_several_workers(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--plans", str(FIXED), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**os.environ, "GW467_ADMIN_TOKEN": "a-token-for-the-test"},
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "the admin API needs one worker" in done.stderr

@@ -23,6 +23,7 @@ from benchmarks.loadtest_bench import REPORT_VARIABLE, STARTED_VARIABLE
 from gateway.compiler import compile_plan_set
 from gateway.decision import decide
 from gateway.planfile import load_plan_set
+from loadtests.start_marker import touch_start_marker
 
 PATH = "/2/tweets/12"
 KEYS = {"allowed": "gw467-demo-web", "denied": "gw467-demo-sunrise-bot"}
@@ -94,9 +95,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     _Run.expected = expected_statuses(options.plan)
     TweetReader.wait_time = constant_throughput(options.user_rate)
     _Run.started, _Run.stopped = time.monotonic(), None
-    marker = os.environ.get(STARTED_VARIABLE)
-    if marker and not isinstance(environment.runner, WorkerRunner):
-        Path(marker).touch()
+    touch_start_marker(environment, STARTED_VARIABLE)
 
 
 @events.test_stop.add_listener

@@ -25,6 +25,7 @@ from gateway.replay.scenario import Scenario, TrafficSource, load_scenario
 from gateway.replay.traffic import concrete_path
 from loadtests import REPORT_VARIABLE, SCENARIO, STARTED_VARIABLE
 from loadtests.expectations import Expectations, expectations_for
+from loadtests.start_marker import touch_start_marker
 from loadtests.tally import ClassFigures, LoadReport, StatusTally, format_table
 
 TALLY_KEY = "gw467_tally"
@@ -161,9 +162,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     for cls in USER_CLASSES:
         cls.wait_time = constant_throughput(options.user_rate)
     _Run.started, _Run.stopped = time.monotonic(), None
-    marker = os.environ.get(STARTED_VARIABLE)
-    if marker and not isinstance(environment.runner, WorkerRunner):
-        Path(marker).touch()
+    touch_start_marker(environment, STARTED_VARIABLE)
 
 
 @events.test_stop.add_listener

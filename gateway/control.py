@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.canary import UNITS, CanaryPolicy
 from gateway.compiler import compile_plan_set
 from gateway.config import ConfigError
+from gateway.credentials import CredentialProblem, bearer_key
 from gateway.planfile import parse_plan_set
 from gateway.rollout import CANARY, MODES, RolloutError
 from gateway.slo import status_document
@@ -116,10 +117,12 @@ class ControlApi:
 
     def _authorized(self, scope: Scope) -> bool:
         values = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
-        if len(values) != 1 or values[0][:7].lower() != b"bearer ":
+        try:
+            token = bearer_key(values)
+        except CredentialProblem:
             return False
         assert self._admin_token is not None
-        return hmac.compare_digest(values[0][7:].strip(), self._admin_token)
+        return hmac.compare_digest(token, self._admin_token)
 
     async def _push(self, scope: Scope, receive: Receive, send: Send, now: float) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))

@@ -79,7 +79,8 @@ def decision_matrix(table: DecisionTable, against: DecisionTable | None = None) 
     surfaces = table.plan_set.surfaces
     by_surface = {s: [e.id for e in table.endpoints if e.surface == s] for s in surfaces}
     rows: list[Row] = []
-    ordered = sorted(table.clients, key=lambda c: (not c.first_party, table.clients.index(c)))
+    # First-party first, each group in file order (sorted() is stable).
+    ordered = sorted(table.clients, key=lambda c: not c.first_party)
     for client in ordered:
         allowed = allowed_endpoints(table, client.id)
         before = (

@@ -134,13 +134,13 @@ class ReplayEngine:
         start = self.scenario.start.timestamp()
         events = list(self.scenario.events)
         for minute in range(self.scenario.minutes):
-            self.clock.now = start + minute * 60
+            minute_start = start + minute * 60
+            self.clock.now = minute_start
             self.layer.before_minute(minute)
             while events and events[0].minute == minute:
                 self._apply(events.pop(0))
             plans_by_minute.append(self._plans_label())
             services_by_minute.append(self.upstream.services.version)
-            minute_start = start + minute * 60
             for request in self.traffic.minute(minute, self.seed):
                 self.clock.now = minute_start + request.second
                 scope = http_scope(

@@ -7,7 +7,6 @@ the error is one line naming the scenario file and the key at fault.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -17,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.config import ConfigError, Fail, failure, parse_toml, read_text, validate_model
-from gateway.planfile import load_plan_set
+from gateway.planfile import load_plan_set, sha256_hex
 from gateway.plans import PlanSet
 from gateway.services import ServiceMap, load_service_map
 
@@ -187,7 +186,7 @@ def _traffic(index: int, item: _TrafficEntry, plan_set: PlanSet, fail: Fail) -> 
     known = {client.id: client for client in plan_set.clients}
     if item.client not in known:
         raise fail(f"{where}.client", f"unknown client {item.client!r} in {plan_set.version}")
-    if hashlib.sha256(item.key.encode()).hexdigest() != known[item.client].key_sha256:
+    if sha256_hex(item.key) != known[item.client].key_sha256:
         # Never echo the key: say only that it is the wrong one.
         raise fail(f"{where}.key", f"does not authenticate as client {item.client!r}")
     endpoint_ids = {endpoint.id for endpoint in plan_set.endpoints}

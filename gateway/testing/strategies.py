@@ -8,12 +8,12 @@ tests can send authenticated requests.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
+from gateway.planfile import sha256_hex
 from gateway.plans import (
     FIRST_PARTY,
     THIRD_PARTY,
@@ -115,7 +115,7 @@ def keyed_plan_sets(draw: st.DrawFn, max_endpoints: int = 12, max_clients: int =
                 id=client_id,
                 client_class=client_class,
                 first_party=client_class != THIRD_PARTY,
-                key_sha256=hashlib.sha256(key.encode()).hexdigest(),
+                key_sha256=sha256_hex(key),
                 plan=draw(st.none() | st.sampled_from(plan_names)),
             )
         )
@@ -259,8 +259,7 @@ def rekeyed(plan_set: PlanSet) -> KeyedPlanSet:
     """
     keys = {client.id: f"gw467-test-key-{index:06d}" for index, client in enumerate(plan_set.clients)}
     clients = tuple(
-        dataclasses.replace(client, key_sha256=hashlib.sha256(keys[client.id].encode()).hexdigest())
-        for client in plan_set.clients
+        dataclasses.replace(client, key_sha256=sha256_hex(keys[client.id])) for client in plan_set.clients
     )
     return KeyedPlanSet(dataclasses.replace(plan_set, clients=clients), keys)
 

@@ -3,12 +3,12 @@
 Put `EntitlementMiddleware` in front of any ASGI app with a plan file; see README.md.
 """
 
-from gateway.compiler import compile_plan_set
-from gateway.config import ConfigError
-from gateway.decision import Decision, DecisionTable, decide
-from gateway.middleware import EntitlementMiddleware
-from gateway.planfile import load_plan_set, parse_plan_set
-from gateway.plans import PlanSet
+from gateway.core.compiler import compile_plan_set
+from gateway.core.config import ConfigError
+from gateway.core.decision import Decision, DecisionTable, decide
+from gateway.core.planfile import load_plan_set, parse_plan_set
+from gateway.core.plans import PlanSet
+from gateway.serving.middleware import EntitlementMiddleware
 
 __all__ = [
     "ConfigError",

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from gateway.compiler import compile_plan_set
-from gateway.decision import DecisionTable
-from gateway.planfile import load_plan_set
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import DecisionTable
+from gateway.core.planfile import load_plan_set
 
 settings.register_profile(
     "ci",

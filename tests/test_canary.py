@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.canary import CanaryController, CanaryPolicy, slice_position
+from gateway.serving.canary import CanaryController, CanaryPolicy, slice_position
 
 
 def test_slice_membership_is_stable_across_calls_and_controllers() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from tests.conftest import BASELINE, BILLING, FIXED
 
 
@@ -53,7 +53,10 @@ def test_check_of_a_malformed_file_prints_no_traceback_from_a_real_process(tmp_p
     bad = tmp_path / "bad.toml"
     bad.write_text('version = "x"\nendpoints = 3\n')
     done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "check", str(bad)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "gateway", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr

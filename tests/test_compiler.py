@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from gateway.compiler import compile_plan_set
-from gateway.decision import CompiledClient, DecisionTable, Verdict
-from gateway.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy, Quota
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import CompiledClient, DecisionTable, Verdict
+from gateway.core.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy, Quota
 
 FREE_QUOTA = Quota(50, 900)
 BASIC_QUOTA = Quota(600, 900)

@@ -1,4 +1,4 @@
-"""gateway.config: one-line ConfigErrors for unreadable files, bad TOML and invalid documents."""
+"""gateway.core.config: one-line ConfigErrors for unreadable files, bad TOML and invalid documents."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.config import ConfigError, key_path, parse_toml, read_text, validate_model
+from gateway.core.config import ConfigError, key_path, parse_toml, read_text, validate_model
 
 
 class Item(BaseModel):

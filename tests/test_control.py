@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from gateway.compiler import compile_plan_set
-from gateway.inprocess import InProcessResponse, call_asgi
-from gateway.middleware import EntitlementMiddleware
-from gateway.planfile import load_plan_set
-from gateway.upstream import build_demo_app
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import load_plan_set
+from gateway.serving.inprocess import InProcessResponse, call_asgi
+from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.upstream import build_demo_app
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 
 TOKEN = "admin-token-for-tests"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from gateway.credentials import PREFIX_BYTES, CredentialProblem, KeyIndex, bearer_key
+from gateway.core.credentials import PREFIX_BYTES, CredentialProblem, KeyIndex, bearer_key
 
 
 @dataclass(frozen=True)

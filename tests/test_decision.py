@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.compiler import compile_plan_set
-from gateway.decision import (
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import (
     STATUS_BAD_PATH,
     STATUS_NO_ROUTE,
     STATUS_NOT_ENTITLED,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.compiler import compile_plan_set
-from gateway.config import ConfigError
-from gateway.decision import DecisionTable
-from gateway.diff import GAINED, LOST, GrantChange, TrafficEntry, diff_tables, read_traffic_log, weigh
-from gateway.planfile import sha256_hex
-from gateway.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy
+from gateway.core.compiler import compile_plan_set
+from gateway.core.config import ConfigError
+from gateway.core.decision import DecisionTable
+from gateway.core.planfile import sha256_hex
+from gateway.core.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy
+from gateway.safety.diff import GAINED, LOST, GrantChange, TrafficEntry, diff_tables, read_traffic_log, weigh
 
 FIRST_PARTY = ("web", "ios", "android", "tweetdeck", "tco", "media", "login")
 INCIDENT_SURFACES = {"links", "media", "tweetdeck", "login", "timeline"}

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import UsageError
-from gateway.config import ConfigError
-from gateway.diff import read_traffic_log
-from gateway.diff_command import register, register_traffic, run, run_traffic
-from gateway.planfile import load_plan_set
+from gateway.cli import diff, traffic
+from gateway.cli.errors import UsageError
+from gateway.core.config import ConfigError
+from gateway.core.planfile import load_plan_set
 from gateway.replay.scenario import load_scenario
 from gateway.replay.traffic import TrafficModel
+from gateway.safety.diff import read_traffic_log
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED, ROOT
 
 SCENARIO = ROOT / "scenarios" / "2023-03-06-error-467.toml"
@@ -24,10 +24,11 @@ def gw467(*argv: str | Path) -> int:
     """Parse and run as the gw467 command line would, with only the commands under test."""
     parser = argparse.ArgumentParser(prog="gw467")
     commands = parser.add_subparsers(dest="command", required=True)
-    register(commands)
-    register_traffic(commands)
+    diff.register(commands)
+    traffic.register(commands)
     args = parser.parse_args([str(arg) for arg in argv])
-    return run(args) if args.command == "diff" else run_traffic(args)
+    code: int = args.handler(args)
+    return code
 
 
 def test_billing_diff_exits_1_and_names_the_first_party_loss(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from gateway.compiler import compile_plan_set
-from gateway.paths import canonical_segments
-from gateway.planfile import load_plan_set
+from gateway.core.compiler import compile_plan_set
+from gateway.core.paths import canonical_segments
+from gateway.core.planfile import load_plan_set
 from gateway.replay.traffic import concrete_path
 from loadtests.expectations import expectations_for
 from loadtests.tally import ClassFigures, LoadReport, StatusTally, format_table

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.decision import DecisionTable
-from gateway.matrix import decision_matrix
+from gateway.core.decision import DecisionTable
+from gateway.safety.matrix import decision_matrix
 
 INCIDENT_SURFACES = ("links", "media", "tweetdeck", "timeline")
 FIRST_PARTY = ("web", "ios", "android", "tweetdeck", "tco", "media", "login")

@@ -21,19 +21,19 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-import gateway.middleware
-from gateway.canary import CanaryPolicy, slice_position
-from gateway.compiler import compile_plan_set
-from gateway.config import ConfigError
-from gateway.decision import DecisionTable
-from gateway.inprocess import InProcessResponse, call_asgi, http_scope
-from gateway.middleware import EntitlementMiddleware
-from gateway.planfile import load_plan_set
-from gateway.plans import Client, Endpoint
-from gateway.responses import NOT_ENTITLED_BODY
-from gateway.rollout import CANARY, SHADOW, RolloutEvent
+import gateway.serving.middleware
+from gateway.core.compiler import compile_plan_set
+from gateway.core.config import ConfigError
+from gateway.core.decision import DecisionTable
+from gateway.core.planfile import load_plan_set
+from gateway.core.plans import Client, Endpoint
+from gateway.serving.canary import CanaryPolicy, slice_position
+from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope
+from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.responses import NOT_ENTITLED_BODY
+from gateway.serving.rollout import CANARY, SHADOW, RolloutEvent
+from gateway.serving.upstream import build_demo_app
 from gateway.testing import RecordingUpstream
-from gateway.upstream import build_demo_app
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 
 INCIDENT_BODY = (
@@ -208,7 +208,7 @@ def test_query_string_is_forwarded_untouched() -> None:
     upstream.scopes.clear()
 
     async def with_query() -> None:
-        from gateway.inprocess import http_scope
+        from gateway.serving.inprocess import http_scope
 
         request = http_scope("GET", "/2/tweets", headers, query_string=b"ids=1,2")
 
@@ -580,7 +580,9 @@ def test_every_refusal_is_counted_in_metrics_with_its_rule_and_unknown_for_what_
 
 def test_the_duration_metric_is_the_time_from_request_to_response(monkeypatch: pytest.MonkeyPatch) -> None:
     readings = iter([100.0, 100.25])
-    monkeypatch.setattr(gateway.middleware, "time", SimpleNamespace(perf_counter=lambda: next(readings)))
+    monkeypatch.setattr(
+        gateway.serving.middleware, "time", SimpleNamespace(perf_counter=lambda: next(readings))
+    )
     app = EntitlementMiddleware(
         RecordingApp(), compile_plan_set(load_plan_set(FIXED)), clock=lambda: NOW, metrics=True
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.paths import MAX_PATH_BYTES, PathRejected, canonical_segments, join_segments
+from gateway.core.paths import MAX_PATH_BYTES, PathRejected, canonical_segments, join_segments
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import tomli_w
 
-from gateway.config import ConfigError
-from gateway.planfile import dump_plan_set, load_plan_set, parse_plan_set
+from gateway.core.config import ConfigError
+from gateway.core.planfile import dump_plan_set, load_plan_set, parse_plan_set
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
 SHIPPED = sorted(PLANS.glob("*.toml"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.plans import Quota
-from gateway.quota import QuotaLedger
+from gateway.core.plans import Quota
+from gateway.serving.quota import QuotaLedger
 
 
 def test_quota_admits_up_to_the_limit_then_refuses_until_the_window_ends() -> None:

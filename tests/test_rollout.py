@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.canary import CanaryPolicy
-from gateway.decision import DecisionTable
-from gateway.rollout import CANARY, SHADOW, Rollout, RolloutError
+from gateway.core.decision import DecisionTable
+from gateway.serving.canary import CanaryPolicy
+from gateway.serving.rollout import CANARY, SHADOW, Rollout, RolloutError
 
 
 def test_a_direct_push_replaces_the_active_table_and_a_rollback_restores_it(
@@ -79,7 +79,7 @@ def test_a_table_that_moves_a_class_between_first_and_third_party_is_refused(
 ) -> None:
     import dataclasses
 
-    from gateway.compiler import compile_plan_set
+    from gateway.core.compiler import compile_plan_set
 
     plan_set = baseline_table.plan_set
     flipped = tuple(

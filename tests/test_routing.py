@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import routing
-from gateway.paths import PathRejected
-from gateway.plans import Endpoint
-from gateway.routing import NO_MATCH, RouteTrie
+from gateway.core import routing
+from gateway.core.paths import PathRejected
+from gateway.core.plans import Endpoint
+from gateway.core.routing import NO_MATCH, RouteTrie
 
 ENDPOINTS = (
     Endpoint("a", "GET", "/2/tweets/{id}", "tweets"),

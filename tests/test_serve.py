@@ -30,7 +30,7 @@ def free_port() -> int:
 def serving(plans: Path) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--plans", str(plans), "--port", str(port)],
+        [sys.executable, "-m", "gateway", "serve", "--plans", str(plans), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -84,7 +84,7 @@ def test_serve_refuses_a_bad_plan_file_with_one_line_and_exit_2(tmp_path: Path) 
     bad = tmp_path / "bad.toml"
     bad.write_text("version = 1\n")
     done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve", "--plans", str(bad), "--port", str(free_port())],
+        [sys.executable, "-m", "gateway", "serve", "--plans", str(bad), "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=30,
@@ -96,7 +96,7 @@ def test_serve_refuses_a_bad_plan_file_with_one_line_and_exit_2(tmp_path: Path) 
 
 def test_serve_refuses_the_admin_api_with_several_workers(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve", "--plans", str(FIXED), "--workers", "2"],
+        [sys.executable, "-m", "gateway", "serve", "--plans", str(FIXED), "--workers", "2"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gateway.slo import (
+from gateway.serving.slo import (
     DEFAULT_RULES,
     SLI_NAMES,
     AvailabilityTracker,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.templates import MAX_SEGMENTS, Segment, TemplateError, parse_template, templates_overlap
+from gateway.core.templates import MAX_SEGMENTS, Segment, TemplateError, parse_template, templates_overlap
 
 
 def literal(value: str) -> Segment:

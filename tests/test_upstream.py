@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from gateway.inprocess import call_asgi
-from gateway.planfile import load_plan_set
-from gateway.upstream import PIXEL_PNG, build_demo_app
+from gateway.core.planfile import load_plan_set
+from gateway.serving.inprocess import call_asgi
+from gateway.serving.upstream import PIXEL_PNG, build_demo_app
 from tests.conftest import FIXED
 
 PLAN_SET = load_plan_set(FIXED)

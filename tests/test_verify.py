@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
-from gateway.verify import verify
+from gateway.cli.main import main
+from gateway.safety.verify import verify
 from tests.conftest import BASELINE, BILLING, FIXED
 
 

@@ -17,16 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.compiler import compile_plan_set
-from gateway.decision import DecisionTable
-from gateway.inprocess import http_scope, status_of
-from gateway.middleware import EntitlementMiddleware
-from gateway.planfile import load_plan_set
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import DecisionTable
+from gateway.core.planfile import load_plan_set
 from gateway.replay.scenario import Scenario, ScenarioEvent
 from gateway.replay.traffic import TrafficModel
-from gateway.rollout import Rollout
-from gateway.services import HEALTHY, ServiceMap, load_service_map
-from gateway.upstream import DemoUpstream
+from gateway.serving.inprocess import http_scope, status_of
+from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.rollout import Rollout
+from gateway.serving.services import HEALTHY, ServiceMap, load_service_map
+from gateway.serving.upstream import DemoUpstream
 
 CountKey = tuple[int, str, str, int]
 
@@ -100,7 +100,7 @@ class ReplayEngine:
         safety: str = "none",
         sli: str = "first-party-denials",
     ) -> None:
-        from gateway.replay.safety import make_layer
+        from gateway.replay.layers import make_layer
 
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed

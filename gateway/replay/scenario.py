@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.config import ConfigError, Fail, failure, parse_toml, read_text, validate_model
-from gateway.planfile import load_plan_set, sha256_hex
-from gateway.plans import PlanSet
-from gateway.services import ServiceMap, load_service_map
+from gateway.core.config import ConfigError, Fail, failure, parse_toml, read_text, validate_model
+from gateway.core.planfile import load_plan_set, sha256_hex
+from gateway.core.plans import PlanSet
+from gateway.serving.services import ServiceMap, load_service_map
 
 Action = Literal["push_plans", "rollback_plans", "push_services", "rollback_services"]
 PUSHES = {"push_plans": "rollback_plans", "push_services": "rollback_services"}

@@ -12,7 +12,7 @@ import random
 import string
 from dataclasses import dataclass
 
-from gateway.plans import Endpoint, PlanSet
+from gateway.core.plans import Endpoint, PlanSet
 from gateway.replay.scenario import Scenario
 
 _CODE_ALPHABET = string.ascii_letters + string.digits

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.decision import DecisionTable
+from gateway.core.decision import DecisionTable
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.types import ASGIApp
 
-from gateway.compiler import compile_plan_set
-from gateway.decision import DecisionTable, decide
-from gateway.inprocess import InProcessResponse, call_asgi
-from gateway.middleware import EntitlementMiddleware
-from gateway.plans import Endpoint
-from gateway.reference import reference_decide
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import DecisionTable, decide
+from gateway.core.plans import Endpoint
+from gateway.serving.inprocess import InProcessResponse, call_asgi
+from gateway.serving.middleware import EntitlementMiddleware
 from gateway.testing.invariants import first_party_regression, tier_violations
+from gateway.testing.reference import reference_decide
 from gateway.testing.strategies import (
     REFUSED_VARIANTS,
     KeyedPlanSet,

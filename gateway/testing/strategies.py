@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from gateway.planfile import sha256_hex
-from gateway.plans import (
+from gateway.core.planfile import sha256_hex
+from gateway.core.plans import (
     FIRST_PARTY,
     THIRD_PARTY,
     Client,
@@ -25,7 +25,7 @@ from gateway.plans import (
     Policy,
     Quota,
 )
-from gateway.templates import parse_template, templates_overlap
+from gateway.core.templates import parse_template, templates_overlap
 
 METHODS = ("GET", "POST", "PUT", "DELETE")
 SURFACES = ("links", "media", "timeline", "tweets", "login", "users")

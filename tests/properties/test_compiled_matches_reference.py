@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.compiler import compile_plan_set
-from gateway.decision import decide
-from gateway.planfile import dump_plan_set, load_plan_set, parse_plan_set
-from gateway.reference import reference_decide
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import decide
+from gateway.core.planfile import dump_plan_set, load_plan_set, parse_plan_set
 from gateway.testing import KeyedPlanSet, keyed_plan_sets, requests
+from gateway.testing.reference import reference_decide
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.compiler import compile_plan_set
-from gateway.planfile import dump_plan_set, parse_plan_set
-from gateway.reference import reference_decide
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import dump_plan_set, parse_plan_set
 from gateway.testing import KeyedPlanSet, config_changes, first_party_regressions, keyed_plan_sets
+from gateway.testing.reference import reference_decide
 
 
 @given(keyed_plan_sets(), st.data())

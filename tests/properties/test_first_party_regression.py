@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from gateway.decision import DecisionTable
+from gateway.core.decision import DecisionTable
 from gateway.testing import first_party_regressions, no_first_party_regression
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.compiler import compile_plan_set
-from gateway.planfile import load_plan_set
-from gateway.plans import Grant
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import load_plan_set
+from gateway.core.plans import Grant
 from gateway.testing import (
     KeyedPlanSet,
     compiled_matches_reference,

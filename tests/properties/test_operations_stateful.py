@@ -12,13 +12,13 @@ import asyncio
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from gateway.canary import CanaryPolicy, slice_position
-from gateway.compiler import compile_plan_set
-from gateway.decision import DecisionTable, decide
-from gateway.inprocess import call_asgi
-from gateway.middleware import EntitlementMiddleware
-from gateway.planfile import load_plan_set
-from gateway.rollout import CANARY
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import DecisionTable, decide
+from gateway.core.planfile import load_plan_set
+from gateway.serving.canary import CanaryPolicy, slice_position
+from gateway.serving.inprocess import call_asgi
+from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.rollout import CANARY
 from gateway.testing import RecordingUpstream
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.compiler import compile_plan_set
-from gateway.decision import decide
-from gateway.inprocess import call_asgi
-from gateway.middleware import EntitlementMiddleware
-from gateway.planfile import load_plan_set
-from gateway.plans import Endpoint
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import decide
+from gateway.core.planfile import load_plan_set
+from gateway.core.plans import Endpoint
+from gateway.serving.inprocess import call_asgi
+from gateway.serving.middleware import EntitlementMiddleware
 from gateway.testing import REFUSED_VARIANTS, encoding_variants, template_paths
 from tests.conftest import BILLING, DEMO_KEYS, FIXED
 from tests.test_middleware import RecordingApp

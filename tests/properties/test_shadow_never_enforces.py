@@ -7,13 +7,13 @@ import asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.compiler import compile_plan_set
-from gateway.inprocess import call_asgi
-from gateway.middleware import EntitlementMiddleware
-from gateway.planfile import load_plan_set
-from gateway.rollout import SHADOW
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import load_plan_set
+from gateway.serving.inprocess import call_asgi
+from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.rollout import SHADOW
+from gateway.serving.upstream import build_demo_app
 from gateway.testing import KeyedPlanSet, requests
-from gateway.upstream import build_demo_app
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS
 
 BASELINE_SET = load_plan_set(BASELINE)

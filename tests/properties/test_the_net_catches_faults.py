@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 from starlette.types import Receive, Scope, Send
 
-import gateway.compiler
-import gateway.paths
-from gateway.decision import DecisionTable
-from gateway.middleware import EntitlementMiddleware
-from gateway.planfile import load_plan_set
-from gateway.plans import Endpoint, Plan
+import gateway.core.compiler
+import gateway.core.paths
+from gateway.core.decision import DecisionTable
+from gateway.core.planfile import load_plan_set
+from gateway.core.plans import Endpoint, Plan
+from gateway.serving.middleware import EntitlementMiddleware
 from gateway.testing import (
     KeyedPlanSet,
     RecordingUpstream,
@@ -61,7 +61,7 @@ def test_the_billing_file_is_caught_by_the_first_party_regression_property(
 
 
 def test_a_normalizer_that_forgets_encoded_slashes_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_decode = gateway.paths._decode
+    real_decode = gateway.core.paths._decode
 
     def forgets_encoded_slashes(part: str) -> str:
         # The fault: %2F is decoded into a slash instead of being refused.
@@ -69,7 +69,7 @@ def test_a_normalizer_that_forgets_encoded_slashes_is_caught(monkeypatch: pytest
             "\\x00SLASH", "/"
         )
 
-    monkeypatch.setattr(gateway.paths, "_decode", forgets_encoded_slashes)
+    monkeypatch.setattr(gateway.core.paths, "_decode", forgets_encoded_slashes)
     message = caught(encodings_decide_as_canonical(KeyedPlanSet(load_plan_set(FIXED), DEMO_KEYS)))
     assert "encoded-slash" in message
     assert "not refused with 400" in message
@@ -84,7 +84,7 @@ def test_a_compiled_table_that_drops_a_grant_is_caught(monkeypatch: pytest.Monke
                 return pattern
         return None
 
-    monkeypatch.setattr(gateway.compiler, "_first_covering_pattern", skips_first_grant)
+    monkeypatch.setattr(gateway.core.compiler, "_first_covering_pattern", skips_first_grant)
     message = caught(compiled_matches_reference(KeyedPlanSet(load_plan_set(FIXED), DEMO_KEYS)))
     assert re.search(r"compiled says 467 plan:\w+/deny .*reference says None plan:\w+/grant:", message)
 

@@ -6,9 +6,9 @@ import asyncio
 import dataclasses
 import json
 
-from gateway.inprocess import call_asgi
 from gateway.replay.engine import ReplayEngine
 from gateway.replay.scenario import load_scenario
+from gateway.serving.inprocess import call_asgi
 from tests.conftest import ROOT
 
 MINUTES = 25  # the push is at minute 15 (09:00 PST); ten minutes of outage are enough to judge

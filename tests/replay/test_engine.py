@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
-from gateway.planfile import load_plan_set
+from gateway.core.planfile import load_plan_set
 from gateway.replay.engine import ReplayEngine, ReplayRecord
 from gateway.replay.scenario import load_scenario
 from gateway.replay.traffic import TrafficModel

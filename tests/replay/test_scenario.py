@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError
+from gateway.core.config import ConfigError
 from gateway.replay.scenario import load_scenario
 from tests.conftest import ROOT
 from tests.replay.conftest import short_scenario

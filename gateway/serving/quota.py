@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from gateway.plans import Quota
+from gateway.core.plans import Quota
 
 
 class QuotaLedger:

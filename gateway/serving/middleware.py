@@ -1,7 +1,7 @@
 """`EntitlementMiddleware`: the pure-ASGI gateway that puts a plan file in front of an app.
 
-HTTP requests are decided by `gateway.decision.decide` against the stage in force
-(`gateway.rollout`); refused ones are answered here (400, 401, 404, 467, 429) and
+HTTP requests are decided by `gateway.core.decision.decide` against the stage in force
+(`gateway.serving.rollout`); refused ones are answered here (400, 401, 404, 467, 429) and
 never reach the app; allowed ones reach it on the canonical path the decision was
 taken on, with the client, plan and endpoint in `scope["state"]`. A candidate
 table may be shadowed (decided, never enforced) or canaried (enforced for a
@@ -20,17 +20,17 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.canary import CanaryController
-from gateway.compiler import compile_plan_set
-from gateway.control import CONTROL_PREFIX, ControlApi
-from gateway.decision import STATUS_QUOTA, Decision, DecisionTable, decide
-from gateway.metrics import GatewayMetrics
-from gateway.planfile import load_plan_set
-from gateway.plans import PlanSet
-from gateway.quota import QuotaLedger
-from gateway.responses import send_gateway_response
-from gateway.rollout import Rollout, Stage
-from gateway.slo import AvailabilityTracker, BurnRateAlert, is_bad, parse_sli
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import STATUS_QUOTA, Decision, DecisionTable, decide
+from gateway.core.planfile import load_plan_set
+from gateway.core.plans import PlanSet
+from gateway.serving.canary import CanaryController
+from gateway.serving.control import CONTROL_PREFIX, ControlApi
+from gateway.serving.metrics import GatewayMetrics
+from gateway.serving.quota import QuotaLedger
+from gateway.serving.responses import send_gateway_response
+from gateway.serving.rollout import Rollout, Stage
+from gateway.serving.slo import AvailabilityTracker, BurnRateAlert, is_bad, parse_sli
 
 _AUTHORIZATION = b"authorization"
 UNKNOWN = "unknown"
@@ -49,7 +49,7 @@ class EntitlementMiddleware:
     """Decide every HTTP request against a plan file before `app` sees it.
 
     `plans` is a plan-file path, a PlanSet or a compiled DecisionTable; a bad
-    file raises `gateway.config.ConfigError` here, at start-up, not per request.
+    file raises `gateway.core.config.ConfigError` here, at start-up, not per request.
     `sli` chooses what counts as a failed request for the status page, the
     burn-rate alert and the canary: "first-party-denials" (the default: any
     refusal of a first-party request, or a 5xx) or "5xx". `metrics` turns on

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.config import Fail, failure, parse_toml, read_text, validate_model
-from gateway.plans import (
+from gateway.core.config import Fail, failure, parse_toml, read_text, validate_model
+from gateway.core.plans import (
     FIRST_PARTY,
     THIRD_PARTY,
     Client,
@@ -27,7 +27,7 @@ from gateway.plans import (
     Policy,
     Quota,
 )
-from gateway.templates import TemplateError, parse_template, templates_overlap
+from gateway.core.templates import TemplateError, parse_template, templates_overlap
 
 SCHEMA_VERSION = 1
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gateway.decision import Decision
+from gateway.core.decision import Decision
 
 ALLOW_TO_DENY = "allow_to_deny"
 DENY_TO_ALLOW = "deny_to_allow"

@@ -1,7 +1,7 @@
 """Safety layers for the replay: what happens to a plan push, and who notices trouble, and when.
 
 Each layer drives the gateway through the same controls an operator or a CD
-pipeline would use (`gateway.rollout`), and the gateway's own mechanisms do the
+pipeline would use (`gateway.serving.rollout`), and the gateway's own mechanisms do the
 rest: the diff gate refuses a push that takes grants away from first-party
 clients; shadow runs the candidate beside the active table and promotes it only
 if no first-party request would have been refused; canary enforces it for a
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.canary import CanaryPolicy
-from gateway.decision import DecisionTable
-from gateway.diff import diff_tables
-from gateway.rollout import CANARY, SHADOW
+from gateway.core.decision import DecisionTable
+from gateway.safety.diff import diff_tables
+from gateway.serving.canary import CanaryPolicy
+from gateway.serving.rollout import CANARY, SHADOW
 
 if TYPE_CHECKING:
     from gateway.replay.engine import PushRecord, ReplayEngine

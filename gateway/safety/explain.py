@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.decision import CompiledClient, Decision, DecisionTable, decide
-from gateway.paths import PathRejected, canonical_segments, join_segments
-from gateway.responses import PATH_REASONS
+from gateway.core.decision import CompiledClient, Decision, DecisionTable, decide
+from gateway.core.paths import PathRejected, canonical_segments, join_segments
+from gateway.serving.responses import PATH_REASONS
 
 
 @dataclass(frozen=True)

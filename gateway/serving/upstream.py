@@ -4,7 +4,7 @@ Routes are built from a plan set's catalogue, so the demo serves whatever
 endpoints a plan file declares (a user's own included). Payloads are plausible
 and deterministic: link resolution redirects, media answers with a 1x1 PNG,
 timelines and lookups with JSON shaped like Twitter's API v2. Each surface is
-served by a backend pool named in the service map (`gateway.services`); a pool
+served by a backend pool named in the service map (`gateway.serving.services`); a pool
 without hosts answers 503 "Something is technically wrong." (Twitter code 131).
 """
 
@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from gateway.plans import Endpoint, PlanSet
-from gateway.services import HEALTHY, ServiceMap
+from gateway.core.plans import Endpoint, PlanSet
+from gateway.serving.services import HEALTHY, ServiceMap
 
 Handler = Callable[[Request], Awaitable[Response]]
 

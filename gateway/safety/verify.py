@@ -13,8 +13,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Verbosity, settings
 
-from gateway.compiler import compile_plan_set
-from gateway.planfile import load_plan_set
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import load_plan_set
 from gateway.testing.invariants import first_party_regressions, tier_violations
 from gateway.testing.properties import (
     compiled_matches_reference,

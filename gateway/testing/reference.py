@@ -2,7 +2,7 @@
 
 It reads the `PlanSet` directly: no trie, no bitsets, no precomputed verdicts,
 no shared helpers from the fast path. Every rule is written out in the order
-the docs state it, so a disagreement with `gateway.decision.decide` is a bug in
+the docs state it, so a disagreement with `gateway.core.decision.decide` is a bug in
 one of them. Never used to serve requests.
 """
 
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from gateway.plans import Client, Endpoint, PlanSet
+from gateway.core.plans import Client, Endpoint, PlanSet
 
 _UNRESERVED_AND_ALLOWED = set(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@"

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from gateway.diff import GrantChange, GrantDiff, TrafficWeights
+from gateway.safety.diff import GrantChange, GrantDiff, TrafficWeights
 
 
 def verdict(diff: GrantDiff) -> str:

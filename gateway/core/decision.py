@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from gateway.credentials import CredentialProblem, KeyIndex, bearer_key
-from gateway.paths import PathRejected
-from gateway.plans import Endpoint, PlanSet, Quota
-from gateway.responses import RULE_HEADER
-from gateway.routing import NO_MATCH, RouteTrie
+from gateway.core.credentials import CredentialProblem, KeyIndex, bearer_key
+from gateway.core.paths import PathRejected
+from gateway.core.plans import Endpoint, PlanSet, Quota
+from gateway.core.routing import NO_MATCH, RouteTrie
+from gateway.serving.responses import RULE_HEADER
 
 STATUS_BAD_PATH = 400
 STATUS_UNAUTHENTICATED = 401
@@ -86,7 +86,7 @@ class CompiledClient:
 
 
 class DecisionTable:
-    """A compiled plan set (see `gateway.compiler`): routes, keys, and verdicts."""
+    """A compiled plan set (see `gateway.core.compiler`): routes, keys, and verdicts."""
 
     def __init__(
         self,

@@ -7,9 +7,9 @@ indexed by endpoint number, so a decision is a route match plus one index.
 
 from __future__ import annotations
 
-from gateway.decision import ClientIdentity, CompiledClient, DecisionTable, Verdict
-from gateway.plans import Endpoint, Plan, PlanSet
-from gateway.routing import RouteTrie
+from gateway.core.decision import ClientIdentity, CompiledClient, DecisionTable, Verdict
+from gateway.core.plans import Endpoint, Plan, PlanSet
+from gateway.core.routing import RouteTrie
 
 
 def compile_plan_set(plan_set: PlanSet) -> DecisionTable:

@@ -1,7 +1,7 @@
 """The runnable gateway: `EntitlementMiddleware` in front of the demo upstream.
 
 `gw467 serve` runs `build_gateway_app()` under uvicorn; with several workers
-uvicorn imports `gateway.app:create_app` as a factory in each worker, which reads
+uvicorn imports `gateway.serving.app:create_app` as a factory in each worker, which reads
 its settings from the environment: GW467_PLANS (the plan file), GW467_SLI,
 GW467_METRICS ("0" turns metrics off) and GW467_ADMIN_TOKEN (no token: the admin
 API is off).
@@ -14,10 +14,10 @@ from pathlib import Path
 
 from starlette.types import ASGIApp
 
-from gateway.compiler import compile_plan_set
-from gateway.middleware import EntitlementMiddleware
-from gateway.planfile import load_plan_set
-from gateway.upstream import build_demo_app
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import load_plan_set
+from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.upstream import build_demo_app
 
 PLANS_VARIABLE = "GW467_PLANS"
 SLI_VARIABLE = "GW467_SLI"
@@ -43,7 +43,7 @@ def build_gateway_app(
 
 
 def create_app() -> ASGIApp:
-    """Factory for `uvicorn --factory gateway.app:create_app`, configured from the environment."""
+    """Factory for `uvicorn --factory gateway.serving.app:create_app`, configured from the environment."""
     plans = os.environ.get(PLANS_VARIABLE)
     if not plans:
         raise RuntimeError(f"set {PLANS_VARIABLE} to the plan file to serve")

@@ -1,7 +1,7 @@
 """The entitlement domain as immutable values: endpoints, plans, clients, policy, PlanSet.
 
 A `PlanSet` is what a plan file means once it has been read and validated
-(`gateway.planfile`); everything downstream (compiling, diffing, the reference
+(`gateway.core.planfile`); everything downstream (compiling, diffing, the reference
 evaluator) works from these values, never from raw TOML.
 """
 

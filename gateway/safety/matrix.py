@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from gateway.decision import DecisionTable
+from gateway.core.decision import DecisionTable
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-from gateway.config import ConfigError, read_text
-from gateway.decision import DecisionTable, decide
+from gateway.core.config import ConfigError, read_text
+from gateway.core.decision import DecisionTable, decide
 
 LOST: Final = "lost"
 GAINED: Final = "gained"

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from gateway.paths import canonical_segments, join_segments
-from gateway.plans import Endpoint
-from gateway.templates import Segment, parse_template
+from gateway.core.paths import canonical_segments, join_segments
+from gateway.core.plans import Endpoint
+from gateway.core.templates import Segment, parse_template
 
 NO_MATCH = -1
 # Paths remembered per table; when full the memory is cleared and refills with what is hot.

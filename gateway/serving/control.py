@@ -18,16 +18,16 @@ from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
-from gateway.canary import UNITS, CanaryPolicy
-from gateway.compiler import compile_plan_set
-from gateway.config import ConfigError
-from gateway.credentials import CredentialProblem, bearer_key
-from gateway.planfile import parse_plan_set
-from gateway.rollout import CANARY, MODES, RolloutError
-from gateway.slo import status_document
+from gateway.core.compiler import compile_plan_set
+from gateway.core.config import ConfigError
+from gateway.core.credentials import CredentialProblem, bearer_key
+from gateway.core.planfile import parse_plan_set
+from gateway.serving.canary import UNITS, CanaryPolicy
+from gateway.serving.rollout import CANARY, MODES, RolloutError
+from gateway.serving.slo import status_document
 
 if TYPE_CHECKING:
-    from gateway.middleware import EntitlementMiddleware
+    from gateway.serving.middleware import EntitlementMiddleware
 
 CONTROL_PREFIX = "/_gw467/"
 ADMIN_PREFIX = "/_gw467/admin/"

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.config import ConfigError, parse_toml, read_text, validate_model
+from gateway.core.config import ConfigError, parse_toml, read_text, validate_model
 
 DEFAULT_POOL = "*"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.canary import CanaryController, CanaryPolicy
-from gateway.decision import DecisionTable
-from gateway.shadow import ShadowRecorder
+from gateway.core.decision import DecisionTable
+from gateway.serving.canary import CanaryController, CanaryPolicy
+from gateway.serving.shadow import ShadowRecorder
 
 DIRECT = "direct"
 SHADOW = "shadow"

@@ -1,0 +1,30 @@
+"""`gw467 check FILE`: validate and compile a plan file; print a one-line summary or the error."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gateway.cli.errors import EXIT_OK
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import load_plan_set
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    check = commands.add_parser("check", help="validate a plan file: prints ok and a summary, or the error")
+    check.add_argument("file", metavar="FILE")
+    check.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    plan_set = load_plan_set(args.file)
+    compile_plan_set(plan_set)
+    first_party = sum(client.first_party for client in plan_set.clients)
+    exempt = ", ".join(plan_set.policy.exempt) or "none"
+    print(
+        f"ok {args.file}: version {plan_set.version}; {len(plan_set.endpoints)} endpoints on "
+        f"{len(plan_set.surfaces)} surfaces, {len(plan_set.plans)} plans, {len(plan_set.clients)} "
+        f"clients ({first_party} first-party); exempt: {exempt}; "
+        f"default plan: {plan_set.policy.default_plan or 'none'}"
+    )
+    return EXIT_OK

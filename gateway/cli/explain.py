@@ -1,0 +1,64 @@
+"""`gw467 explain`: one request's decision, step by step, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.markup import escape
+
+from gateway.cli.console import report_console
+from gateway.cli.errors import EXIT_OK, UsageError
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import load_plan_set
+from gateway.safety.explain import explain
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    explain_cmd = commands.add_parser("explain", help="show each step of one request's decision")
+    explain_cmd.add_argument("--plans", required=True, metavar="FILE")
+    who = explain_cmd.add_mutually_exclusive_group(required=True)
+    who.add_argument("--client", metavar="ID", help="decide as this client (skips authentication)")
+    who.add_argument("--key", metavar="KEY", help="decide with this API key, as a request would")
+    explain_cmd.add_argument("method", metavar="METHOD")
+    explain_cmd.add_argument("path", metavar="PATH", help="request path exactly as sent, e.g. /2/links/abc")
+    explain_cmd.add_argument("--format", choices=("table", "json"), default="table")
+    explain_cmd.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    table = compile_plan_set(load_plan_set(args.plans))
+    try:
+        result = explain(table, args.method, args.path, key=args.key, client_id=args.client)
+    except KeyError:
+        known = ", ".join(sorted(table.clients_by_id))
+        raise UsageError(
+            f"gw467 explain: error: --client {args.client!r} is not a client in {args.plans} ({known})"
+        ) from None
+    decision = result.decision
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "request": f"{result.method} {result.path}",
+                    "steps": [{"step": s.name, "passed": s.passed, "detail": s.detail} for s in result.steps],
+                    "status": decision.status,
+                    "rule": str(decision.rule),
+                    "forwarded_path": decision.path,
+                },
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    console = report_console()
+    console.print(f"[bold]{escape(result.method)} {escape(result.path)}[/] against [bold]{table.version}[/]")
+    for number, step in enumerate(result.steps, 1):
+        mark = "[green]ok[/]" if step.passed else "[red]no[/]"
+        console.print(f"  {number}. {mark}  {step.name:<10} {escape(step.detail)}")
+    colour = "green" if decision.status is None else "red"
+    forwarded = f" as {escape(decision.path)}" if decision.path else ""
+    console.print(
+        f"  => [{colour}]{result.outcome}{forwarded}[/]   rule [bold]{escape(str(decision.rule))}[/]"
+    )
+    return EXIT_OK

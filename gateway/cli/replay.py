@@ -1,0 +1,106 @@
+"""`gw467 replay SCENARIO`: the hour replayed through the real gateway, one layer or all of them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console, RenderableType
+
+from gateway.cli.console import report_console
+from gateway.cli.errors import EXIT_OK
+from gateway.cli.output import write_text
+from gateway.replay.chart import write_chart, write_comparison_chart
+from gateway.replay.compare import compare
+from gateway.replay.engine import ReplayEngine
+from gateway.replay.layers import LAYERS
+from gateway.replay.scenario import load_scenario
+from gateway.replay.summary import record_json
+from gateway.replay.terminal import render, render_comparison, run_with_progress
+from gateway.serving.slo import SLI_NAMES
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    replay = commands.add_parser(
+        "replay", help="replay a scenario's hour minute by minute through the real gateway"
+    )
+    replay.add_argument(
+        "scenario", metavar="SCENARIO", help="scenario file, e.g. scenarios/2023-03-06-error-467.toml"
+    )
+    replay.add_argument("--seed", type=int, help="traffic seed (default: the scenario's)")
+    replay.add_argument("--json", metavar="PATH", help="write the full record as JSON")
+    replay.add_argument("--chart", metavar="PATH", help="write a PNG chart of error rates by client class")
+    replay.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="stdout: timeline table or the JSON record",
+    )
+    replay.add_argument(
+        "--safety",
+        choices=LAYERS,
+        default="none",
+        help="replay with this safety layer in force (default: none, as on 2023-03-06)",
+    )
+    replay.add_argument(
+        "--sli",
+        choices=SLI_NAMES,
+        default="first-party-denials",
+        help="what counts as a failed request for the alert, the status page and the canary "
+        "(default: first-party-denials; 5xx is the common dashboard default, blind to 467)",
+    )
+    replay.add_argument(
+        "--compare",
+        action="store_true",
+        help="replay once per safety layer (canary and alert under both SLIs) and compare",
+    )
+    replay.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.compare:
+        return _compare(args)
+    engine = ReplayEngine(load_scenario(args.scenario), seed=args.seed, safety=args.safety, sli=args.sli)
+    record = run_with_progress(engine, Console(stderr=True))
+    return _publish(
+        args, record_json(record), lambda path: write_chart(record, path), render(record), "record"
+    )
+
+
+def _compare(args: argparse.Namespace) -> int:
+    with Console(stderr=True).status("replaying the hour once per safety layer (2 processes)..."):
+        comparison = compare(args.scenario, seed=args.seed)
+    return _publish(
+        args,
+        comparison.to_json(),
+        lambda path: write_comparison_chart(comparison, path),
+        render_comparison(comparison),
+        "comparison",
+    )
+
+
+def _publish(
+    args: argparse.Namespace,
+    document: dict[str, Any],
+    write_chart: Callable[[str], None],
+    renderable: RenderableType,
+    what: str,
+) -> int:
+    """Write the JSON (--json) and the chart (--chart); print the table, or the JSON with --format json."""
+    text = json.dumps(document, indent=1) + "\n"
+    if args.json:
+        write_text(args.json, text)
+    if args.chart:
+        write_chart(args.chart)
+    if args.format == "json":
+        sys.stdout.write(text)
+        return EXIT_OK
+    console = report_console()
+    console.print(renderable)
+    for label, path in ((what, args.json), ("chart", args.chart)):
+        if path:
+            console.print(f"{label} written to {path}")
+    return EXIT_OK

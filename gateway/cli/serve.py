@@ -1,0 +1,84 @@
+"""`gw467 serve`: the gateway in front of the demo upstream under uvicorn, one or several workers."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from gateway.cli.errors import EXIT_OK, UsageError
+from gateway.core.planfile import load_plan_set
+from gateway.serving.app import (
+    ADMIN_TOKEN_VARIABLE,
+    METRICS_VARIABLE,
+    PLANS_VARIABLE,
+    SLI_VARIABLE,
+    build_gateway_app,
+)
+from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
+from gateway.serving.slo import SLI_NAMES
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    serve = commands.add_parser("serve", help="run the gateway in front of the demo upstream")
+    serve.add_argument("--plans", required=True, metavar="FILE", help="plan file to enforce")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8467, help="port to bind (default: 8467)")
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default: warning)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes (default: 1); metrics are shared through PROMETHEUS_MULTIPROC_DIR",
+    )
+    serve.add_argument(
+        "--sli",
+        choices=SLI_NAMES,
+        default="first-party-denials",
+        help="what counts as a failed request for /_gw467/status and the alert",
+    )
+    serve.add_argument("--no-metrics", action="store_true", help="do not serve /_gw467/metrics")
+    serve.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run uvicorn; the admin API is on only when GW467_ADMIN_TOKEN is set in the environment."""
+    if not 0 < args.port < 65536:
+        raise UsageError(f"gw467 serve: error: --port {args.port} is not a TCP port")
+    if args.workers < 1:
+        raise UsageError(f"gw467 serve: error: --workers {args.workers} must be at least 1")
+    admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+    if admin_token and args.workers > 1:
+        # Each worker holds its own stage: a push would reach one worker, and the others
+        # would go on deciding with the old table. Refuse rather than split the fleet.
+        raise UsageError(
+            f"gw467 serve: error: the admin API needs one worker ({ADMIN_TOKEN_VARIABLE} is set and "
+            f"--workers is {args.workers}): a push would reach only the worker that answered it"
+        )
+    if args.workers == 1:
+        app = build_gateway_app(
+            args.plans, sli=args.sli, metrics=not args.no_metrics, admin_token=admin_token
+        )
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        return EXIT_OK
+    # Several workers: each imports the factory and reads its settings from the environment.
+    # Validate the file here first, so a bad file is one line now rather than N tracebacks.
+    load_plan_set(args.plans)
+    os.environ[PLANS_VARIABLE] = str(Path(args.plans).resolve())
+    os.environ[SLI_VARIABLE] = args.sli
+    os.environ[METRICS_VARIABLE] = "0" if args.no_metrics else "1"
+    if not args.no_metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):
+        os.environ[MULTIPROC_DIR_VARIABLE] = tempfile.mkdtemp(prefix="gw467-metrics-")
+    uvicorn.run(
+        "gateway.serving.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    return EXIT_OK

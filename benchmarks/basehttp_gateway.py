@@ -12,15 +12,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from gateway.decision import decide
-from gateway.middleware import as_table
-from gateway.responses import RULE_HEADER, body_for
+from gateway.core.decision import decide
+from gateway.serving.runtime import as_table
+from gateway.serving.responses import RULE_HEADER, body_for
 
 _RULE = RULE_HEADER.decode()
 
 
 class BaseHTTPGateway(BaseHTTPMiddleware):
-    """Decide with `gateway.decision.decide` in `dispatch`; no quotas, no path rewriting.
+    """Decide with `gateway.core.decision.decide` in `dispatch`; no quotas, no path rewriting.
 
     Good enough for the benchmark's request (canonical path, exempt client), not a gateway.
     """
@@ -40,8 +40,8 @@ class BaseHTTPGateway(BaseHTTPMiddleware):
                 body_for(decision.status, decision.rule),
                 status_code=decision.status,
                 media_type="application/json",
-                headers={_RULE: decision.rule},
+                headers={_RULE: decision.rule.text},
             )
         response = await call_next(request)
-        response.headers[_RULE] = decision.rule
+        response.headers[_RULE] = decision.rule.text
         return response

@@ -1,4 +1,4 @@
-"""Group 2: `gateway.decision.decide` alone at three catalogue sizes and three key-table sizes.
+"""Group 2: `gateway.core.decision.decide` alone at three catalogue sizes and three key-table sizes.
 
 Tables are built first (the large key tables with progress), then the six decision variants are
 timed round-robin; each is checked to be an allowed, correct decision. Build time and memory are
@@ -16,8 +16,8 @@ from benchmarks.results import HarnessError, Measurement, set_ratios
 from benchmarks.settings import Settings
 from benchmarks.stats import Series, round_robin
 from benchmarks.synthetic import Case, build_case
-from gateway.compiler import compile_plan_set
-from gateway.decision import DecisionTable, decide
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import DecisionTable, decide
 
 GROUP = "decide"
 # Key tables this large get build progress on stderr (they take seconds).

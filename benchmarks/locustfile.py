@@ -20,9 +20,9 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from benchmarks.loadtest_bench import REPORT_VARIABLE, STARTED_VARIABLE
-from gateway.compiler import compile_plan_set
-from gateway.decision import decide
-from gateway.planfile import load_plan_set
+from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import decide
+from gateway.core.planfile import load_plan_set
 from loadtests.start_marker import touch_start_marker
 
 PATH = "/2/tweets/12"

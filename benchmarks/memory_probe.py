@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks.procfs import peak_rss_bytes, reset_peak_rss, rss_bytes
 from benchmarks.synthetic import build_case
-from gateway.compiler import compile_plan_set
+from gateway.core.compiler import compile_plan_set
 
 PROGRESS_FROM = 100_000
 

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 
 from benchmarks.apps import bare_app
 from benchmarks.settings import ALLOWING_PLANS
-from gateway.middleware import EntitlementMiddleware
+from gateway.serving.middleware import EntitlementMiddleware
 
 HOST = "127.0.0.1"
 

@@ -1,4 +1,4 @@
-"""Synthetic plan sets of any size, built from `gateway.plans` values (no TOML involved).
+"""Synthetic plan sets of any size, built from `gateway.core.plans` values (no TOML involved).
 
 Templates are `GET /v1/r{n}/items/{id}` with a distinct literal per n (so none overlap); one plan
 grants them all and is every client's default; each client has its own bearer key.
@@ -10,7 +10,7 @@ import hashlib
 import sys
 from dataclasses import dataclass
 
-from gateway.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy
+from gateway.core.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy
 
 METHOD = "GET"
 PLAN = "standard"

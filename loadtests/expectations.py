@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.compiler import compile_plan_set
-from gateway.decision import STATUS_NOT_ENTITLED, STATUS_QUOTA
-from gateway.plans import PlanSet
+from gateway.core.compiler import compile_plan_set
+from gateway.core.rules import STATUS_NOT_ENTITLED, STATUS_QUOTA
+from gateway.core.plans import PlanSet
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from locust import FastHttpUser, constant_throughput, events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from gateway.planfile import load_plan_set
-from gateway.plans import Endpoint, PlanSet
+from gateway.core.planfile import load_plan_set
+from gateway.core.plans import Endpoint, PlanSet
 from gateway.replay.scenario import Scenario, TrafficSource, load_scenario
 from gateway.replay.traffic import concrete_path
 from loadtests import REPORT_VARIABLE, SCENARIO, STARTED_VARIABLE

@@ -17,8 +17,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
-from gateway.config import ConfigError
-from gateway.planfile import load_plan_set
+from gateway.core.config import ConfigError
+from gateway.core.planfile import load_plan_set
 from gateway.replay.scenario import load_scenario
 from loadtests import ROOT, SCENARIO
 from loadtests.server import Gateway, ServerError, serving

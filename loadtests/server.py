@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.app import ADMIN_TOKEN_VARIABLE
+from gateway.serving.app import ADMIN_TOKEN_VARIABLE
 
 HOST = "127.0.0.1"
 # Plain urllib would send loopback requests through an http_proxy from the environment.
@@ -70,7 +70,7 @@ def serving(plans: Path, log: Path, startup_timeout: float = 20.0) -> Iterator[G
     """Run `gw467 serve --plans PLANS` on a free loopback port with a fresh admin token; stop it after."""
     port = free_port()
     token = secrets.token_urlsafe(24)
-    command = [sys.executable, "-m", "gateway.cli", "serve", "--plans", str(plans)]
+    command = [sys.executable, "-m", "gateway", "serve", "--plans", str(plans)]
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*command, "--host", HOST, "--port", str(port)],

@@ -11,19 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from gateway.core.rules import StatusKind, status_kind
+
 BUCKETS = ("ok", "429", "467", "other")
-EXIT_PASSED = 0
-EXIT_FIRST_PARTY_467 = 1
-EXIT_NOTHING_MEASURED = 2
+EXIT_PASSED = EXIT_OK
+EXIT_FIRST_PARTY_467 = EXIT_FAILED
+EXIT_NOTHING_MEASURED = EXIT_USAGE  # the run could not measure what it was asked to
+
+
+_COLUMNS = {StatusKind.OK: "ok", StatusKind.QUOTA: "429", StatusKind.NOT_ENTITLED: "467"}
 
 
 def bucket(status: int) -> str:
-    """The column a status is counted in; 0 (no response at all) is 'other'."""
-    if 200 <= status < 400:
-        return "ok"
-    if status in (429, 467):
-        return str(status)
-    return "other"
+    """The column a status is counted in: its kind, with 5xx, other 4xx and no response at all as 'other'."""
+    return _COLUMNS.get(status_kind(status), "other")
 
 
 class StatusTally:

@@ -7,6 +7,7 @@ import hashlib
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import CompiledClient, DecisionTable, Verdict
 from gateway.core.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy, Quota
+from gateway.core.rules import Rule, RuleKind
 
 FREE_QUOTA = Quota(50, 900)
 BASIC_QUOTA = Quota(600, 900)
@@ -60,7 +61,7 @@ def test_plan_grants_set_bit_i_exactly_when_the_plan_grants_endpoint_i() -> None
 def test_an_exempt_client_is_judged_by_no_plan_even_when_its_record_names_one() -> None:
     web = compiled(compile_plan_set(small_plan_set()), "web")
     assert (web.plan, web.exemption) == (None, "first_party")
-    assert web.verdicts == (Verdict(True, "exempt:first_party", None, None),) * 4
+    assert web.verdicts == (Verdict(Rule(RuleKind.EXEMPT, selector="first_party")),) * 4
 
 
 def test_a_client_on_a_plan_is_compiled_with_that_plan_its_identity_and_key_digest() -> None:
@@ -73,31 +74,31 @@ def test_a_client_on_a_plan_is_compiled_with_that_plan_its_identity_and_key_dige
 def test_a_grant_is_named_by_the_first_pattern_of_the_plan_that_admits_the_endpoint() -> None:
     table = compile_plan_set(small_plan_set())
     assert compiled(table, "pro").verdicts[:3] == (
-        Verdict(True, "plan:basic/grant:tweets.*", "basic", BASIC_QUOTA),
-        Verdict(True, "plan:basic/grant:tweets.*", "basic", BASIC_QUOTA),
-        Verdict(True, "plan:basic/grant:links.*", "basic", BASIC_QUOTA),
+        Verdict(Rule(RuleKind.GRANT, plan="basic", pattern="tweets.*"), BASIC_QUOTA),
+        Verdict(Rule(RuleKind.GRANT, plan="basic", pattern="tweets.*"), BASIC_QUOTA),
+        Verdict(Rule(RuleKind.GRANT, plan="basic", pattern="links.*"), BASIC_QUOTA),
     )
     assert compiled(table, "bot").verdicts[1] == Verdict(
-        True, "plan:free/grant:tweets.create", "free", FREE_QUOTA
+        Rule(RuleKind.GRANT, plan="free", pattern="tweets.create"), FREE_QUOTA
     )
 
 
 def test_a_denial_names_the_plan_that_denied_and_carries_its_quota() -> None:
     bot = compiled(compile_plan_set(small_plan_set()), "bot")
-    denied = Verdict(False, "plan:free/deny", "free", FREE_QUOTA)
+    denied = Verdict(Rule(RuleKind.DENY, plan="free"), FREE_QUOTA)
     assert [bot.verdicts[i] for i in (0, 2, 3)] == [denied] * 3
     assert all(bot.verdicts[i].allowed is False for i in (0, 2, 3))
 
 
 def test_a_plan_whose_grants_match_no_endpoint_denies_everything() -> None:
     idle = compiled(compile_plan_set(small_plan_set()), "idle")
-    assert idle.verdicts == (Verdict(False, "plan:nothing/deny", "nothing", None),) * 4
+    assert idle.verdicts == (Verdict(Rule(RuleKind.DENY, plan="nothing")),) * 4
 
 
 def test_a_client_with_no_plan_and_no_default_plan_is_denied_everything_by_plan_none() -> None:
     reader = compiled(compile_plan_set(small_plan_set()), "reader")
     assert (reader.plan, reader.exemption) == (None, None)
-    assert reader.verdicts == (Verdict(False, "plan:none/deny", None, None),) * 4
+    assert reader.verdicts == (Verdict(Rule(RuleKind.DENY)),) * 4
     assert all(verdict.allowed is False for verdict in reader.verdicts)
 
 

@@ -69,7 +69,7 @@ def test_status_page_is_operational_with_no_trouble() -> None:
 
 def test_status_page_says_outage_while_first_party_calls_get_467() -> None:
     app = gateway()
-    app.replace_table(compile_plan_set(load_plan_set(BILLING)))
+    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table")
     for n in range(30):
         as_client(app, "tco", "GET", f"/2/links/{n}")
     status = json.loads(call(app, "GET", "/_gw467/status").body)
@@ -80,7 +80,7 @@ def test_status_page_says_outage_while_first_party_calls_get_467() -> None:
 
 def test_a_5xx_only_status_page_stays_operational_through_the_467_outage() -> None:
     app = gateway(sli="5xx")
-    app.replace_table(compile_plan_set(load_plan_set(BILLING)))
+    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table")
     for n in range(30):
         as_client(app, "tco", "GET", f"/2/links/{n}")
     status = json.loads(call(app, "GET", "/_gw467/status").body)
@@ -119,7 +119,7 @@ def test_the_admin_api_refuses_a_missing_or_wrong_token(headers: Any) -> None:
     app = gateway(admin_token=TOKEN)
     response = call(app, "POST", "/_gw467/admin/plans", headers, BILLING.read_bytes())
     assert response.status == 401
-    assert app.table.version == "2023-02-baseline"
+    assert app.gateway.table.version == "2023-02-baseline"
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_a_bad_pushed_file_is_refused_with_400_and_one_line_and_changes_no_decis
     message = json.loads(response.body)["errors"][0]["message"]
     assert expected in message and "\n" not in message
     assert every_decision(app) == before
-    assert app.rollout.events == []
+    assert app.gateway.rollout.events == []
 
 
 def test_a_direct_push_changes_decisions_and_a_rollback_restores_them_exactly() -> None:
@@ -169,7 +169,7 @@ def test_promote_puts_the_shadowed_candidate_in_force() -> None:
     app = gateway(admin_token=TOKEN)
     call(app, "POST", "/_gw467/admin/plans?mode=shadow", ADMIN, FIXED.read_bytes())
     assert call(app, "POST", "/_gw467/admin/promote", ADMIN).status == 200
-    assert app.table.version == "2023-03-06-billing-fixed"
+    assert app.gateway.table.version == "2023-03-06-billing-fixed"
     assert call(app, "POST", "/_gw467/admin/promote", ADMIN).status == 409
 
 
@@ -195,7 +195,7 @@ def test_bad_push_options_are_refused_with_400(query: str) -> None:
     app = gateway(admin_token=TOKEN)
     response = call(app, "POST", f"/_gw467/admin/plans?{query}", ADMIN, BILLING.read_bytes())
     assert response.status == 400
-    assert app.table.version == "2023-02-baseline" and app.rollout.stage.candidate is None
+    assert app.gateway.table.version == "2023-02-baseline" and app.gateway.rollout.stage.candidate is None
 
 
 def test_rollback_with_nothing_to_roll_back_is_409() -> None:

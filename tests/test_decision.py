@@ -5,14 +5,17 @@ from __future__ import annotations
 import pytest
 
 from gateway.core.compiler import compile_plan_set
-from gateway.core.decision import (
+from gateway.core.decision import Decision, DecisionTable, decide
+from gateway.core.rules import (
+    NO_ROUTE,
     STATUS_BAD_PATH,
     STATUS_NO_ROUTE,
     STATUS_NOT_ENTITLED,
     STATUS_UNAUTHENTICATED,
-    Decision,
-    DecisionTable,
-    decide,
+    Rule,
+    RuleKind,
+    not_authenticated,
+    path_refused,
 )
 from tests.test_compiler import key_for, small_plan_set
 
@@ -28,13 +31,17 @@ def bearer(client_id: str) -> list[bytes]:
 
 def test_each_step_refuses_with_its_status_and_rule_before_the_next_one_runs() -> None:
     decisions = table()
-    assert decide(decisions, "GET", "/2/tweets/%2F", []) == Decision(STATUS_BAD_PATH, "path:encoded-slash")
-    assert decide(decisions, "GET", "/2/tweets/1", []) == Decision(STATUS_UNAUTHENTICATED, "auth:missing")
+    assert decide(decisions, "GET", "/2/tweets/%2F", []) == Decision(
+        STATUS_BAD_PATH, path_refused("encoded-slash")
+    )
+    assert decide(decisions, "GET", "/2/tweets/1", []) == Decision(
+        STATUS_UNAUTHENTICATED, not_authenticated("missing")
+    )
     assert decide(decisions, "GET", "/2/tweets/1", [b"Bearer nope"]) == Decision(
-        STATUS_UNAUTHENTICATED, "auth:unknown-key"
+        STATUS_UNAUTHENTICATED, not_authenticated("unknown-key")
     )
     unrouted = decide(decisions, "DELETE", "/2/tweets/1", bearer("bot"))
-    assert (unrouted.status, unrouted.rule, unrouted.endpoint) == (STATUS_NO_ROUTE, "route:none", None)
+    assert (unrouted.status, unrouted.rule, unrouted.endpoint) == (STATUS_NO_ROUTE, NO_ROUTE, None)
     assert unrouted.client is not None and unrouted.client.id == "bot"
 
 
@@ -42,7 +49,11 @@ def test_a_denial_carries_the_client_the_endpoint_and_the_verdict_that_denied() 
     decisions = table()
     denied = decide(decisions, "GET", "/2/tweets/1", bearer("bot"))
     bot = decisions.clients_by_id["bot"]
-    assert (denied.status, denied.rule, denied.path) == (STATUS_NOT_ENTITLED, "plan:free/deny", None)
+    assert (denied.status, denied.rule, denied.path) == (
+        STATUS_NOT_ENTITLED,
+        Rule(RuleKind.DENY, plan="free"),
+        None,
+    )
     assert denied.client is bot
     assert denied.endpoint == decisions.endpoints[0]
     assert denied.verdict is bot.verdicts[0]
@@ -51,7 +62,11 @@ def test_a_denial_carries_the_client_the_endpoint_and_the_verdict_that_denied() 
 def test_an_allowed_request_is_forwarded_on_its_own_path_when_it_is_canonical() -> None:
     decisions = table()
     allowed = decide(decisions, "GET", "/2/links/AbC", bearer("pro"))
-    assert (allowed.status, allowed.rule, allowed.path) == (None, "plan:basic/grant:links.*", "/2/links/AbC")
+    assert (allowed.status, allowed.rule, allowed.path) == (
+        None,
+        Rule(RuleKind.GRANT, plan="basic", pattern="links.*"),
+        "/2/links/AbC",
+    )
     assert allowed.verdict is decisions.clients_by_id["pro"].verdicts[2]
 
 
@@ -76,14 +91,18 @@ def test_a_given_client_skips_authentication() -> None:
     decisions = table()
     web = decisions.clients_by_id["web"]
     decision = decide(decisions, "GET", "/2/tweets/1", [], client=web)
-    assert (decision.status, decision.rule, decision.client) == (None, "exempt:first_party", web)
+    assert (decision.status, decision.rule, decision.client) == (
+        None,
+        Rule(RuleKind.EXEMPT, selector="first_party"),
+        web,
+    )
 
 
-def test_the_table_indexes_clients_by_id_and_by_key_and_answers_allows() -> None:
+def test_the_table_indexes_clients_by_id_and_by_key() -> None:
     decisions = table()
     assert [client.id for client in decisions.clients] == list(decisions.clients_by_id)
     assert all(decisions.keys.find(key_for(client.id)) is client for client in decisions.clients)
-    assert decisions.allows("bot", 1) is True
-    assert decisions.allows("bot", 0) is False
-    assert decisions.allows("reader", 1) is False
-    assert decisions.allows("web", 3) is True
+    assert decisions.clients_by_id["bot"].verdicts[1].allowed is True
+    assert decisions.clients_by_id["bot"].verdicts[0].allowed is False
+    assert decisions.clients_by_id["reader"].verdicts[1].allowed is False
+    assert decisions.clients_by_id["web"].verdicts[3].allowed is True

@@ -11,7 +11,7 @@ from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import sha256_hex
 from gateway.core.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy
-from gateway.safety.diff import GAINED, LOST, GrantChange, TrafficEntry, diff_tables, read_traffic_log, weigh
+from gateway.safety.diff import GAINED, LOST, AccessChange, TrafficEntry, diff_tables, read_traffic_log, weigh
 
 FIRST_PARTY = ("web", "ios", "android", "tweetdeck", "tco", "media", "login")
 INCIDENT_SURFACES = {"links", "media", "tweetdeck", "login", "timeline"}
@@ -38,7 +38,7 @@ def small_table(
     return compile_plan_set(PlanSet(version, endpoints, (plan,), members, policy))
 
 
-def changes_of(table_diff: tuple[GrantChange, ...]) -> set[tuple[str, str, str]]:
+def changes_of(table_diff: tuple[AccessChange, ...]) -> set[tuple[str, str, str]]:
     return {(c.client_id, c.endpoint_id, c.change) for c in table_diff}
 
 
@@ -60,7 +60,7 @@ def test_billing_first_party_losses_cover_the_surfaces_hit_on_the_day(
         surfaces = {c.surface for c in diff.first_party_losses if c.client_id == client_id}
         assert surfaces >= INCIDENT_SURFACES
     tco_links = next(c for c in diff.changes if (c.client_id, c.endpoint_id) == ("tco", "links.resolve"))
-    assert tco_links == GrantChange(
+    assert tco_links == AccessChange(
         client_id="tco",
         client_class="tco",
         first_party=True,
@@ -71,6 +71,7 @@ def test_billing_first_party_losses_cover_the_surfaces_hit_on_the_day(
         change=LOST,
         rule_before="exempt:first_party",
         rule_after="plan:free/deny",
+        request="GET /2/links/gw467-probe",
     )
 
 
@@ -122,7 +123,7 @@ def test_an_endpoint_removed_is_lost_by_every_client_that_reached_it() -> None:
     diff = diff_tables(old, new)
     assert changes_of(diff.changes) == {("app", "export.run", LOST)}  # bot never reached it
     (change,) = diff.changes
-    assert (change.rule_before, change.rule_after) == ("exempt:first_party", "endpoint:removed")
+    assert (change.rule_before, change.rule_after) == ("exempt:first_party", "route:none")
     assert (change.surface, change.method, change.path) == ("export", "POST", "/export")
 
 
@@ -132,8 +133,8 @@ def test_an_endpoint_added_is_gained_by_every_client_that_reaches_it() -> None:
     diff = diff_tables(old, new)
     assert changes_of(diff.changes) == {("app", "export.run", GAINED), ("bot", "export.run", GAINED)}
     assert {(c.rule_before, c.rule_after) for c in diff.changes} == {
-        ("endpoint:absent", "exempt:first_party"),
-        ("endpoint:absent", "plan:reader/grant:export.*"),
+        ("route:none", "exempt:first_party"),
+        ("route:none", "plan:reader/grant:export.*"),
     }
 
 

@@ -100,6 +100,7 @@ def test_json_lists_first_party_losses_first_and_counts_them(
         "change": "lost",
         "rule_before": "exempt:first_party",
         "rule_after": "plan:free/deny",
+        "request": "POST /2/compliance/jobs",
     }
     assert document["traffic"] is None
 

@@ -160,7 +160,7 @@ import json
 import multiprocessing
 import sys
 
-from gateway.serving.metrics import GatewayMetrics, mark_worker_dead
+from gateway.serving.metrics import GatewayMetrics
 
 BASELINE, BILLING = "2023-02-baseline", "2023-03-06-billing"
 
@@ -186,9 +186,7 @@ if __name__ == "__main__":
             sys.exit(f"worker {worker.pid} exited with {worker.exitcode}")
     aggregator = GatewayMetrics()
     before, content_type = aggregator.exposition()
-    mark_worker_dead(workers[0].pid)
-    after, _ = aggregator.exposition()
-    print(json.dumps({"before": before.decode(), "after": after.decode(), "content_type": content_type}))
+    print(json.dumps({"before": before.decode(), "content_type": content_type}))
 """
 
 
@@ -207,7 +205,7 @@ def test_a_scrape_sums_every_worker_in_multiprocess_mode(tmp_path: Path) -> None
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["content_type"] == CONTENT_TYPE_LATEST
-    before, after = parse(result["before"].encode()), parse(result["after"].encode())
+    before = parse(result["before"].encode())
 
     assert before["gw467_requests_total", labels(**DENIED)] == 7
     assert before["gw467_request_duration_seconds_bucket", labels(**DENIED, le="0.0005")] == 7
@@ -219,6 +217,3 @@ def test_a_scrape_sums_every_worker_in_multiprocess_mode(tmp_path: Path) -> None
         labels(active_version="2023-02-baseline", candidate_version="", mode="none"): 1,
         labels(active_version="2023-02-baseline", candidate_version="2023-03-06-billing", mode="canary"): 0,
     }
-    # Once the firing worker is marked dead its alert no longer counts; its requests still do.
-    assert named(after, "gw467_alert_firing") == {labels(rule="first_party_467_burn"): 0}
-    assert after["gw467_requests_total", labels(**DENIED)] == 7

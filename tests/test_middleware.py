@@ -317,10 +317,10 @@ def test_a_bad_plan_file_fails_at_construction_with_a_one_line_error(tmp_path: A
     assert str(caught.value).startswith(str(bad))
 
 
-def test_replace_table_changes_decisions_for_later_requests() -> None:
+def test_a_direct_push_changes_decisions_for_later_requests() -> None:
     app = gateway_for(FIXED)
     assert send(app, "GET", "/2/links/a", "tco").status == 301
-    app.replace_table(compile_plan_set(load_plan_set(BILLING)))
+    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table")
     assert send(app, "GET", "/2/links/a", "tco").status == 467
 
 
@@ -404,8 +404,8 @@ def call_scope(app: Any, scope: dict[str, Any], body: bytes = b"") -> InProcessR
 
 def samples(app: EntitlementMiddleware) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of the gateway's metrics exposition, keyed by name and labels."""
-    assert app.metrics is not None
-    body, _ = app.metrics.exposition()
+    assert app.gateway.metrics is not None
+    body, _ = app.gateway.metrics.exposition()
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(body.decode())
@@ -424,12 +424,12 @@ def test_a_plan_set_value_is_compiled_at_construction_and_decides_requests() -> 
     assert send(app, "GET", "/2/links/a", "sunrise-bot").status == 467
 
 
-def test_replace_table_is_recorded_as_a_direct_push_with_its_reason_and_time() -> None:
+def test_a_direct_push_is_recorded_with_its_reason_and_time() -> None:
     clock = Clock()
     app = gateway_for(FIXED, RecordingApp(), clock=clock)
     clock.now += 60
-    app.replace_table(compile_plan_set(load_plan_set(BILLING)))
-    assert app.rollout.events == [
+    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table")
+    assert app.gateway.rollout.events == [
         RolloutEvent("push:direct", "2023-03-06-billing", None, "replace_table", NOW + 60)
     ]
 
@@ -543,7 +543,7 @@ def test_gateway_refusals_of_first_party_calls_count_against_availability_but_up
     app = gateway_for(BILLING, Answering(404), clock=lambda: NOW)
     statuses = [send(app, "POST", "/2/tweets", "web").status for _ in range(55)]
     assert statuses == [404] * 50 + [429] * 5
-    assert app.availability.window(NOW, 300, "web") == (55, 5)
+    assert app.gateway.availability.window(NOW, 300, "web") == (55, 5)
 
 
 def test_an_upstream_that_raises_is_recorded_as_a_500_and_its_error_propagates() -> None:
@@ -556,7 +556,7 @@ def test_an_upstream_that_raises_is_recorded_as_a_500_and_its_error_propagates()
     with pytest.raises(RuntimeError, match="upstream bug"):
         send(app, "GET", "/2/tweets/12", "web")
     assert samples(app)[requests_total("web", "tweets", 500, "exempt:first_party")] == 1
-    assert app.availability.window(NOW, 300, "web") == (1, 1)
+    assert app.gateway.availability.window(NOW, 300, "web") == (1, 1)
 
 
 def test_every_refusal_is_counted_in_metrics_with_its_rule_and_unknown_for_what_was_not_learnt() -> None:
@@ -600,11 +600,11 @@ def test_a_shadow_divergence_is_recorded_with_the_request_as_sent_and_counted_in
     app = EntitlementMiddleware(
         RecordingApp(), compile_plan_set(load_plan_set(BASELINE)), clock=lambda: NOW, metrics=True
     )
-    app.rollout.push(compile_plan_set(load_plan_set(BILLING)), SHADOW)
+    app.gateway.rollout.push(compile_plan_set(load_plan_set(BILLING)), SHADOW)
     assert send(app, "GET", "/2//links/abc", "tco").status == 200
     assert send(app, "GET", "/2/links/abc").status == 401  # decided alike by both: no divergence
     assert send(app, "GET", "/2/tweets/12", "newsdesk-pro").status == 200  # granted by both
-    shadow = app.rollout.stage.shadow
+    shadow = app.gateway.rollout.stage.shadow
     assert shadow is not None and shadow.observed == 3
     (divergence,) = shadow.sample
     assert (divergence.method, divergence.path, divergence.client_id) == ("GET", "/2//links/abc", "tco")
@@ -619,7 +619,7 @@ def canary_gateway(
 ) -> EntitlementMiddleware:
     app = EntitlementMiddleware(RecordingApp(), compile_plan_set(load_plan_set(active)), **options)
     table = candidate if isinstance(candidate, DecisionTable) else compile_plan_set(load_plan_set(candidate))
-    app.rollout.push(table, CANARY, policy)
+    app.gateway.rollout.push(table, CANARY, policy)
     return app
 
 
@@ -658,7 +658,7 @@ def test_the_canary_observes_every_request_it_decides_forwarded_or_refused() -> 
     app = canary_gateway(BILLING, CanaryPolicy(fraction=1.0, threshold=1.0), FIXED, clock=clock)
     statuses = [send(app, "POST", "/2/tweets", "web").status for _ in range(55)]
     assert statuses == [200] * 50 + [429] * 5
-    canary = app.rollout.stage.canary
+    canary = app.gateway.rollout.stage.canary
     assert canary is not None
     assert (canary.requests, canary.bad) == (55, 5)
 
@@ -669,8 +669,8 @@ def test_a_tripped_canary_is_rolled_back_at_that_moment_and_counted_in_metrics()
     for n in range(20):
         clock.now += 0.5
         assert send(app, "GET", f"/2/links/{n}", "tco").status == 467
-    assert app.rollout.stage.canary is None
-    rollback = app.rollout.events[-1]
+    assert app.gateway.rollout.stage.canary is None
+    rollback = app.gateway.rollout.events[-1]
     assert (rollback.action, rollback.at) == ("rollback:candidate", NOW + 10)
     counted = samples(app)
     bad = frozenset({"client_class": "tco", "outcome": "bad"}.items())

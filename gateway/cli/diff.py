@@ -11,7 +11,7 @@ from gateway.cli.diff_report import diff_json, render_diff
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.safety.diff import diff_tables, read_traffic_log, weigh
+from gateway.safety.diff import GrantDiff, diff_tables, read_traffic_log, weigh
 
 FIRST_PARTY_LOSS = "first-party-loss"
 ANY_LOSS = "any-loss"
@@ -69,8 +69,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(diff_json(diff, weights), indent=2))
     else:
         report_console().print(render_diff(diff, weights))
-    failing = diff.first_party_losses if args.fail_on == FIRST_PARTY_LOSS else diff.losses
-    return EXIT_FAILED if failing else EXIT_OK
+    return EXIT_FAILED if fails(diff, args.fail_on) else EXIT_OK
+
+
+def fails(diff: GrantDiff, fail_on: str) -> bool:
+    """Whether the change fails the gate: any first-party loss, or with `any-loss` any loss at all."""
+    return bool(diff.first_party_losses if fail_on == FIRST_PARTY_LOSS else diff.losses)
 
 
 def _positive_minutes(text: str) -> float:

@@ -13,7 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from gateway.safety.diff import GrantChange, GrantDiff, TrafficWeights
+from gateway.safety.access import AccessChange
+from gateway.safety.diff import GrantDiff, TrafficWeights
 
 
 def verdict(diff: GrantDiff) -> str:
@@ -57,7 +58,7 @@ def render_diff(diff: GrantDiff, weights: TrafficWeights | None = None) -> Rende
 
 
 def _section(
-    title: str, style: str, changes: tuple[GrantChange, ...], weights: TrafficWeights | None
+    title: str, style: str, changes: tuple[AccessChange, ...], weights: TrafficWeights | None
 ) -> Table:
     clients = len({change.client_id for change in changes})
     table = Table(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway.core.decision import ClientIdentity, CompiledClient, DecisionTable, Verdict
 from gateway.core.plans import Endpoint, Plan, PlanSet
 from gateway.core.routing import RouteTrie
+from gateway.core.rules import Rule, RuleKind
 
 
 def compile_plan_set(plan_set: PlanSet) -> DecisionTable:
@@ -56,13 +57,13 @@ def _verdicts(
     plan_name: str | None,
 ) -> tuple[Verdict, ...]:
     if exemption is not None:
-        exempt = Verdict(True, f"exempt:{exemption}", None, None)
+        exempt = Verdict(Rule(RuleKind.EXEMPT, selector=exemption))
         return (exempt,) * len(plan_set.endpoints)
     if plan_name is None:
-        no_plan = Verdict(False, "plan:none/deny", None, None)
+        no_plan = Verdict(Rule(RuleKind.DENY))
         return (no_plan,) * len(plan_set.endpoints)
     plan = plan_set.plan(plan_name)
-    denied = Verdict(False, f"plan:{plan.name}/deny", plan.name, plan.quota)
+    denied = Verdict(Rule(RuleKind.DENY, plan=plan.name), plan.quota)
     granted_by: dict[str, Verdict] = {}
     verdicts: list[Verdict] = []
     for pattern in patterns[plan_name]:
@@ -70,7 +71,7 @@ def _verdicts(
             verdicts.append(denied)
             continue
         if pattern not in granted_by:
-            granted_by[pattern] = Verdict(True, f"plan:{plan.name}/grant:{pattern}", plan.name, plan.quota)
+            granted_by[pattern] = Verdict(Rule(RuleKind.GRANT, plan=plan.name, pattern=pattern), plan.quota)
         verdicts.append(granted_by[pattern])
     return tuple(verdicts)
 

@@ -6,6 +6,7 @@ Four steps, in order, each of which may end the decision:
 3. match method + path to endpoint (404, rule `route:none`)
 4. entitle: the verdict compiled for the client's profile and the endpoint
    (`exempt:<selector>`, `plan:<name>/grant:<pattern>`, or 467 `plan:<name>/deny`).
+Every answer names its `gateway.core.rules.Rule`.
 Steps 1 and 3 are one call, `table.routes.route()`, which remembers recent paths;
 its answer is only used in this order, so an unknown path still gets 401 first.
 Quotas (429) are counted by the middleware, after an allowed decision, because
@@ -22,31 +23,35 @@ from gateway.core.credentials import CredentialProblem, KeyIndex, bearer_key
 from gateway.core.paths import PathRejected
 from gateway.core.plans import Endpoint, PlanSet, Quota
 from gateway.core.routing import NO_MATCH, RouteTrie
-from gateway.serving.responses import RULE_HEADER
+from gateway.core.rules import (
+    NO_ROUTE,
+    STATUS_BAD_PATH,
+    STATUS_NO_ROUTE,
+    STATUS_NOT_ENTITLED,
+    STATUS_UNAUTHENTICATED,
+    Rule,
+    not_authenticated,
+    path_refused,
+)
 
-STATUS_BAD_PATH = 400
-STATUS_UNAUTHENTICATED = 401
-STATUS_NO_ROUTE = 404
-STATUS_NOT_ENTITLED = 467
-STATUS_QUOTA = 429
+_UNKNOWN_KEY = not_authenticated("unknown-key")
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The compiled answer for one client profile on one endpoint.
+    """The compiled answer for one client profile on one endpoint: the rule, and the quota it counts in.
 
-    `rule_header` is the `x-gw467-rule` header naming `rule`, built once here
-    rather than encoded for every request.
+    `allowed` and `plan` are read off the rule once, here, since every request reads them.
     """
 
-    allowed: bool
-    rule: str
-    plan: str | None
-    quota: Quota | None
-    rule_header: tuple[bytes, bytes] = field(init=False, repr=False, compare=False)
+    rule: Rule
+    quota: Quota | None = None
+    allowed: bool = field(init=False)
+    plan: str | None = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rule_header", (RULE_HEADER, self.rule.encode()))
+        object.__setattr__(self, "allowed", self.rule.allows)
+        object.__setattr__(self, "plan", self.rule.plan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +113,6 @@ class DecisionTable:
     def version(self) -> str:
         return self.plan_set.version
 
-    def allows(self, client_id: str, endpoint_index: int) -> bool:
-        return self.clients_by_id[client_id].verdicts[endpoint_index].allowed
-
 
 class Decision(NamedTuple):
     """What the gateway does with one request.
@@ -121,7 +123,7 @@ class Decision(NamedTuple):
     """
 
     status: int | None
-    rule: str
+    rule: Rule
     client: CompiledClient | None = None
     endpoint: Endpoint | None = None
     verdict: Verdict | None = None
@@ -142,18 +144,18 @@ def decide(
     try:
         route = table.routes.route(method, raw_path)
     except PathRejected as rejected:
-        return Decision(STATUS_BAD_PATH, "path:" + rejected.reason)
+        return Decision(STATUS_BAD_PATH, path_refused(rejected.reason))
     if client is None:
         try:
             key = bearer_key(authorization)
         except CredentialProblem as problem:
-            return Decision(STATUS_UNAUTHENTICATED, "auth:" + problem.reason)
+            return Decision(STATUS_UNAUTHENTICATED, not_authenticated(problem.reason))
         client = table.keys.find(key)
         if client is None:
-            return Decision(STATUS_UNAUTHENTICATED, "auth:unknown-key")
+            return Decision(STATUS_UNAUTHENTICATED, _UNKNOWN_KEY)
     index = route.endpoint
     if index == NO_MATCH:
-        return Decision(STATUS_NO_ROUTE, "route:none", client)
+        return Decision(STATUS_NO_ROUTE, NO_ROUTE, client)
     verdict = client.verdicts[index]
     if not verdict.allowed:
         return Decision(STATUS_NOT_ENTITLED, verdict.rule, client, table.endpoints[index], verdict)

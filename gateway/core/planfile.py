@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import tomli_w
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.core.config import Fail, failure, parse_toml, read_text, validate_model
@@ -30,7 +29,6 @@ from gateway.core.plans import (
 from gateway.core.templates import TemplateError, parse_template, templates_overlap
 
 SCHEMA_VERSION = 1
-HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MIN_KEY_LENGTH = 12
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -275,53 +273,3 @@ def _suggest(pattern: str, ids: list[str]) -> str:
 
     close = get_close_matches(pattern, ids, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def dump_plan_set(plan_set: PlanSet) -> str:
-    """The plan set as plan-file TOML (keys as SHA-256 digests); loads back to an equal set."""
-    document: dict[str, Any] = {
-        "schema": SCHEMA_VERSION,
-        "version": plan_set.version,
-        "description": plan_set.description,
-        "policy": _without_none(
-            {"exempt": list(plan_set.policy.exempt), "default_plan": plan_set.policy.default_plan}
-        ),
-        "plans": {
-            plan.name: _without_none(
-                {
-                    "tier": plan.tier,
-                    "grants": [
-                        {"endpoints": list(g.endpoints), "methods": list(g.methods)} for g in plan.grants
-                    ],
-                    "quota": (
-                        {
-                            "requests": plan.quota.requests,
-                            "window_seconds": plan.quota.window_seconds,
-                        }
-                        if plan.quota
-                        else None
-                    ),
-                }
-            )
-            for plan in plan_set.plans
-        },
-        "endpoints": [
-            {"id": e.id, "method": e.method, "path": e.path, "surface": e.surface} for e in plan_set.endpoints
-        ],
-        "clients": {
-            c.id: _without_none(
-                {
-                    "class": c.client_class,
-                    "first_party": c.first_party,
-                    "key_sha256": c.key_sha256,
-                    "plan": c.plan,
-                }
-            )
-            for c in plan_set.clients
-        },
-    }
-    return tomli_w.dumps(document)
-
-
-def _without_none(table: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in table.items() if value is not None}

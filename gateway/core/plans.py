@@ -141,6 +141,12 @@ class PlanSet:
         raise KeyError(endpoint_id)
 
     @property
+    def class_parties(self) -> dict[str, bool]:
+        """Whether each client class is first-party. A class is wholly one or the other (the plan
+        file is refused otherwise), since status, alerts and metrics are kept per class."""
+        return {client.client_class: client.first_party for client in self.clients}
+
+    @property
     def surfaces(self) -> tuple[str, ...]:
         """Surfaces in catalogue order, each once."""
         return tuple(dict.fromkeys(endpoint.surface for endpoint in self.endpoints))

@@ -149,13 +149,6 @@ class RouteTrie:
             for template, value in zip(self._templates[endpoint], segments, strict=True)
         ]
 
-    def parameters(self, endpoint: int, segments: Sequence[str]) -> dict[str, str]:
-        return {
-            template.value: value
-            for template, value in zip(self._templates[endpoint], segments, strict=True)
-            if template.is_parameter
-        }
-
 
 def _walk(node: _Node, segments: Sequence[str], depth: int, respelled: bool) -> RouteMatch | None:
     if depth == len(segments):

@@ -20,22 +20,16 @@ from pathlib import Path
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
+from gateway.replay.layers import IN_FORCE, ON_TRIAL, ROLLED_BACK, PushRecord, make_layer
 from gateway.replay.scenario import Scenario, ScenarioEvent
 from gateway.replay.traffic import TrafficModel
 from gateway.serving.inprocess import http_scope, status_of
 from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.rollout import Rollout
+from gateway.serving.runtime import Gateway
 from gateway.serving.services import HEALTHY, ServiceMap, load_service_map
 from gateway.serving.upstream import DemoUpstream
 
 CountKey = tuple[int, str, str, int]
-
-# What became of a pushed change.
-IN_FORCE = "in force"
-ON_TRIAL = "on trial"  # in shadow or canary
-BLOCKED = "blocked"
-ABANDONED = "abandoned"
-ROLLED_BACK = "rolled back"
 
 
 @dataclass(frozen=True)
@@ -80,16 +74,6 @@ class VirtualClock:
         return self.now
 
 
-@dataclass
-class PushRecord:
-    """A change the scenario pushed, and what became of it (for rollbacks and the record)."""
-
-    kind: str
-    minute: int
-    version: str
-    state: str = IN_FORCE
-
-
 class ReplayEngine:
     """One replay of one scenario with one safety layer; `run()` once."""
 
@@ -100,21 +84,18 @@ class ReplayEngine:
         safety: str = "none",
         sli: str = "first-party-denials",
     ) -> None:
-        from gateway.replay.layers import make_layer
-
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.sli = sli
         plan_set = load_plan_set(scenario.plans)
         self.traffic = TrafficModel(scenario, plan_set)
         self.client_class = {client.id: client.client_class for client in plan_set.clients}
-        self.classes = {client.client_class: client.first_party for client in plan_set.clients}
+        self.classes = plan_set.class_parties
         services = load_service_map(scenario.services) if scenario.services else HEALTHY
         self.clock = VirtualClock(scenario.start.timestamp())
         self.upstream = DemoUpstream(plan_set, services)
-        self.gateway = EntitlementMiddleware(
-            self.upstream, compile_plan_set(plan_set), clock=self.clock, sli=sli
-        )
+        self.gateway = Gateway(compile_plan_set(plan_set), self.clock, sli=sli)
+        self.front = EntitlementMiddleware(self.upstream, gateway=self.gateway)
         self.layer = make_layer(safety, self)
         self.pushes: list[PushRecord] = []
         self.detected_minute: int | None = None
@@ -122,10 +103,6 @@ class ReplayEngine:
         self._tables: dict[Path, DecisionTable] = {}
         self._service_stack: list[ServiceMap] = []
         self._applied: list[AppliedEvent] = []
-
-    @property
-    def rollout(self) -> Rollout:
-        return self.gateway.rollout
 
     async def run(self, on_minute: Callable[[int], None] | None = None) -> ReplayRecord:
         counts: Counter[CountKey] = Counter()
@@ -146,7 +123,7 @@ class ReplayEngine:
                 scope = http_scope(
                     request.method, request.raw_path, [(b"authorization", request.authorization)]
                 )
-                status = await status_of(self.gateway, scope)
+                status = await status_of(self.front, scope)
                 counts[(minute, self.client_class[request.client_id], request.surface, status)] += 1
             self.clock.now = minute_start + 60
             self.layer.after_minute(minute)
@@ -192,14 +169,14 @@ class ReplayEngine:
     def _undo(self, push: PushRecord, minute: int, note: str, by: str) -> None:
         push.state = ROLLED_BACK
         if push.kind == "plans":
-            self.rollout.rollback(reason=note, at=self.clock.now)
+            self.gateway.rollback(reason=note)
             self.record(minute, "rollback_plans", note, by)
         else:
             self.upstream.replace_services(self._service_stack.pop())
             self.record(minute, "rollback_services", note, by, self.upstream.services.version)
 
     def _plans_label(self) -> str:
-        stage = self.rollout.stage
+        stage = self.gateway.rollout.stage
         if stage.candidate is None:
             return stage.active.version
         return f"{stage.active.version} (+{stage.mode} {stage.candidate.version})"

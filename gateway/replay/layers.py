@@ -12,20 +12,51 @@ operators, who roll back `page_to_rollback_minutes` later.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.core.decision import DecisionTable
+from gateway.replay.scenario import Scenario
 from gateway.safety.diff import diff_tables
 from gateway.serving.canary import CanaryPolicy
 from gateway.serving.rollout import CANARY, SHADOW
-
-if TYPE_CHECKING:
-    from gateway.replay.engine import PushRecord, ReplayEngine
+from gateway.serving.runtime import Gateway
 
 LAYERS = ("none", "diff", "shadow", "canary", "alert")
+
+# What became of a pushed change.
+IN_FORCE = "in force"
+ON_TRIAL = "on trial"  # in shadow or canary
+BLOCKED = "blocked"
+ABANDONED = "abandoned"
+ROLLED_BACK = "rolled back"
 SHADOW_MINUTES = 10
 CANARY_BAKE_MINUTES = 10
 CANARY_FRACTION = 0.1
+
+
+@dataclass
+class PushRecord:
+    """A change the scenario pushed, and what became of it (for rollbacks and the record)."""
+
+    kind: str
+    minute: int
+    version: str
+    state: str = IN_FORCE
+
+
+class ReplayEngine(Protocol):
+    """What a layer needs of the replay that drives it (`gateway.replay.engine.ReplayEngine`)."""
+
+    scenario: Scenario
+    gateway: Gateway
+    detected_by: str | None
+
+    def record(self, minute: int, action: str, note: str, by: str, version: str | None = None) -> None: ...
+
+    def detect(self, minute: int, by: str) -> None: ...
+
+    def roll_back_latest(self, minute: int, note: str, by: str) -> bool: ...
 
 
 class SafetyLayer:
@@ -37,7 +68,7 @@ class SafetyLayer:
         self.engine = engine
 
     def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
-        self.engine.rollout.push(table, reason=note, at=self.engine.clock.now)
+        self.engine.gateway.push(table, reason=note)
         self.engine.record(push.minute, "push_plans", note, "scenario")
 
     def before_minute(self, minute: int) -> None:
@@ -53,9 +84,7 @@ class DiffGate(SafetyLayer):
     name = "diff"
 
     def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
-        from gateway.replay.engine import BLOCKED
-
-        diff = diff_tables(self.engine.rollout.active, table)
+        diff = diff_tables(self.engine.gateway.table, table)
         losses = diff.first_party_losses
         if not losses:
             super().push_plans(push, table, note)
@@ -82,23 +111,19 @@ class ShadowLayer(SafetyLayer):
         self.trial: PushRecord | None = None
 
     def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
-        from gateway.replay.engine import ON_TRIAL
-
-        self.engine.rollout.push(table, SHADOW, reason=note, at=self.engine.clock.now)
+        self.engine.gateway.push(table, SHADOW, reason=note)
         push.state = ON_TRIAL
         self.trial = push
         self.engine.record(push.minute, "push_plans", f"{note} (in shadow)", "shadow")
 
     def after_minute(self, minute: int) -> None:
-        from gateway.replay.engine import ABANDONED, IN_FORCE, ON_TRIAL
-
         trial = self.trial
-        shadow = self.engine.rollout.stage.shadow
+        shadow = self.engine.gateway.rollout.stage.shadow
         if trial is None or trial.state != ON_TRIAL or shadow is None:
             return
         if shadow.first_party_losses:
             trial.state = ABANDONED
-            self.engine.rollout.rollback(reason="shadow: first-party divergence", at=self.engine.clock.now)
+            self.engine.gateway.rollback(reason="shadow: first-party divergence")
             self.engine.record(
                 minute,
                 "abandoned",
@@ -109,7 +134,7 @@ class ShadowLayer(SafetyLayer):
             self.engine.detect(minute, "shadow")
         elif minute + 1 - trial.minute >= SHADOW_MINUTES:
             trial.state = IN_FORCE
-            self.engine.rollout.promote(reason="shadow: no first-party divergence", at=self.engine.clock.now)
+            self.engine.gateway.promote(reason="shadow: no first-party divergence")
             self.engine.record(minute, "promote", "no first-party divergence in shadow; promoted", "shadow")
 
 
@@ -124,9 +149,7 @@ class CanaryLayer(SafetyLayer):
         self.policy = CanaryPolicy(fraction=CANARY_FRACTION)
 
     def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
-        from gateway.replay.engine import ON_TRIAL
-
-        self.engine.rollout.push(table, CANARY, self.policy, reason=note, at=self.engine.clock.now)
+        self.engine.gateway.push(table, CANARY, self.policy, reason=note)
         push.state = ON_TRIAL
         self.trial = push
         self.engine.record(
@@ -134,21 +157,19 @@ class CanaryLayer(SafetyLayer):
         )
 
     def after_minute(self, minute: int) -> None:
-        from gateway.replay.engine import IN_FORCE, ON_TRIAL, ROLLED_BACK
-
         trial = self.trial
         if trial is None or trial.state != ON_TRIAL:
             return
-        stage = self.engine.rollout.stage
+        stage = self.engine.gateway.rollout.stage
         if stage.canary is None:
             # The gateway's controller rolled the canary back during this minute.
             trial.state = ROLLED_BACK
-            reason = self.engine.rollout.events[-1].reason
+            reason = self.engine.gateway.rollout.events[-1].reason
             self.engine.record(minute, "rollback_plans", reason, "canary controller")
             self.engine.detect(minute, "canary controller")
         elif minute + 1 - trial.minute >= CANARY_BAKE_MINUTES:
             trial.state = IN_FORCE
-            self.engine.rollout.promote(reason="canary healthy", at=self.engine.clock.now)
+            self.engine.gateway.promote(reason="canary healthy")
             self.engine.record(
                 minute, "promote", f"canary slice healthy for {CANARY_BAKE_MINUTES} min; promoted", "canary"
             )
@@ -171,8 +192,7 @@ class AlertLayer(SafetyLayer):
             )
 
     def after_minute(self, minute: int) -> None:
-        gateway = self.engine.gateway
-        state = gateway.alert.evaluate(gateway.availability, self.engine.clock.now)
+        state = self.engine.gateway.alert_state()
         if not state.firing or self.rollback_at is not None or self.engine.detected_by == "burn-rate alert":
             return
         self.engine.detect(minute, "burn-rate alert")

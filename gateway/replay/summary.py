@@ -12,22 +12,20 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
+from gateway.core.rules import StatusKind, status_kind
 from gateway.replay.engine import AppliedEvent, ReplayRecord
 
-KINDS = ("ok", "467", "429", "5xx", "4xx")
-INCIDENT_SURFACES = ("links", "media", "tweetdeck", "login", "timeline")
-
-
-def status_kind(status: int) -> str:
-    if status < 400:
-        return "ok"
-    if status == 467:
-        return "467"
-    if status == 429:
-        return "429"
-    if status >= 500:
-        return "5xx"
-    return "4xx"
+# The kinds a replay reports, in report order (a replay has no NO_RESPONSE: every call is answered).
+KINDS = tuple(
+    kind.value
+    for kind in (
+        StatusKind.OK,
+        StatusKind.NOT_ENTITLED,
+        StatusKind.QUOTA,
+        StatusKind.SERVER_ERROR,
+        StatusKind.CLIENT_ERROR,
+    )
+)
 
 
 def failed(kinds: dict[str, int]) -> int:

@@ -1,5 +1,6 @@
-"""The blast radius of a plan change: every grant each client loses or gains between two compiled
-tables, and, from a traffic log, how many requests per minute the change would turn into failures.
+"""The blast radius of a plan change: every access each client loses or gains between two compiled
+tables (as `gateway.safety.access` defines it), and, from a traffic log, how many requests per
+minute the change would turn into failures.
 """
 
 from __future__ import annotations
@@ -10,34 +11,15 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
 
 from gateway.core.config import ConfigError, read_text
 from gateway.core.decision import DecisionTable, decide
-
-LOST: Final = "lost"
-GAINED: Final = "gained"
-
-
-@dataclass(frozen=True)
-class GrantChange:
-    """One client's access to one endpoint, allowed on one side of the change and refused on the other."""
-
-    client_id: str
-    client_class: str
-    first_party: bool
-    endpoint_id: str
-    surface: str
-    method: str
-    path: str
-    change: Literal["lost", "gained"]
-    rule_before: str | None
-    rule_after: str | None
+from gateway.safety.access import GAINED, LOST, AccessChange, access_changes
 
 
 @dataclass(frozen=True)
 class GrantDiff:
-    """Every grant change from `old_version` to `new_version`, first-party losses first.
+    """Every access change from `old_version` to `new_version`, first-party losses first.
 
     `surfaces` lists the surfaces of both catalogues in catalogue order (NEW's, then any
     only OLD had), for reports that name surfaces as an operator knows them.
@@ -45,75 +27,30 @@ class GrantDiff:
 
     old_version: str
     new_version: str
-    changes: tuple[GrantChange, ...]
+    changes: tuple[AccessChange, ...]
     surfaces: tuple[str, ...] = ()
 
     @property
-    def losses(self) -> tuple[GrantChange, ...]:
+    def losses(self) -> tuple[AccessChange, ...]:
         return tuple(change for change in self.changes if change.change == LOST)
 
     @property
-    def gains(self) -> tuple[GrantChange, ...]:
+    def gains(self) -> tuple[AccessChange, ...]:
         return tuple(change for change in self.changes if change.change == GAINED)
 
     @property
-    def first_party_losses(self) -> tuple[GrantChange, ...]:
+    def first_party_losses(self) -> tuple[AccessChange, ...]:
         return tuple(change for change in self.losses if change.first_party)
 
 
 def diff_tables(old: DecisionTable, new: DecisionTable) -> GrantDiff:
-    """Compare what the gateway would decide, client by client and endpoint by endpoint.
-
-    Clients and endpoints are matched by id. A side without the client or the endpoint
-    refuses, with the rule `client:removed` / `endpoint:removed` (missing from NEW) or
-    `client:absent` / `endpoint:absent` (missing from OLD).
-    """
-    old_positions = {endpoint.id: index for index, endpoint in enumerate(old.endpoints)}
-    new_positions = {endpoint.id: index for index, endpoint in enumerate(new.endpoints)}
-    # NEW's record of an endpoint or client describes it when both have one: that is what ships.
-    endpoints = {endpoint.id: endpoint for endpoint in old.endpoints} | {e.id: e for e in new.endpoints}
-    clients = {client.id: client for client in old.clients} | new.clients_by_id
-    changes: list[GrantChange] = []
-    for client in clients.values():
-        for endpoint in endpoints.values():
-            allowed_before, rule_before = _access(old, old_positions, client.id, endpoint.id, "absent")
-            allowed_after, rule_after = _access(new, new_positions, client.id, endpoint.id, "removed")
-            if allowed_before == allowed_after:
-                continue
-            changes.append(
-                GrantChange(
-                    client_id=client.id,
-                    client_class=client.client_class,
-                    first_party=client.first_party,
-                    endpoint_id=endpoint.id,
-                    surface=endpoint.surface,
-                    method=endpoint.method,
-                    path=endpoint.path,
-                    change=LOST if allowed_before else GAINED,
-                    rule_before=rule_before,
-                    rule_after=rule_after,
-                )
-            )
-    changes.sort(key=_report_order)
+    """What OLD -> NEW takes away and gives, by the one definition in `gateway.safety.access`."""
+    changes = sorted(access_changes(old, new), key=_report_order)
     surfaces = tuple(dict.fromkeys(e.surface for e in (*new.endpoints, *old.endpoints)))
     return GrantDiff(old.version, new.version, tuple(changes), surfaces)
 
 
-def _access(
-    table: DecisionTable, positions: dict[str, int], client_id: str, endpoint_id: str, missing: str
-) -> tuple[bool, str]:
-    """Whether `table` lets the client reach the endpoint, and the rule that says so."""
-    client = table.clients_by_id.get(client_id)
-    if client is None:
-        return False, f"client:{missing}"
-    index = positions.get(endpoint_id)
-    if index is None:
-        return False, f"endpoint:{missing}"
-    verdict = client.verdicts[index]
-    return verdict.allowed, verdict.rule
-
-
-def _report_order(change: GrantChange) -> tuple[int, str, str, str, str]:
+def _report_order(change: AccessChange) -> tuple[int, str, str, str, str]:
     if change.change == GAINED:
         section = 2
     elif change.first_party:

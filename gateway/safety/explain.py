@@ -72,7 +72,7 @@ def _path_step(path: str) -> Step:
 def _client_step(decision: Decision, by_id: bool) -> Step:
     client = decision.client
     if client is None:
-        return Step("client", False, f"not authenticated ({decision.rule.removeprefix('auth:')})")
+        return Step("client", False, f"not authenticated ({decision.rule.reason})")
     party = "first-party" if client.first_party else "third-party"
     how = "chosen with --client, authentication skipped" if by_id else "API key matched"
     return Step("client", True, f"{client.id} (class {client.client_class}, {party}; {how})")
@@ -107,7 +107,7 @@ def _entitle_steps(table: DecisionTable, client: CompiledClient, decision: Decis
     assert verdict is not None and decision.endpoint is not None
     endpoint_id = decision.endpoint.id
     if verdict.allowed:
-        pattern = verdict.rule.partition("/grant:")[2]
+        pattern = verdict.rule.pattern
         steps.append(Step("grant", True, f"plan {client.plan!r} grants {endpoint_id} through {pattern!r}"))
     elif client.plan is not None:
         steps.append(Step("grant", False, f"plan {client.plan!r} grants nothing that matches {endpoint_id}"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
@@ -24,10 +24,7 @@ from gateway.core.credentials import CredentialProblem, bearer_key
 from gateway.core.planfile import parse_plan_set
 from gateway.serving.canary import UNITS, CanaryPolicy
 from gateway.serving.rollout import CANARY, MODES, RolloutError
-from gateway.serving.slo import status_document
-
-if TYPE_CHECKING:
-    from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.runtime import Gateway
 
 CONTROL_PREFIX = "/_gw467/"
 ADMIN_PREFIX = "/_gw467/admin/"
@@ -36,9 +33,9 @@ UPLOAD_SOURCE = "<pushed plan file>"
 
 
 class ControlApi:
-    """Serves /_gw467/ for one gateway."""
+    """Serves /_gw467/ for one gateway runtime."""
 
-    def __init__(self, gateway: EntitlementMiddleware, admin_token: str | None) -> None:
+    def __init__(self, gateway: Gateway, admin_token: str | None) -> None:
         self.gateway = gateway
         self._admin_token = admin_token.encode() if admin_token else None
 
@@ -48,46 +45,18 @@ class ControlApi:
         if path.startswith(ADMIN_PREFIX):
             await self._admin(scope, receive, send, path.removeprefix(ADMIN_PREFIX), method)
         elif path == "/_gw467/status" and method == "GET":
-            await _json(send, 200, self.status())
+            await _json(send, 200, self.gateway.status())
         elif path == "/_gw467/metrics" and method == "GET":
             await self._metrics(send)
         else:
             await _error(send, 404, f"no such gateway endpoint: {method} {path}")
 
-    def status(self) -> dict[str, Any]:
-        gateway = self.gateway
-        now = gateway.clock()
-        alert = gateway.alert.evaluate(gateway.availability, now)
-        document = status_document(gateway.availability, alert, now, gateway.sli, gateway.alert.slo)
-        document["deployment"] = self.deployment()
-        return document
-
-    def deployment(self) -> dict[str, Any]:
-        rollout = self.gateway.rollout
-        stage = rollout.stage
-        return {
-            "active": stage.active.version,
-            "candidate": stage.candidate.version if stage.candidate is not None else None,
-            "mode": stage.mode,
-            "shadow": stage.shadow.summary() if stage.shadow is not None else None,
-            "canary": stage.canary.summary() if stage.canary is not None else None,
-            "history": [table.version for table in rollout.history],
-            "events": [event.__dict__ for event in rollout.events[-20:]],
-        }
-
     async def _metrics(self, send: Send) -> None:
-        metrics = self.gateway.metrics
-        if metrics is None:
+        exposition = self.gateway.metrics_exposition()
+        if exposition is None:
             await _error(send, 404, "metrics are off (start the gateway with metrics enabled)")
             return
-        gateway = self.gateway
-        stage = gateway.rollout.stage
-        candidate = stage.candidate.version if stage.candidate is not None else ""
-        metrics.set_deployment(stage.active.version, candidate, stage.mode)
-        alert = gateway.alert.evaluate(gateway.availability, gateway.clock())
-        for rule in gateway.alert.rules:
-            metrics.set_alert(rule.name, alert.firing and alert.fired_by == rule.name)
-        body, content_type = metrics.exposition()
+        body, content_type = exposition
         await _send(send, 200, body, content_type.encode())
 
     async def _admin(self, scope: Scope, receive: Receive, send: Send, action: str, method: str) -> None:
@@ -97,19 +66,18 @@ class ControlApi:
         if not self._authorized(scope):
             await _error(send, 401, "admin API: missing or wrong bearer token")
             return
-        rollout = self.gateway.rollout
-        now = self.gateway.clock()
+        gateway = self.gateway
         try:
             if action == "deployment" and method == "GET":
-                await _json(send, 200, self.deployment())
+                await _json(send, 200, gateway.deployment())
             elif action == "plans" and method == "POST":
-                await self._push(scope, receive, send, now)
+                await self._push(scope, receive, send)
             elif action == "promote" and method == "POST":
-                rollout.promote(reason="admin API", at=now)
-                await _json(send, 200, self.deployment())
+                gateway.promote(reason="admin API")
+                await _json(send, 200, gateway.deployment())
             elif action == "rollback" and method == "POST":
-                rollout.rollback(reason="admin API", at=now)
-                await _json(send, 200, self.deployment())
+                gateway.rollback(reason="admin API")
+                await _json(send, 200, gateway.deployment())
             else:
                 await _error(send, 404, f"no such admin action: {method} {ADMIN_PREFIX}{action}")
         except RolloutError as error:
@@ -124,7 +92,7 @@ class ControlApi:
         assert self._admin_token is not None
         return hmac.compare_digest(token, self._admin_token)
 
-    async def _push(self, scope: Scope, receive: Receive, send: Send, now: float) -> None:
+    async def _push(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         mode = query.get("mode", ["direct"])[0]
         if mode not in MODES:
@@ -153,8 +121,8 @@ class ControlApi:
         except ConfigError as error:
             await _error(send, 400, str(error))
             return
-        self.gateway.rollout.push(table, mode, policy, reason="admin API", at=now)
-        await _json(send, 200, self.deployment())
+        self.gateway.push(table, mode, policy, reason="admin API")
+        await _json(send, 200, self.gateway.deployment())
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

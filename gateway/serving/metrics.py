@@ -18,7 +18,7 @@ from prometheus_client import (
 )
 from prometheus_client import values as _values
 from prometheus_client.metrics import MetricWrapperBase
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.multiprocess import MultiProcessCollector
 
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -49,8 +49,8 @@ DURATION_BUCKETS = (
 # alert reads 1 while any live worker reports it, so workers that disagree show up as
 # two deployments at 1 instead of being averaged away, and the series keep the shape
 # they have in a single process (no pid label, unlike "liveall"). The "live" prefix
-# lets mark_process_dead drop an exited worker's file; with plain "max" a dead
-# worker's last deployment or alert would be reported until the directory is wiped.
+# lets a server's child-exit hook drop an exited worker's file with prometheus_client's
+# mark_process_dead; uvicorn has no such hook, so the directory is wiped at each start.
 _FLAG_MULTIPROCESS_MODE: Literal["livemax"] = "livemax"
 
 _M = TypeVar("_M", bound=MetricWrapperBase)
@@ -80,18 +80,6 @@ class _Children(Generic[_M]):
 def multiprocess_dir() -> str | None:
     """The directory shared by the workers, or None in single-process mode."""
     return os.environ.get(MULTIPROC_DIR_VARIABLE) or None
-
-
-def mark_worker_dead(pid: int) -> None:
-    """Drop a dead worker's live-gauge files; call it from a server's child-exit hook.
-
-    Its counters and histograms stay, so totals never go backwards. Without
-    PROMETHEUS_MULTIPROC_DIR workers keep nothing on disk and there is nothing to do.
-    """
-    directory = multiprocess_dir()
-    if directory is not None:
-        # prometheus_client.multiprocess ships without annotations.
-        mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
 
 def _check_multiprocess_setup(directory: str | None) -> None:
@@ -129,8 +117,7 @@ class GatewayMetrics:
     directory and a scrape answered by any worker sums every worker's counters and
     histograms, including those of workers that have exited. Flag gauges (deployment,
     alerts) report the maximum over live workers; uvicorn has no child-exit hook, so a
-    worker that exits keeps reporting them until `mark_worker_dead(pid)` is called
-    (gunicorn's `child_exit` hook) or the directory is wiped at the next start. With
+    worker that exits keeps reporting them until the directory is wiped at the next start. With
     several workers, one GatewayMetrics per process: the files are kept per process id.
     """
 

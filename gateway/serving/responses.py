@@ -11,6 +11,8 @@ import json
 
 from starlette.types import Send
 
+from gateway.core.rules import Rule
+
 RULE_HEADER = b"x-gw467-rule"
 JSON_CONTENT_TYPE = (b"content-type", b"application/json; charset=utf-8")
 
@@ -45,7 +47,7 @@ def bad_path_body(reason: str) -> bytes:
     return json.dumps({"errors": [{"message": message}]}, separators=(",", ":")).encode()
 
 
-def body_for(status: int, rule: str) -> bytes:
+def body_for(status: int, rule: Rule) -> bytes:
     """The body of a gateway-made response with this status and rule."""
     if status == 467:
         return NOT_ENTITLED_BODY
@@ -55,7 +57,7 @@ def body_for(status: int, rule: str) -> bytes:
         return NO_ROUTE_BODY
     if status == 429:
         return QUOTA_BODY
-    return bad_path_body(rule.removeprefix("path:"))
+    return bad_path_body(rule.reason or "")
 
 
 # (status, rule) -> headers and body, built once: a gateway answers the same few refusals over and over.
@@ -63,27 +65,27 @@ _PREPARED: dict[tuple[int, str], tuple[list[tuple[bytes, bytes]], bytes]] = {}
 _PREPARED_LIMIT = 4096
 
 
-def _prepared(status: int, rule: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    found = _PREPARED.get((status, rule))
+def _prepared(status: int, rule: Rule) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    found = _PREPARED.get((status, rule.text))
     if found is None:
         body = body_for(status, rule)
         headers = [
             JSON_CONTENT_TYPE,
             (b"content-length", str(len(body)).encode()),
-            (RULE_HEADER, rule.encode()),
+            (RULE_HEADER, rule.encoded),
         ]
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="gw467"'))
         found = (headers, body)
         if len(_PREPARED) < _PREPARED_LIMIT:
-            _PREPARED[(status, rule)] = found
+            _PREPARED[(status, rule.text)] = found
     return found
 
 
 async def send_gateway_response(
     send: Send,
     status: int,
-    rule: str,
+    rule: Rule,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     headers, body = _prepared(status, rule)

@@ -122,7 +122,7 @@ class Rollout:
 def _check_same_parties(active: DecisionTable, table: DecisionTable) -> None:
     """Refuse a table that moves a client class between first- and third-party: the status
     page, the alert and the metrics count by class, and would silently mix the two."""
-    parties = {client.client_class: client.first_party for client in active.clients}
+    parties = active.plan_set.class_parties
     for client in table.clients:
         was = parties.get(client.client_class)
         if was is not None and was != client.first_party:

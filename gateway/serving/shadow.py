@@ -64,8 +64,8 @@ class ShadowRecorder:
             client.first_party,
             endpoint.id,
             direction,
-            active.rule,
-            candidate.rule,
+            active.rule.text,
+            candidate.rule.text,
         )
         if len(self.sample) < self._sample_size:
             self.sample.append(divergence)

@@ -10,6 +10,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from gateway.core.rules import StatusKind, status_kind
+
 Sli = Literal["5xx", "first-party-denials"]
 SLI_NAMES: tuple[Sli, ...] = ("5xx", "first-party-denials")
 
@@ -52,9 +54,10 @@ def is_bad(sli: Sli, first_party: bool, status: int, gateway_made: bool) -> bool
     itself made for a first-party client (467, 429, 401, 404, 400), since first-party
     clients have no plan to outgrow. Third-party denials are the plans working, never bad.
     """
-    if status >= 500:
+    kind = status_kind(status)
+    if kind is StatusKind.SERVER_ERROR:
         return True
-    return sli == "first-party-denials" and first_party and gateway_made and status >= 400
+    return sli == "first-party-denials" and first_party and gateway_made and kind is not StatusKind.OK
 
 
 class WindowCounts(NamedTuple):
@@ -232,11 +235,6 @@ class BurnRateAlert:
             raise ValueError("an alert needs at least one rule")
         self.slo = slo
         self.rules = rules
-
-    @property
-    def longest_seconds(self) -> int:
-        """The longest window the rules read: the least retention a tracker needs."""
-        return max(rule.long_seconds for rule in self.rules)
 
     def evaluate(self, tracker: AvailabilityTracker, now: float) -> AlertState:
         # With less history than a window (the start of a replay or of a process), the

@@ -5,13 +5,8 @@ Import it in your own test suite (needs the `test` extra: hypothesis):
 runs every property on two plan files from the command line.
 """
 
-from gateway.testing.invariants import (
-    Regression,
-    TierViolation,
-    first_party_regression,
-    first_party_regressions,
-    tier_violations,
-)
+from gateway.safety.access import AccessChange, first_party_losses
+from gateway.testing.invariants import TierViolation, tier_violations
 from gateway.testing.properties import (
     compiled_matches_reference,
     decisions_ignore_headers_and_other_requests,
@@ -45,9 +40,9 @@ __all__ = [
     "ENCODING_VARIANTS",
     "REFUSED_VARIANTS",
     "SPOOFING_HEADER_NAMES",
+    "AccessChange",
     "KeyedPlanSet",
     "RecordingUpstream",
-    "Regression",
     "TierViolation",
     "authorization_headers",
     "compiled_matches_reference",
@@ -58,8 +53,7 @@ __all__ = [
     "endpoint_catalogues",
     "exemption_ignores_headers",
     "filled_path",
-    "first_party_regression",
-    "first_party_regressions",
+    "first_party_losses",
     "keyed_plan_sets",
     "no_first_party_regression",
     "path_templates",

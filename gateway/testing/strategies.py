@@ -341,19 +341,36 @@ def reordered_headers(draw: st.DrawFn, headers: list[tuple[bytes, bytes]]) -> li
     return result
 
 
+CONFIG_CHANGES = (
+    "drop exemption",
+    "add exemption",
+    "narrow exemption",
+    "change client plan",
+    "swap client plans",
+    "reclassify class",
+    "drop grant",
+    "change default plan",
+    "remove endpoint",
+    "rename endpoint",
+    "respell template",
+    "move template",
+    "change method",
+)
+
+
 @st.composite
 def config_changes(draw: st.DrawFn, plan_set: PlanSet) -> tuple[str, PlanSet]:
     """(what changed, the changed plan set): one edit an operator could make to a plan file.
 
-    Every result is valid (it would pass `gw467 check`), so it can be compared with
-    the original by the invariant checks.
+    Policy edits (exemptions, plans, default plan, a class moved between first- and
+    third-party), grant edits, and catalogue edits (an endpoint removed or renamed, a
+    template respelled or moved, a method changed). Every result is valid (it would
+    pass `gw467 check`: grants left matching nothing are dropped with the endpoint),
+    so it can be compared with the original by the invariant checks.
     """
-    kind = draw(
-        st.sampled_from(
-            ("drop exemption", "add exemption", "change client plan", "drop grant", "change default plan")
-        )
-    )
+    kind = draw(st.sampled_from(CONFIG_CHANGES))
     policy = plan_set.policy
+    clients = plan_set.clients
     if kind == "drop exemption" and policy.exempt:
         selector = draw(st.sampled_from(policy.exempt))
         exempt = tuple(s for s in policy.exempt if s != selector)
@@ -361,26 +378,48 @@ def config_changes(draw: st.DrawFn, plan_set: PlanSet) -> tuple[str, PlanSet]:
             plan_set, policy=dataclasses.replace(policy, exempt=exempt)
         )
     if kind == "add exemption":
-        selector = draw(
-            st.sampled_from([FIRST_PARTY, THIRD_PARTY, *(f"client:{c.id}" for c in plan_set.clients)])
-        )
+        selector = draw(st.sampled_from([FIRST_PARTY, THIRD_PARTY, *(f"client:{c.id}" for c in clients)]))
         if selector not in policy.exempt:
             return f"add exemption {selector!r}", dataclasses.replace(
                 plan_set, policy=dataclasses.replace(policy, exempt=(*policy.exempt, selector))
             )
-    if kind == "change client plan" and plan_set.plans:
-        client = draw(st.sampled_from(plan_set.clients))
-        new_plan = draw(st.none() | st.sampled_from([p.name for p in plan_set.plans]))
-        clients = tuple(
-            dataclasses.replace(c, plan=new_plan) if c.id == client.id else c for c in plan_set.clients
+    if kind == "narrow exemption" and FIRST_PARTY in policy.exempt:
+        classes = sorted({c.client_class for c in clients if c.first_party}) or ["web"]
+        narrower = f"class:{draw(st.sampled_from(classes))}"
+        exempt = tuple(dict.fromkeys(narrower if s == FIRST_PARTY else s for s in policy.exempt))
+        return f"narrow exemption first_party -> {narrower!r}", dataclasses.replace(
+            plan_set, policy=dataclasses.replace(policy, exempt=exempt)
         )
-        return f"client {client.id!r} plan -> {new_plan!r}", dataclasses.replace(plan_set, clients=clients)
+    if kind == "change client plan" and plan_set.plans:
+        client = draw(st.sampled_from(clients))
+        new_plan = draw(st.none() | st.sampled_from([p.name for p in plan_set.plans]))
+        changed = tuple(dataclasses.replace(c, plan=new_plan) if c.id == client.id else c for c in clients)
+        return f"client {client.id!r} plan -> {new_plan!r}", dataclasses.replace(plan_set, clients=changed)
+    if kind == "swap client plans" and len(clients) >= 2:
+        first, second = draw(
+            st.lists(st.sampled_from(clients), min_size=2, max_size=2, unique_by=lambda c: c.id)
+        )
+        plans_of = {first.id: second.plan, second.id: first.plan}
+        changed = tuple(
+            dataclasses.replace(c, plan=plans_of[c.id]) if c.id in plans_of else c for c in clients
+        )
+        return f"swap plans of {first.id!r} and {second.id!r}", dataclasses.replace(plan_set, clients=changed)
+    # The classes named `first_party` and `third_party` are what they say; any other may move.
+    movable = sorted({c.client_class for c in clients} - {FIRST_PARTY, THIRD_PARTY})
+    if kind == "reclassify class" and movable:
+        moved = draw(st.sampled_from(movable))
+        first_party = not next(c.first_party for c in clients if c.client_class == moved)
+        changed = tuple(
+            dataclasses.replace(c, first_party=first_party) if c.client_class == moved else c for c in clients
+        )
+        party = "first" if first_party else "third"
+        return f"class {moved!r} becomes {party}-party", dataclasses.replace(plan_set, clients=changed)
     if kind == "drop grant" and any(p.grants for p in plan_set.plans):
         plan = draw(st.sampled_from([p for p in plan_set.plans if p.grants]))
         index = draw(st.integers(0, len(plan.grants) - 1))
-        grants = plan.grants[:index] + plan.grants[index + 1 :]
+        kept = plan.grants[:index] + plan.grants[index + 1 :]
         plans = tuple(
-            dataclasses.replace(p, grants=grants) if p.name == plan.name else p for p in plan_set.plans
+            dataclasses.replace(p, grants=kept) if p.name == plan.name else p for p in plan_set.plans
         )
         return f"drop grant {index} of plan {plan.name!r}", dataclasses.replace(plan_set, plans=plans)
     if kind == "change default plan" and plan_set.plans:
@@ -388,4 +427,67 @@ def config_changes(draw: st.DrawFn, plan_set: PlanSet) -> tuple[str, PlanSet]:
         return f"default plan -> {default!r}", dataclasses.replace(
             plan_set, policy=dataclasses.replace(policy, default_plan=default)
         )
+    if kind in (
+        "remove endpoint",
+        "rename endpoint",
+        "respell template",
+        "move template",
+        "change method",
+    ) and (len(plan_set.endpoints) > 1 or kind != "remove endpoint"):
+        endpoint = draw(st.sampled_from(plan_set.endpoints))
+        edited = _edited_endpoint(draw, kind, endpoint)
+        others = tuple(e for e in plan_set.endpoints if e.id != endpoint.id)
+        if edited is not None and any(
+            other.method == edited.method
+            and templates_overlap(parse_template(edited.path), parse_template(other.path))
+            for other in others
+        ):
+            return "no change", plan_set
+        if edited is None:
+            endpoints = others
+        else:
+            endpoints = tuple(edited if e.id == endpoint.id else e for e in plan_set.endpoints)
+        return f"{kind} {endpoint.id!r}", _with_live_grants(
+            dataclasses.replace(plan_set, endpoints=endpoints)
+        )
     return "no change", plan_set
+
+
+def _edited_endpoint(draw: st.DrawFn, kind: str, endpoint: Endpoint) -> Endpoint | None:
+    """The endpoint after a catalogue edit of `kind` (None: removed)."""
+    if kind == "remove endpoint":
+        return None
+    if kind == "rename endpoint":
+        # The new id keeps the old one as a prefix: surface globs still match, exact ids do not.
+        return dataclasses.replace(endpoint, id=endpoint.id + "r")
+    segments = parse_template(endpoint.path)
+    if kind == "respell template":
+        parts = [f"{{{s.value}r}}" if s.is_parameter else s.value for s in segments]
+    elif kind == "move template":
+        position = draw(st.integers(0, len(segments) - 1))
+        parts = [s.value if not s.is_parameter else f"{{{s.value}}}" for s in segments]
+        parts[position] = draw(st.sampled_from(LITERALS)) if draw(st.booleans()) else f"{{m{position}}}"
+    else:
+        return dataclasses.replace(
+            endpoint, method=draw(st.sampled_from([m for m in METHODS if m != endpoint.method]))
+        )
+    return dataclasses.replace(endpoint, path="/" + "/".join(parts))
+
+
+def _with_live_grants(plan_set: PlanSet) -> PlanSet:
+    """The plan set without the grant patterns that no longer match an endpoint, and without the
+    grants left empty: what an operator removing or renaming an endpoint also edits."""
+
+    def live(grant: Grant) -> Grant | None:
+        patterns = tuple(
+            pattern
+            for pattern in grant.endpoints
+            if any(Grant((pattern,), grant.methods).covers(e) for e in plan_set.endpoints)
+        )
+        return dataclasses.replace(grant, endpoints=patterns) if patterns else None
+
+    plans = tuple(
+        dataclasses.replace(plan, grants=tuple(g for g in map(live, plan.grants) if g is not None))
+        for plan in plan_set.plans
+    )
+    return dataclasses.replace(plan_set, plans=plans)

@@ -97,7 +97,7 @@ class GatewayOperations(RuleBasedStateMachine):
             if not active_only and self.canary and self.candidate is not None and in_slice:
                 table = self.candidate
             decision = decide(table, method, path, [f"Bearer {DEMO_KEYS[client]}".encode()])
-            answers.append((decision.status or 200, decision.rule))
+            answers.append((decision.status or 200, decision.rule.text))
         return answers
 
     @rule(name=st.sampled_from(sorted(FILES)))
@@ -122,7 +122,7 @@ class GatewayOperations(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(sorted(FILES)))
     def canary_a_file(self, name: str) -> None:
-        self.gateway.rollout.push(TABLES[name], CANARY, CANARY_FOR_TESTS)
+        self.gateway.gateway.push(TABLES[name], CANARY, CANARY_FOR_TESTS)
         self.candidate, self.canary = TABLES[name], True
 
     @precondition(lambda self: self.candidate is not None)

@@ -25,7 +25,7 @@ BILLING_TABLE = compile_plan_set(load_plan_set(BILLING))
 def gateway(shadowed: bool) -> EntitlementMiddleware:
     app = EntitlementMiddleware(build_demo_app(BASELINE_SET), BASELINE_TABLE, clock=lambda: 0.0)
     if shadowed:
-        app.rollout.push(BILLING_TABLE, SHADOW)
+        app.gateway.rollout.push(BILLING_TABLE, SHADOW)
     return app
 
 
@@ -41,5 +41,5 @@ def test_every_response_is_byte_identical_with_and_without_the_shadow(
         expected = asyncio.run(call_asgi(plain, method, path, headers))
         got = asyncio.run(call_asgi(shadowed, method, path, headers))
         assert got == expected, (method, path)
-    assert shadowed.rollout.stage.shadow is not None
-    assert shadowed.rollout.stage.shadow.observed == len(batch)
+    assert shadowed.gateway.rollout.stage.shadow is not None
+    assert shadowed.gateway.rollout.stage.shadow.observed == len(batch)

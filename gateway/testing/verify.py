@@ -14,8 +14,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, Verbosity, settings
 
 from gateway.core.compiler import compile_plan_set
+from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
-from gateway.testing.invariants import first_party_regressions, tier_violations
+from gateway.safety.access import first_party_losses
+from gateway.testing.invariants import tier_violations
 from gateway.testing.properties import (
     compiled_matches_reference,
     decisions_ignore_headers_and_other_requests,
@@ -39,27 +41,8 @@ def verify(old: str | Path, new: str | Path, examples: int = 200) -> list[CheckR
     old_table = compile_plan_set(load_plan_set(old))
     new_set = load_plan_set(new)
     new_table = compile_plan_set(new_set)
+    results = exhaustive_checks(old_table, new_table)
     keyed = rekeyed(new_set)
-    results = []
-
-    losses = first_party_regressions(old_table, new_table)
-    results.append(
-        CheckResult(
-            "first-party regression",
-            "no first-party client loses, in NEW, an endpoint it reached in OLD",
-            not losses,
-            f"{losses[0]} ({len(losses)} first-party grants lost in all)" if losses else None,
-        )
-    )
-    violations = tier_violations(new_table)
-    results.append(
-        CheckResult(
-            "tier monotonicity",
-            "in NEW, a higher tier never reaches less than a lower tier",
-            not violations,
-            f"{violations[0]} ({len(violations)} such grants in all)" if violations else None,
-        )
-    )
     hunts: list[tuple[str, Callable[[KeyedPlanSet], Callable[[], None]]]] = [
         ("compiled == reference", compiled_matches_reference),
         ("path encodings", encodings_decide_as_canonical),
@@ -69,6 +52,26 @@ def verify(old: str | Path, new: str | Path, examples: int = 200) -> list[CheckR
     for name, factory in hunts:
         results.append(_hunt(name, _statement(factory), factory(keyed), examples))
     return results
+
+
+def exhaustive_checks(old: DecisionTable, new: DecisionTable) -> list[CheckResult]:
+    """The checks that need no search: lost access (every client x endpoint) and tier order."""
+    losses = first_party_losses(old, new)
+    violations = tier_violations(new)
+    return [
+        CheckResult(
+            "first-party regression",
+            "no client that is first-party in OLD loses, in NEW, any access it had in OLD",
+            not losses,
+            f"{losses[0]} ({len(losses)} first-party grants lost in all)" if losses else None,
+        ),
+        CheckResult(
+            "tier monotonicity",
+            "in NEW, a higher tier never reaches less than a lower tier",
+            not violations,
+            f"{violations[0]} ({len(violations)} such grants in all)" if violations else None,
+        ),
+    ]
 
 
 def _statement(factory: Callable[..., object]) -> str:

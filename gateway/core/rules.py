@@ -1,0 +1,126 @@
+"""The rule that decided a request, as a typed value, and the statuses the gateway answers with.
+
+A `Rule` is built by the compiler (verdicts) and by `decide()` (refusals), carried
+as a value, and formatted once, into `Rule.text` (`x-gw467-rule`, metrics labels,
+logs). Readers use its fields; nothing parses the text back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from typing import Final
+
+STATUS_BAD_PATH: Final = 400
+STATUS_UNAUTHENTICATED: Final = 401
+STATUS_NO_ROUTE: Final = 404
+STATUS_NOT_ENTITLED: Final = 467
+STATUS_QUOTA: Final = 429
+
+
+class StatusKind(StrEnum):
+    """What a response status means for availability and reports; every report counts by these."""
+
+    OK = "ok"  # 1xx-3xx: answered
+    NOT_ENTITLED = "467"
+    QUOTA = "429"
+    SERVER_ERROR = "5xx"
+    CLIENT_ERROR = "4xx"  # any other 4xx (400, 401, 404, ...)
+    NO_RESPONSE = "none"  # status 0: the connection ended without an answer (load tests)
+
+
+def _classify(status: int) -> StatusKind:
+    if status == 0:
+        return StatusKind.NO_RESPONSE
+    if status < 400:
+        return StatusKind.OK
+    if status == STATUS_NOT_ENTITLED:
+        return StatusKind.NOT_ENTITLED
+    if status == STATUS_QUOTA:
+        return StatusKind.QUOTA
+    if status >= 500:
+        return StatusKind.SERVER_ERROR
+    return StatusKind.CLIENT_ERROR
+
+
+# Every status a server can send, classified once: `status_kind` runs for every response.
+_KIND_OF_STATUS = {status: _classify(status) for status in (0, *range(100, 600))}
+
+
+def status_kind(status: int) -> StatusKind:
+    """The kind of a response status."""
+    kind = _KIND_OF_STATUS.get(status)
+    return kind if kind is not None else _classify(status)
+
+
+class RuleKind(StrEnum):
+    """Which step of the decision spoke."""
+
+    PATH = "path"  # the path was refused (400); `reason` says why
+    AUTH = "auth"  # no client could be authenticated (401); `reason` says why
+    ROUTE = "route"  # no endpoint matches (404)
+    EXEMPT = "exempt"  # a policy selector exempts the client; `selector` names it
+    GRANT = "grant"  # the client's plan grants the endpoint through `pattern`
+    DENY = "deny"  # the client's plan (or the lack of one: `plan` None) grants nothing that matches (467)
+    QUOTA = "quota"  # the plan's quota is spent (429)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: its kind and the plan, pattern, selector or reason it names."""
+
+    kind: RuleKind
+    plan: str | None = None
+    pattern: str | None = None
+    selector: str | None = None
+    reason: str | None = None
+    text: str = field(init=False, compare=False, repr=False)
+    encoded: bytes = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        text = _format(self)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "encoded", text.encode("ascii", "backslashreplace"))
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def allows(self) -> bool:
+        return self.kind in (RuleKind.EXEMPT, RuleKind.GRANT)
+
+
+def _format(rule: Rule) -> str:
+    kind = rule.kind
+    if kind is RuleKind.EXEMPT:
+        return f"exempt:{rule.selector}"
+    if kind is RuleKind.GRANT:
+        return f"plan:{rule.plan}/grant:{rule.pattern}"
+    if kind is RuleKind.DENY:
+        return f"plan:{rule.plan or 'none'}/deny"
+    if kind is RuleKind.QUOTA:
+        return f"quota:{rule.plan}"
+    if kind is RuleKind.ROUTE:
+        return "route:none"
+    return f"{kind.value}:{rule.reason}"
+
+
+# Cached: each is built from a small fixed set of reasons or plans, and a gateway answers
+# the same few refusals over and over.
+@cache
+def path_refused(reason: str) -> Rule:
+    return Rule(RuleKind.PATH, reason=reason)
+
+
+@cache
+def not_authenticated(reason: str) -> Rule:
+    return Rule(RuleKind.AUTH, reason=reason)
+
+
+@cache
+def quota_spent(plan: str | None) -> Rule:
+    return Rule(RuleKind.QUOTA, plan=plan)
+
+
+NO_ROUTE: Final = Rule(RuleKind.ROUTE)

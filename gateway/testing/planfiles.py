@@ -1,0 +1,64 @@
+"""Writing a `PlanSet` back as plan-file TOML, for tests that generate plan files.
+
+The inverse of `gateway.core.planfile.parse_plan_set`: a dumped set loads back equal.
+Keys are written as their SHA-256 digests (a PlanSet holds no raw key).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tomli_w
+
+from gateway.core.planfile import SCHEMA_VERSION
+from gateway.core.plans import PlanSet
+
+
+def dump_plan_set(plan_set: PlanSet) -> str:
+    """The plan set as plan-file TOML (keys as SHA-256 digests); loads back to an equal set."""
+    document: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "version": plan_set.version,
+        "description": plan_set.description,
+        "policy": _without_none(
+            {"exempt": list(plan_set.policy.exempt), "default_plan": plan_set.policy.default_plan}
+        ),
+        "plans": {
+            plan.name: _without_none(
+                {
+                    "tier": plan.tier,
+                    "grants": [
+                        {"endpoints": list(g.endpoints), "methods": list(g.methods)} for g in plan.grants
+                    ],
+                    "quota": (
+                        {
+                            "requests": plan.quota.requests,
+                            "window_seconds": plan.quota.window_seconds,
+                        }
+                        if plan.quota
+                        else None
+                    ),
+                }
+            )
+            for plan in plan_set.plans
+        },
+        "endpoints": [
+            {"id": e.id, "method": e.method, "path": e.path, "surface": e.surface} for e in plan_set.endpoints
+        ],
+        "clients": {
+            c.id: _without_none(
+                {
+                    "class": c.client_class,
+                    "first_party": c.first_party,
+                    "key_sha256": c.key_sha256,
+                    "plan": c.plan,
+                }
+            )
+            for c in plan_set.clients
+        },
+    }
+    return tomli_w.dumps(document)
+
+
+def _without_none(table: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in table.items() if value is not None}

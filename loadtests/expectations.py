@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.core.compiler import compile_plan_set
-from gateway.core.rules import STATUS_NOT_ENTITLED, STATUS_QUOTA
 from gateway.core.plans import PlanSet
+from gateway.core.rules import STATUS_NOT_ENTITLED, STATUS_QUOTA
 
 
 @dataclass(frozen=True)

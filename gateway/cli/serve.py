@@ -61,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UsageError(f"gw467 serve: error: --workers {args.workers} must be at least 1")
     admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
-    _check_address_free(args.host, args.port)
     if admin_token and args.workers > 1:
         # Each worker holds its own stage: a push would reach one worker, and the others
         # would go on deciding with the old table. Refuse rather than split the fleet.
@@ -69,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
             f"gw467 serve: error: the admin API needs one worker ({ADMIN_TOKEN_VARIABLE} is set and "
             f"--workers is {args.workers}): a push would reach only the worker that answered it"
         )
+    _check_address_free(args.host, args.port)
     if args.workers == 1:
         app = build_gateway_app(
             args.plans, sli=args.sli, metrics=not args.no_metrics, admin_token=admin_token

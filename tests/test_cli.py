@@ -244,3 +244,16 @@ def test_serve_on_an_address_that_is_not_here_is_one_line_with_exit_2(
     assert main(["serve", "--plans", str(FIXED), "--host", "192.0.2.1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gw467 serve: error: cannot listen on 192.0.2.1:8467: ") and err.count("\n") == 1
+
+
+def test_without_the_cli_extra_gw467_says_what_to_install_in_one_line() -> None:
+    # As after `pip install gw467` without [cli]: importing rich fails (None in sys.modules).
+    without_rich = (
+        "import sys; sys.modules['rich'] = None; sys.argv[1:] = ['--version']\n"
+        "from gateway.cli.launch import main; raise SystemExit(main())"
+    )
+    done = subprocess.run([sys.executable, "-c", without_rich], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "gw467: error: the command line needs rich, which is not installed: pip install 'gw467[cli]'\n"
+    )

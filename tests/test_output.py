@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,32 @@ def test_a_directory_that_went_away_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as error:
         write_text(str(gone), "{}")
     assert str(error.value) == f"gw467: error: cannot write {gone}: No such file or directory"
+
+
+def test_a_link_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
+    real, link = tmp_path / "real.json", tmp_path / "link.json"
+    real.write_text("old")
+    link.symlink_to(real)
+    write_text(str(link), "new")
+    assert link.is_symlink() and real.read_text() == "new"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["link.json", "real.json"]
+
+
+def test_a_pipe_is_written_in_place_not_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_text(str(fifo), "through the pipe\n")
+        assert os.read(reader, 100) == b"through the pipe\n"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert [path.name for path in tmp_path.iterdir()] == ["fifo"]
+
+
+def test_a_device_is_written_in_place_and_its_error_is_one_line() -> None:
+    with pytest.raises(UsageError) as error:
+        write_text("/dev/full", "{}")
+    assert str(error.value) == "gw467: error: cannot write /dev/full: No space left on device"
+    assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)

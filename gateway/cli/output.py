@@ -53,15 +53,28 @@ def replacing(path: str) -> Iterator[Path]:
     """A temporary path beside `path` to write to; it replaces `path` when the block ends well.
 
     On any error or interrupt the temporary file is removed and `path` is left as it was.
+    A link is followed (the file it points to is replaced, not the link), and a device or a
+    pipe (`--json /dev/stdout`) is written in place: a stream cannot be replaced.
     """
-    target = Path(path)
+    target = Path(path).resolve()
+    if target.exists() and not target.is_file():
+        with _one_line_errors(path):
+            yield target
+        return
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp{target.suffix}")
+    with _one_line_errors(path):
+        try:
+            # Created here with the user's umask (0o666 before it), as a plain open would.
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            yield temporary
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def _one_line_errors(path: str) -> Iterator[None]:
     try:
-        # Created here with the user's umask (0o666 before it), as a plain open would.
-        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        yield temporary
-        os.replace(temporary, target)
+        yield
     except OSError as error:
         raise UsageError(f"gw467: error: cannot write {path}: {error.strerror}") from None
-    finally:
-        temporary.unlink(missing_ok=True)

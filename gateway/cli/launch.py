@@ -1,8 +1,7 @@
 """The `gw467` entry point: the command line, or one line saying that the `cli` extra is missing.
 
-`pip install gw467` installs the middleware only; its commands need the `cli` extra (rich,
-uvicorn, matplotlib, Hypothesis). They are imported here, not at the top, so that without
-them the command says what to install instead of printing an ImportError traceback.
+The commands (and so rich, uvicorn, matplotlib) are imported in `main`, not at the top, so that
+a middleware-only install says what to install instead of printing an ImportError traceback.
 """
 
 from __future__ import annotations

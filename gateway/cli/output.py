@@ -1,8 +1,7 @@
-"""A command's output files: checked before any work starts, written whole or not at all.
+"""A command's output files: checked when the command line is read, written whole or not at all.
 
-A path is checked when the command line is parsed (its directory must exist: creating
-directories the user did not ask for hides a typo), and written through a temporary file
-beside it that replaces it in one step, so an interrupted run leaves no half-written file.
+The directory must exist (creating one the user did not ask for hides a typo); the file is
+written to a temporary beside it that replaces it in one step (os.replace).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""The plan files and scenarios shipped inside the package, found by name (`2023-02-baseline`).
+"""The plan files and scenarios shipped in `gateway/data/`, found by name (`2023-02-baseline`).
 
-They live in `gateway/data/` (a scenario names its plan files and service maps by paths relative
-to itself, so they keep their places there), and the repository's `plans/` and `scenarios/` are
-links to them: `gw467 replay 2023-03-06-error-467` works from a wheel installed anywhere.
+Scenarios name their plan files by relative paths, which hold there as in the repository,
+whose `plans/` and `scenarios/` are links to `gateway/data/`.
 """
 
 from __future__ import annotations

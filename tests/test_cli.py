@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -155,6 +156,7 @@ def test_version_is_the_installed_package_version(capsys: pytest.CaptureFixture[
     assert leaving.value.code == 0
     assert capsys.readouterr().out == f"gw467 {version('gw467')}\n"
     assert gateway.__version__ == version("gw467")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # pytest's Ctrl-C, given back
 
 
 def test_bare_gw467_prints_the_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

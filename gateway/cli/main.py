@@ -43,13 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGINT, _interrupt)
     try:
-        code = _run(argv)
+        return _run(argv)
     except KeyboardInterrupt:
-        # SIGINT stays ignored: the process is ending, and its clean-up must not be cut short.
         print("gw467: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    signal.signal(signal.SIGINT, previous)
-    return code
+    finally:
+        # After a Ctrl-C, SIGINT stays ignored: the process is ending, and its clean-up must
+        # not be cut short. Otherwise (--help and --version leave by SystemExit) restore it.
+        if signal.getsignal(signal.SIGINT) is _interrupt:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _run(argv: Sequence[str] | None) -> int:

@@ -1,10 +1,14 @@
-# gw467: every target creates .venv on first use and installs the project into it,
-# so each works on a fresh machine with only Python 3.11 and pip.
+# gw467: every target creates .venv on first use and installs into it what that target
+# needs, so each works on a fresh machine with only Python 3.11 and pip. The replays and
+# the demo need the `cli` extra only; tests, linters, benchmarks and load tests the `test`
+# extra (which includes `cli`). One stamp file per extra, so either order works.
 
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+CLI_STAMP  := $(VENV)/.installed-cli
+TEST_STAMP := $(VENV)/.installed-test
+PIP        := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PLAN   ?= plans/2023-03-06-billing.toml
 
 .PHONY: help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
@@ -30,46 +34,57 @@ help:
 	@echo "make mutation   mutmut over the decision core (paths, routing, credentials, compiler, decision,"
 	@echo "                middleware) with the fast tests; prints killed / total per file and every survivor"
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gw467 needs Python >= 3.11; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	@touch $(STAMP)
 
-venv: $(STAMP)
+$(CLI_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[cli]'
+	@touch $@
 
-replay: $(STAMP)
+# `test` includes `cli`, so installing it brings the cli stamp up to date too.
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test]'
+	@touch $@ $(CLI_STAMP)
+
+venv: $(TEST_STAMP)
+
+# The commands write into out/; gw467 creates no directory it was not asked to.
+out:
+	mkdir -p out
+
+replay: $(CLI_STAMP) | out
 	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --json out/replay.json --chart out/replay.png
 
-replay-fixed: $(STAMP)
+replay-fixed: $(CLI_STAMP) | out
 	$(BIN)/gw467 replay scenarios/2023-03-06-fixed.toml --json out/replay-fixed.json --chart out/replay-fixed.png
 
-replay-2019: $(STAMP)
+replay-2019: $(CLI_STAMP) | out
 	$(BIN)/gw467 replay scenarios/2019-07-11-technically-wrong.toml --json out/replay-2019.json --chart out/replay-2019.png
 
-compare: $(STAMP)
+compare: $(CLI_STAMP) | out
 	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --compare --json out/compare.json --chart out/compare.png
 
-demo: $(STAMP)
+demo: $(CLI_STAMP)
 	$(BIN)/gw467 matrix plans/2023-02-baseline.toml
 	$(BIN)/gw467 matrix plans/2023-03-06-billing.toml --against plans/2023-02-baseline.toml
 	$(BIN)/gw467 matrix plans/2023-03-06-billing-fixed.toml --against plans/2023-02-baseline.toml
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
-test-deep: $(STAMP)
+test-deep: $(TEST_STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/properties
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check gateway tests benchmarks loadtests
 	$(BIN)/ruff format --check gateway tests benchmarks loadtests
 	$(BIN)/mypy gateway
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks
 
-serve: $(STAMP)
+serve: $(CLI_STAMP)
 	$(BIN)/gw467 serve --plans $(PLAN)
 
 clean:
@@ -89,10 +104,10 @@ endif
 LOADTEST_ARGS ?=
 LOADTEST_RUN = $(strip $(BIN)/python -m loadtests.run --plan $(LOADTEST_PLAN) $(if $(PUSH),--push $(PUSH),--no-push) $(LOADTEST_ARGS))
 
-loadtest: $(STAMP)
+loadtest: $(TEST_STAMP)
 	$(LOADTEST_RUN)
 
-loadtest-distributed: $(STAMP)
+loadtest-distributed: $(TEST_STAMP)
 	$(LOADTEST_RUN) --workers 2
 
 # Mutation testing of the decision core; not part of CI (a full run takes about 4 minutes).
@@ -130,7 +145,7 @@ print(f"\nmutation score: {killed}/{total} killed ({100 * killed / max(total, 1)
 endef
 export MUTATION_SCORE
 
-mutation: $(STAMP)
+mutation: $(TEST_STAMP)
 	@test -x $(MUTMUT) || $(BIN)/python -m pip install --quiet --disable-pip-version-check 'mutmut>=3.8,<4'
 	rm -rf mutants
 	CI=true PYTHONHASHSEED=0 $(MUTMUT) run
@@ -140,5 +155,5 @@ mutation: $(STAMP)
 # figures as information, written to out/loadtest-bench.json. LOADTEST_BENCH_ARGS="--users 40" ...
 LOADTEST_BENCH_ARGS ?=
 
-loadtest-bench: $(STAMP)
+loadtest-bench: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks.loadtest_bench $(LOADTEST_BENCH_ARGS)

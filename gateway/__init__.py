@@ -3,12 +3,19 @@
 Put `EntitlementMiddleware` in front of any ASGI app with a plan file; see README.md.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.decision import Decision, DecisionTable, decide
 from gateway.core.planfile import load_plan_set, parse_plan_set
 from gateway.core.plans import PlanSet
 from gateway.serving.middleware import EntitlementMiddleware
+
+try:
+    __version__ = version("gw467")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "ConfigError",

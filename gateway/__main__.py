@@ -1,5 +1,5 @@
 """`python -m gateway`: the gw467 command line."""
 
-from gateway.cli.main import main
+from gateway.cli.launch import main
 
 raise SystemExit(main())

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+import gateway
 from gateway.cli.main import main
+from gateway.core.shipped import shipped_directory
 from tests.conftest import BASELINE, BILLING, FIXED
 
 
@@ -143,3 +148,114 @@ def test_matrix_table_shows_the_outage_in_text(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert "2023-03-06-billing" in out
     assert "467 ▼" in out
+
+
+def test_version_is_the_installed_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as leaving:
+        main(["--version"])
+    assert leaving.value.code == 0
+    assert capsys.readouterr().out == f"gw467 {version('gw467')}\n"
+    assert gateway.__version__ == version("gw467")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # pytest's Ctrl-C, given back
+
+
+def test_bare_gw467_prints_the_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("usage: gw467 [-h] [--version] COMMAND ...")
+    assert all(f"    {command} " in out for command in ("serve", "check", "explain", "replay", "diff"))
+
+
+@pytest.mark.parametrize(
+    ("plans", "flags", "code"),
+    [
+        (BILLING, ["--exit-code"], 1),
+        (FIXED, ["--exit-code"], 0),
+        (BILLING, ["--exit-code", "--format", "json"], 1),
+        (BILLING, [], 0),
+    ],
+)
+def test_explain_exit_code_is_0_when_forwarded_and_1_when_refused_only_when_asked(
+    capsys: pytest.CaptureFixture[str], plans: Path, flags: list[str], code: int
+) -> None:
+    assert main(["explain", "--plans", str(plans), "--client", "tco", "GET", "/2/links/abc", *flags]) == code
+    assert capsys.readouterr().err == ""
+
+
+def test_a_shipped_plan_file_is_found_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "2023-03-06-billing"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        f"ok {shipped_directory('plans') / '2023-03-06-billing.toml'}: version 2023-03-06-billing"
+    )
+
+
+def test_a_shipped_scenario_is_found_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["traffic", "2023-03-06-error-467"]) == 0
+    assert '"client": "tco"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["check", "2023-02-basline"],
+            "gw467 check: error: argument FILE: 2023-02-basline: no such file, nor a shipped plan file "
+            "of that name (2023-02-baseline, 2023-03-06-billing, 2023-03-06-billing-fixed)",
+        ),
+        (
+            ["replay", "error-467"],
+            "gw467 replay: error: argument SCENARIO: error-467: no such file, nor a shipped scenario "
+            "of that name (2019-07-11-technically-wrong, 2023-03-06-error-467, 2023-03-06-fixed)",
+        ),
+        (
+            ["serve", "--plans", "2023-02-baseline", "--log-level", "bogus"],
+            "gw467 serve: error: argument --log-level: invalid choice: 'bogus' (choose from 'critical', "
+            "'error', 'warning', 'info', 'debug', 'trace')",
+        ),
+    ],
+)
+def test_an_unknown_name_or_choice_is_one_line_with_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(expected) and err.count("\n") == 1
+
+
+def test_serve_on_a_busy_port_is_one_line_with_exit_2_before_uvicorn_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert main(["serve", "--plans", str(FIXED), "--port", str(port)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"gw467 serve: error: 127.0.0.1:{port} is already in use (another server?); "
+        "stop it or choose another --port\n"
+    )
+    assert captured.out == ""
+
+
+def test_serve_on_an_address_that_is_not_here_is_one_line_with_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+    assert main(["serve", "--plans", str(FIXED), "--host", "192.0.2.1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gw467 serve: error: cannot listen on 192.0.2.1:8467: ") and err.count("\n") == 1
+
+
+def test_without_the_cli_extra_gw467_says_what_to_install_in_one_line() -> None:
+    # As after `pip install gw467` without [cli]: importing rich fails (None in sys.modules).
+    without_rich = (
+        "import sys; sys.modules['rich'] = None; sys.argv[1:] = ['--version']\n"
+        "from gateway.cli.launch import main; raise SystemExit(main())"
+    )
+    done = subprocess.run([sys.executable, "-c", without_rich], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "gw467: error: the command line needs rich, which is not installed: pip install 'gw467[cli]'\n"
+    )

@@ -22,7 +22,10 @@ def module_name(path: Path) -> str:
 
 
 def layer_of(module: str) -> int:
-    """The layer of a gateway module; the package's own top (`gateway`, `gateway.__main__`) is above all."""
+    """The layer of a gateway module. `gateway` itself is the public face of core and serving
+    (it re-exports both, and `__version__`), so it sits with serving; `gateway.__main__` is above all."""
+    if module == "gateway":
+        return LAYERS.index("serving")
     parts = module.split(".")
     return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else len(LAYERS)
 

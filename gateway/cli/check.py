@@ -6,13 +6,14 @@ import argparse
 from typing import Any
 
 from gateway.cli.errors import EXIT_OK
+from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     check = commands.add_parser("check", help="validate a plan file: prints ok and a summary, or the error")
-    check.add_argument("file", metavar="FILE")
+    check.add_argument("file", metavar="FILE", type=plan_file, help=PLAN_FILE_HELP)
     check.set_defaults(handler=run)
 
 

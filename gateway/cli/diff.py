@@ -9,6 +9,7 @@ from typing import Any
 from gateway.cli.console import report_console
 from gateway.cli.diff_report import diff_json, render_diff
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+from gateway.cli.inputs import plan_file
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.safety.diff import GrantDiff, diff_tables, read_traffic_log, weigh
@@ -29,8 +30,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
             "one does (see --fail-on), 2 when a file cannot be used."
         ),
     )
-    diff.add_argument("old", metavar="OLD", help="plan file in force now")
-    diff.add_argument("new", metavar="NEW", help="plan file about to ship")
+    diff.add_argument(
+        "old", metavar="OLD", type=plan_file, help="plan file in force now (a path or a shipped name)"
+    )
+    diff.add_argument("new", metavar="NEW", type=plan_file, help="plan file about to ship")
     diff.add_argument(
         "--format", choices=("table", "json"), default="table", help="stdout: report tables or JSON"
     )

@@ -9,7 +9,8 @@ from typing import Any
 from rich.markup import escape
 
 from gateway.cli.console import report_console
-from gateway.cli.errors import EXIT_OK, UsageError
+from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.safety.explain import explain
@@ -17,13 +18,18 @@ from gateway.safety.explain import explain
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     explain_cmd = commands.add_parser("explain", help="show each step of one request's decision")
-    explain_cmd.add_argument("--plans", required=True, metavar="FILE")
+    explain_cmd.add_argument("--plans", required=True, metavar="FILE", type=plan_file, help=PLAN_FILE_HELP)
     who = explain_cmd.add_mutually_exclusive_group(required=True)
     who.add_argument("--client", metavar="ID", help="decide as this client (skips authentication)")
     who.add_argument("--key", metavar="KEY", help="decide with this API key, as a request would")
     explain_cmd.add_argument("method", metavar="METHOD")
     explain_cmd.add_argument("path", metavar="PATH", help="request path exactly as sent, e.g. /2/links/abc")
     explain_cmd.add_argument("--format", choices=("table", "json"), default="table")
+    explain_cmd.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 0 when the gateway forwards the request, 1 when it refuses it (default: always 0)",
+    )
     explain_cmd.set_defaults(handler=run)
 
 
@@ -37,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
             f"gw467 explain: error: --client {args.client!r} is not a client in {args.plans} ({known})"
         ) from None
     decision = result.decision
+    code = EXIT_FAILED if args.exit_code and decision.status is not None else EXIT_OK
     if args.format == "json":
         print(
             json.dumps(
@@ -50,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
-        return EXIT_OK
+        return code
     console = report_console()
     console.print(f"[bold]{escape(result.method)} {escape(result.path)}[/] against [bold]{table.version}[/]")
     for number, step in enumerate(result.steps, 1):
@@ -61,4 +68,4 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"  => [{colour}]{result.outcome}{forwarded}[/]   rule [bold]{escape(str(decision.rule))}[/]"
     )
-    return EXIT_OK
+    return code

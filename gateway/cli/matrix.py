@@ -12,6 +12,7 @@ from rich.table import Table
 
 from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_OK
+from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.safety.matrix import Cell, Matrix, decision_matrix
@@ -19,8 +20,10 @@ from gateway.safety.matrix import Cell, Matrix, decision_matrix
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     matrix = commands.add_parser("matrix", help="client x surface decision matrix of a plan file")
-    matrix.add_argument("file", metavar="FILE")
-    matrix.add_argument("--against", metavar="OTHER", help="mark cells that differ from this plan file")
+    matrix.add_argument("file", metavar="FILE", type=plan_file, help=PLAN_FILE_HELP)
+    matrix.add_argument(
+        "--against", metavar="OTHER", type=plan_file, help="mark cells that differ from this plan file"
+    )
     matrix.add_argument("--format", choices=("table", "json"), default="table")
     matrix.set_defaults(handler=run)
 

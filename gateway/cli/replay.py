@@ -12,7 +12,8 @@ from rich.console import Console, RenderableType
 
 from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_OK
-from gateway.cli.output import write_text
+from gateway.cli.inputs import SCENARIO_HELP, scenario_file
+from gateway.cli.output import output_path, output_with_suffix, replacing, write_text
 from gateway.replay.chart import write_chart, write_comparison_chart
 from gateway.replay.compare import compare
 from gateway.replay.engine import ReplayEngine
@@ -28,11 +29,24 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "replay", help="replay a scenario's hour minute by minute through the real gateway"
     )
     replay.add_argument(
-        "scenario", metavar="SCENARIO", help="scenario file, e.g. scenarios/2023-03-06-error-467.toml"
+        "scenario",
+        metavar="SCENARIO",
+        type=scenario_file,
+        help=SCENARIO_HELP,
     )
     replay.add_argument("--seed", type=int, help="traffic seed (default: the scenario's)")
-    replay.add_argument("--json", metavar="PATH", help="write the full record as JSON")
-    replay.add_argument("--chart", metavar="PATH", help="write a PNG chart of error rates by client class")
+    replay.add_argument(
+        "--json",
+        metavar="PATH",
+        type=output_path,
+        help="write the full record as JSON (its directory must exist)",
+    )
+    replay.add_argument(
+        "--chart",
+        metavar="PATH",
+        type=output_with_suffix(".png"),
+        help="write a PNG chart of error rates by client class (PATH ends in .png)",
+    )
     replay.add_argument(
         "--format",
         choices=("table", "json"),
@@ -94,7 +108,8 @@ def _publish(
     if args.json:
         write_text(args.json, text)
     if args.chart:
-        write_chart(args.chart)
+        with replacing(args.chart) as temporary:
+            write_chart(str(temporary))
     if args.format == "json":
         sys.stdout.write(text)
         return EXIT_OK

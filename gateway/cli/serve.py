@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LOG_LEVELS
 
 from gateway.cli.errors import EXIT_OK, UsageError
+from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.planfile import load_plan_set
 from gateway.serving.app import (
     ADMIN_TOKEN_VARIABLE,
@@ -25,10 +29,15 @@ from gateway.serving.slo import SLI_NAMES
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     serve = commands.add_parser("serve", help="run the gateway in front of the demo upstream")
-    serve.add_argument("--plans", required=True, metavar="FILE", help="plan file to enforce")
+    serve.add_argument("--plans", required=True, metavar="FILE", type=plan_file, help=PLAN_FILE_HELP)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8467, help="port to bind (default: 8467)")
-    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default: warning)")
+    serve.add_argument(
+        "--log-level",
+        choices=tuple(LOG_LEVELS),
+        default="warning",
+        help="uvicorn log level (default: warning)",
+    )
     serve.add_argument(
         "--workers",
         type=int,
@@ -59,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
             f"gw467 serve: error: the admin API needs one worker ({ADMIN_TOKEN_VARIABLE} is set and "
             f"--workers is {args.workers}): a push would reach only the worker that answered it"
         )
+    _check_address_free(args.host, args.port)
     if args.workers == 1:
         app = build_gateway_app(
             args.plans, sli=args.sli, metrics=not args.no_metrics, admin_token=admin_token
@@ -82,3 +92,24 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     return EXIT_OK
+
+
+def _check_address_free(host: str, port: int) -> None:
+    """Bind the address as uvicorn will, and let it go: a busy port is one line here, not uvicorn's exit 3.
+
+    (Another process can still take the port in the moment between; uvicorn then reports it.)
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"gw467 serve: error: {host}:{port} is already in use (another server?); "
+                    "stop it or choose another --port"
+                ) from None
+            raise UsageError(
+                f"gw467 serve: error: cannot listen on {host}:{port}: {error.strerror}"
+            ) from None

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from gateway.cli.errors import EXIT_OK, UsageError
+from gateway.cli.inputs import SCENARIO_HELP, scenario_file
 from gateway.core.planfile import load_plan_set
 from gateway.replay.scenario import load_scenario
 from gateway.replay.traffic import TrafficModel
@@ -25,9 +26,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
             "scenario's start. API keys are never written."
         ),
     )
-    traffic.add_argument(
-        "scenario", metavar="SCENARIO", help="scenario file, e.g. scenarios/2023-03-06-error-467.toml"
-    )
+    traffic.add_argument("scenario", metavar="SCENARIO", type=scenario_file, help=SCENARIO_HELP)
     traffic.add_argument(
         "--minutes", type=int, default=1, metavar="N", help="minutes of traffic to write (default: 1)"
     )

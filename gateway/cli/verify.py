@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
+from gateway.cli.inputs import plan_file
 from gateway.testing.verify import verify
 
 
@@ -18,8 +19,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     verify_cmd = commands.add_parser(
         "verify", help="run every invariant on a change OLD -> NEW; exit 1 with a counterexample"
     )
-    verify_cmd.add_argument("old", metavar="OLD", help="the plan file in force")
-    verify_cmd.add_argument("new", metavar="NEW", help="the candidate plan file")
+    verify_cmd.add_argument(
+        "old", metavar="OLD", type=plan_file, help="the plan file in force (a path or a shipped name)"
+    )
+    verify_cmd.add_argument("new", metavar="NEW", type=plan_file, help="the candidate plan file")
     verify_cmd.add_argument(
         "--examples", type=int, default=200, help="Hypothesis examples per property (default: 200)"
     )

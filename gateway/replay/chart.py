@@ -91,8 +91,7 @@ def write_chart(record: ReplayRecord, path: str | Path) -> None:
     outcomes.set_xlim(0, len(minutes))
     outcomes.set_xlabel(f"virtual time ({record.scenario.timezone})")
     figure.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    figure.savefig(path, format="png")
     plt.close(figure)
 
 
@@ -149,6 +148,5 @@ def write_comparison_chart(comparison: Comparison, path: str | Path) -> None:
     lines.grid(alpha=0.3)
     figure.suptitle(f"{comparison.title}: each safety layer, replayed (seed {comparison.seed})", fontsize=10)
     figure.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    figure.savefig(path, format="png")
     plt.close(figure)

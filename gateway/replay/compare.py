@@ -10,7 +10,8 @@ reach the operators `user_reports_after_minutes` after the impact starts.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
+import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ CONFIGURATIONS: tuple[tuple[str, str], ...] = (
     ("alert", "first-party-denials"),
 )
 SLI_MATTERS = {"canary", "alert"}
+
+# One replay to run: the scenario, the seed (None: the scenario's), the layer and the SLI.
+Job = tuple[Scenario, int | None, str, str]
 
 
 @dataclass(frozen=True)
@@ -70,16 +74,25 @@ def compare(scenario_path: str | Path, seed: int | None = None, workers: int = 2
     """Replay the scenario once per configuration (in `workers` processes) and compare."""
     scenario = load_scenario(scenario_path)
     jobs = [(scenario, seed, layer, sli) for layer, sli in CONFIGURATIONS]
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            records = list(pool.map(_replay, jobs))
-    else:
-        records = [_replay(job) for job in jobs]
+    records = _in_processes(jobs, workers) if workers > 1 else [_replay(job) for job in jobs]
     rows = tuple(comparison_row(record) for record in records)
     return Comparison(scenario.name, scenario.title, records[0].seed, rows, tuple(records))
 
 
-def _replay(job: tuple[Scenario, int | None, str, str]) -> ReplayRecord:
+def _in_processes(jobs: list[Job], workers: int) -> list[ReplayRecord]:
+    """Run the jobs in worker processes; on Ctrl-C (or any error) the workers are ended at once.
+
+    Only this process answers Ctrl-C: the workers ignore SIGINT, which a terminal sends to the
+    whole process group, so no worker dies half-way through sending a result and leaves the
+    pool waiting for it. Leaving the block terminates the workers and waits for them.
+    """
+    with multiprocessing.Pool(
+        workers, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN)
+    ) as pool:
+        return pool.map(_replay, jobs)
+
+
+def _replay(job: Job) -> ReplayRecord:
     scenario, seed, layer, sli = job
     return asyncio.run(ReplayEngine(scenario, seed=seed, safety=layer, sli=sli).run())
 

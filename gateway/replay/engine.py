@@ -12,6 +12,7 @@ status), with the events as they happened and when the layer detected trouble.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,6 +130,9 @@ class ReplayEngine:
             self.layer.after_minute(minute)
             if on_minute is not None:
                 on_minute(minute)
+            # The in-process calls never suspend, so yield to the loop once a minute: that is
+            # where asyncio.run delivers Ctrl-C (as a cancellation) within a virtual minute.
+            await asyncio.sleep(0)
         return ReplayRecord(
             scenario=self.scenario,
             seed=self.seed,

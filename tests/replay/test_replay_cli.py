@@ -48,10 +48,11 @@ def test_the_table_shows_the_timeline_events_and_summary(
 
 
 def test_chart_is_written_as_a_png(tmp_path: Path) -> None:
-    chart = tmp_path / "out" / "replay.png"
+    chart = tmp_path / "replay.png"
     assert main(["replay", str(short_scenario(tmp_path)), "--chart", str(chart)]) == 0
     assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert chart.stat().st_size > 10_000
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["replay.png", "short.toml"]
 
 
 def test_a_malformed_scenario_is_one_line_and_exit_2(
@@ -65,10 +66,27 @@ def test_a_malformed_scenario_is_one_line_and_exit_2(
     assert err.startswith(f"gw467: error: {bad}: ")
 
 
-def test_an_unwritable_json_path_is_one_line_and_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("option", "name", "expected"),
+    [
+        ("--chart", "out.txt", "out.txt: the file name must end in .png"),
+        ("--chart", "chart", "chart: the file name must end in .png"),
+        ("--json", ".", "is a directory; give a file name"),
+        ("--json", "missing/replay.json", "missing does not exist (create it first)"),
+        ("--chart", "missing/replay.png", "missing does not exist (create it first)"),
+        ("--json", "file/replay.json", "file is not a directory"),
+    ],
+)
+def test_a_bad_output_path_is_one_line_and_exit_2_before_the_replay_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, name: str, expected: str
 ) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    assert main(["replay", str(short_scenario(tmp_path)), "--json", str(blocker / "x.json")]) == 2
-    assert "cannot write" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    scenario = short_scenario(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    assert main(["replay", str(scenario), option, str(tmp_path / name)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"gw467 replay: error: argument {option}: ")
+    assert expected in captured.err and captured.err.count("\n") == 1
+    # Nothing ran (no timeline on stdout) and nothing was created, not even a directory.
+    assert captured.out == ""
+    assert sorted(tmp_path.iterdir()) == before

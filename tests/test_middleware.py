@@ -640,7 +640,7 @@ def test_a_request_no_table_can_authenticate_is_refused_during_a_canary() -> Non
 
 def test_a_client_or_endpoint_only_the_canary_candidate_knows_is_decided_by_the_candidate() -> None:
     baseline = load_plan_set(BASELINE)
-    newcomer = Client("newcomer", "web", True, hashlib.sha256(b"newcomer-key").hexdigest())
+    newcomer = Client("newcomer", "web", True, (hashlib.sha256(b"newcomer-key").hexdigest(),))
     endpoint = Endpoint("links.stats", "GET", "/2/links/{code}/stats", "links")
     candidate = dataclasses.replace(
         baseline, clients=(*baseline.clients, newcomer), endpoints=(*baseline.endpoints, endpoint)

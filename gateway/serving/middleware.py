@@ -21,7 +21,8 @@ from pathlib import Path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.core.compiler import compile_plan_set
-from gateway.core.decision import STATUS_QUOTA, Decision, DecisionTable, decide
+from gateway.core.decision import STATUS_QUOTA, Decision, DecisionTable, decide, preflight_method
+from gateway.core.paths import raw_path_for
 from gateway.core.planfile import load_plan_set
 from gateway.core.plans import PlanSet
 from gateway.serving.canary import CanaryController
@@ -112,29 +113,32 @@ class EntitlementMiddleware:
             value for name, value in scope["headers"] if len(name) == 13 and name.lower() == _AUTHORIZATION
         ]
         method = scope["method"]
+        preflight = preflight_method(scope["headers"]) if method == "OPTIONS" else None
         stage = self.rollout.stage
-        decision = decide(stage.active, method, raw_path, authorization)
+        decision = decide(stage.active, method, raw_path, authorization, preflight=preflight)
         canary = None
         if stage.candidate is not None:
             decision, canary = self._beside_candidate(
-                stage, stage.candidate, decision, method, raw_path, authorization
+                stage, stage.candidate, decision, method, raw_path, authorization, preflight
             )
 
         if decision.status is not None:
-            await send_gateway_response(send, decision.status, decision.rule)
+            await send_gateway_response(send, decision.status, decision.rule, bodies=decision.bodies)
             self._observe(decision, decision.status, decision.rule, True, started, canary)
             return
 
         verdict = decision.verdict
         client = decision.client
-        assert verdict is not None and client is not None and decision.path is not None
+        # No client for a public endpoint or a preflight reached without a known key.
+        assert verdict is not None and decision.path is not None
         rule = decision.rule
         extra_headers = [verdict.rule_header]
         if verdict.quota is not None:
+            assert client is not None
             admitted, quota_headers = self.quotas.admit(client.id, verdict.quota)
             if not admitted:
                 rule = f"quota:{verdict.plan}"
-                await send_gateway_response(send, STATUS_QUOTA, rule, quota_headers)
+                await send_gateway_response(send, STATUS_QUOTA, rule, quota_headers, decision.bodies)
                 self._observe(decision, STATUS_QUOTA, rule, True, started, canary)
                 return
             extra_headers.extend(quota_headers)
@@ -144,7 +148,7 @@ class EntitlementMiddleware:
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        state["gw467_client"] = client.identity
+        state["gw467_client"] = client.identity if client is not None else None
         state["gw467_plan"] = verdict.plan
         state["gw467_endpoint"] = decision.endpoint
         state["gw467_rule"] = rule
@@ -154,7 +158,7 @@ class EntitlementMiddleware:
         if raw_path != path or scope["path"] != forwarded_path:
             # Respelled, or under a root path: the app routes on exactly what was decided.
             scope["path"] = forwarded_path
-            scope["raw_path"] = path.encode("ascii")
+            scope["raw_path"] = raw_path_for(path)
         status = 500  # what the server answers if the app raises before starting a response
 
         async def send_with_rule(message: Message) -> None:
@@ -177,9 +181,10 @@ class EntitlementMiddleware:
         method: str,
         raw_path: str,
         authorization: list[bytes],
+        preflight: str | None,
     ) -> tuple[Decision, CanaryController | None]:
         """Decide with the candidate too: count a shadow divergence, or let a canary slice enforce it."""
-        candidate = decide(candidate_table, method, raw_path, authorization)
+        candidate = decide(candidate_table, method, raw_path, authorization, preflight=preflight)
         if stage.shadow is not None:
             divergence = stage.shadow.observe(method, raw_path, decision, candidate)
             if divergence is not None and self.metrics is not None:

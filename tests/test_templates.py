@@ -1,4 +1,4 @@
-"""Path templates: what the grammar accepts, how it refuses, how templates rank, and when two are ambiguous."""
+"""Path templates: the grammar, its refusals, how templates rank, and when two are ambiguous."""
 
 from __future__ import annotations
 

@@ -179,6 +179,23 @@ def filled_path(template: str, values: list[str]) -> str:
     return "/" + "/".join(parts)
 
 
+# One value per converter that no generated literal or narrower converter also matches.
+EXAMPLE_VALUES = {
+    "str": "vx",
+    "int": "7",
+    "uuid": "123e4567-e89b-12d3-a456-426614174000",
+    "float": "0.5",
+    "path": "vx",
+}
+
+
+def example_path(template: str) -> str:
+    """A concrete path that routes to `template` in a generated catalogue (its siblings' literals
+    and narrower converters never match the values chosen)."""
+    values = [EXAMPLE_VALUES[_converter_of(part)] for part in template.split("/")[1:] if part.startswith("{")]
+    return filled_path(template, values)
+
+
 def _converter_of(part: str) -> str:
     inside = part[1:-1]
     return inside.partition(":")[2] or "str"

@@ -8,9 +8,14 @@ from hypothesis import strategies as st
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import dump_plan_set, parse_plan_set
-from gateway.testing import KeyedPlanSet, config_changes, first_party_regressions, keyed_plan_sets
+from gateway.testing import (
+    KeyedPlanSet,
+    config_changes,
+    example_path,
+    first_party_regressions,
+    keyed_plan_sets,
+)
 from gateway.testing.reference import reference_decide
-from gateway.testing.strategies import example_path
 
 
 @given(keyed_plan_sets(), st.data())

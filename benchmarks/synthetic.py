@@ -42,7 +42,7 @@ def _clients(count: int, progress: bool) -> tuple[Client, ...]:
     sha256 = hashlib.sha256
     for index in range(count):
         digest = sha256(_key(index).encode()).hexdigest()
-        clients.append(Client(f"app{index:07d}", "third_party", False, digest))
+        clients.append(Client(f"app{index:07d}", "third_party", False, (digest,)))
         if progress and (index + 1) % PROGRESS_EVERY == 0:
             print(f"    {index + 1:,}/{count:,} clients", file=sys.stderr)
     return tuple(clients)

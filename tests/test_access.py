@@ -27,8 +27,8 @@ def plan_set(
 ) -> PlanSet:
     """`app` (first-party unless told) and `bot` (third-party); both on `reader` unless exempt."""
     clients = (
-        Client("app", "app", app_first_party, sha256_hex("key-app"), plan="reader"),
-        Client("bot", "bot", False, sha256_hex("key-bot"), plan="reader"),
+        Client("app", "app", app_first_party, (sha256_hex("key-app"),), plan="reader"),
+        Client("bot", "bot", False, (sha256_hex("key-bot"),), plan="reader"),
     )
     plans = (Plan("reader", 0, (Grant(grants),)),)
     return PlanSet("v", endpoints, plans, clients, Policy(exempt=exempt))

@@ -36,7 +36,7 @@ def small_plan_set() -> PlanSet:
         Plan("nothing", 0, (Grant(("tweets.*",), methods=("DELETE",)),)),
     )
     clients = tuple(
-        Client(client_id, client_class, first_party, hashlib.sha256(key_for(client_id)).hexdigest(), plan)
+        Client(client_id, client_class, first_party, (hashlib.sha256(key_for(client_id)).hexdigest(),), plan)
         for client_id, client_class, first_party, plan in [
             ("web", "web", True, "basic"),
             ("bot", "third_party", False, "free"),
@@ -68,7 +68,7 @@ def test_a_client_on_a_plan_is_compiled_with_that_plan_its_identity_and_key_dige
     bot = compiled(compile_plan_set(small_plan_set()), "bot")
     assert (bot.plan, bot.exemption) == ("free", None)
     assert (bot.id, bot.client_class, bot.first_party) == ("bot", "third_party", False)
-    assert bot.key_digest == hashlib.sha256(key_for("bot")).digest()
+    assert bot.key_digests == (hashlib.sha256(key_for("bot")).digest(),)
 
 
 def test_a_grant_is_named_by_the_first_pattern_of_the_plan_that_admits_the_endpoint() -> None:

@@ -15,6 +15,10 @@ class Holder:
     name: str
     key_digest: bytes
 
+    @property
+    def key_digests(self) -> tuple[bytes, ...]:
+        return (self.key_digest,)
+
 
 def holder(name: str, key: bytes) -> Holder:
     return Holder(name, hashlib.sha256(key).digest())

@@ -31,7 +31,7 @@ def small_table(
     """A compiled plan set: first-party clients exempt, everyone else on the `reader` plan."""
     plan = Plan("reader", 0, (Grant(reader_grants),))
     members = tuple(
-        Client(client_id, client_class, first_party, sha256_hex(f"key-of-{client_id}"))
+        Client(client_id, client_class, first_party, (sha256_hex(f"key-of-{client_id}"),))
         for client_id, client_class, first_party in clients
     )
     policy = Policy(exempt=exempt, default_plan="reader")

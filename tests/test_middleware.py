@@ -25,7 +25,7 @@ import gateway.serving.middleware
 from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable
-from gateway.core.planfile import load_plan_set
+from gateway.core.planfile import load_plan_set, parse_plan_set
 from gateway.core.plans import Client, Endpoint
 from gateway.serving.canary import CanaryPolicy, slice_position
 from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope
@@ -35,6 +35,7 @@ from gateway.serving.rollout import CANARY, SHADOW, RolloutEvent
 from gateway.serving.upstream import build_demo_app
 from gateway.testing import RecordingUpstream
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
+from tests.test_decision import REALISTIC_PLAN
 
 INCIDENT_BODY = (
     b'{"errors":[{"message":"Your current API plan does not include access to this endpoint, please see '
@@ -250,6 +251,7 @@ def test_quota_answers_429_with_rate_limit_headers_and_resets_with_the_window() 
     assert limited.header("x-rate-limit-limit") == "50"
     assert limited.header("x-rate-limit-remaining") == "0"
     assert limited.header("x-gw467-rule") == "quota:free"
+    assert limited.header("retry-after") == str(900 - 1_000_000 % 900)
     now[0] += 900
     allowed = send(app, "POST", "/2/tweets", "sunrise-bot")
     assert allowed.status == 201
@@ -640,7 +642,7 @@ def test_a_request_no_table_can_authenticate_is_refused_during_a_canary() -> Non
 
 def test_a_client_or_endpoint_only_the_canary_candidate_knows_is_decided_by_the_candidate() -> None:
     baseline = load_plan_set(BASELINE)
-    newcomer = Client("newcomer", "web", True, hashlib.sha256(b"newcomer-key").hexdigest())
+    newcomer = Client("newcomer", "web", True, (hashlib.sha256(b"newcomer-key").hexdigest(),))
     endpoint = Endpoint("links.stats", "GET", "/2/links/{code}/stats", "links")
     candidate = dataclasses.replace(
         baseline, clients=(*baseline.clients, newcomer), endpoints=(*baseline.endpoints, endpoint)
@@ -676,3 +678,63 @@ def test_a_tripped_canary_is_rolled_back_at_that_moment_and_counted_in_metrics()
     bad = frozenset({"client_class": "tco", "outcome": "bad"}.items())
     assert counted["gw467_canary_requests_total", bad] == 20
     assert counted["gw467_canary_rollbacks_total", frozenset({("reason", "first-party error rate")})] == 1
+
+
+# --- real route shapes, public endpoints, preflights and the plan file's own refusal bodies ------
+
+
+def realistic_gateway(upstream: Any = None) -> EntitlementMiddleware:
+    plan_set = parse_plan_set(REALISTIC_PLAN, "realistic.toml")
+    return EntitlementMiddleware(upstream if upstream is not None else build_demo_app(plan_set), plan_set)
+
+
+APP_KEY = [(b"authorization", b"Bearer app-key-new-0002")]
+
+
+def test_a_literal_route_beside_a_parameter_route_reaches_the_literal_handler_of_the_demo_app() -> None:
+    app = realistic_gateway()
+    featured = asyncio.run(call_asgi(app, "GET", "/2/users/me", APP_KEY))
+    other = asyncio.run(call_asgi(app, "GET", "/2/users/jack", APP_KEY))
+    assert featured.header("x-gw467-rule") == other.header("x-gw467-rule") == "plan:free/grant:users.*"
+    assert json.loads(other.body)["data"]["username"] == "jack"
+    assert json.loads(featured.body)["data"]["username"] == "users.me"  # the literal route, no parameter
+
+
+def test_an_encoded_utf8_value_reaches_the_app_decoded_with_its_raw_path_re_encoded() -> None:
+    upstream = RecordingApp()
+    response = asyncio.run(call_asgi(realistic_gateway(upstream), "GET", "/v1/items/jos%c3%a9", APP_KEY))
+    assert response.status == 200
+    (scope,) = upstream.scopes
+    assert (scope["path"], scope["raw_path"]) == ("/v1/items/jos\u00e9", b"/v1/items/jos%C3%A9")
+
+
+def test_a_public_endpoint_reaches_the_app_without_a_key_and_is_counted() -> None:
+    upstream = RecordingApp()
+    app = EntitlementMiddleware(upstream, parse_plan_set(REALISTIC_PLAN, "realistic.toml"), metrics=True)
+    response = asyncio.run(call_asgi(app, "GET", "/healthz"))
+    assert (response.status, response.header("x-gw467-rule")) == (200, "public")
+    assert upstream.scopes[0]["state"]["gw467_client"] is None
+    assert samples(app)[requests_total("unknown", "ops", 200, "public")] == 1
+
+
+def test_a_cors_preflight_reaches_the_app_without_a_key_when_the_policy_allows_it() -> None:
+    preflight = [(b"origin", b"https://app.example"), (b"access-control-request-method", b"POST")]
+    allowed = asyncio.run(call_asgi(realistic_gateway(RecordingApp()), "OPTIONS", "/v1/items", preflight))
+    assert (allowed.status, allowed.header("x-gw467-rule")) == (200, "cors:preflight")
+    plain = asyncio.run(call_asgi(realistic_gateway(RecordingApp()), "OPTIONS", "/v1/items", preflight[:1]))
+    assert (plain.status, plain.header("x-gw467-rule")) == (401, "auth:missing")
+
+
+def test_head_reaches_the_app_as_the_get_it_mirrors() -> None:
+    response = asyncio.run(call_asgi(realistic_gateway(), "HEAD", "/v1/items/42", APP_KEY))
+    assert (response.status, response.header("x-gw467-rule")) == (200, "plan:free/grant:items.*")
+
+
+def test_a_plan_files_responses_table_replaces_the_refusal_body_but_not_the_status() -> None:
+    nobody = [(b"authorization", b"Bearer nobody-key-0001")]
+    denied = asyncio.run(call_asgi(realistic_gateway(), "GET", "/v1/items/1", nobody))
+    assert denied.status == 467
+    assert denied.body == b'{"errors":[{"message":"Your plan does not include this endpoint","code":1001}]}'
+    assert denied.header("content-length") == str(len(denied.body))
+    unknown = asyncio.run(call_asgi(realistic_gateway(), "GET", "/v1/items/1"))
+    assert unknown.body == b'{"errors":[{"message":"Could not authenticate you","code":32}]}'

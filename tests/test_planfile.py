@@ -226,12 +226,36 @@ def test_bad_path_template_is_refused_at_endpoint_path(tmp_path: Path, template:
     assert words in message
 
 
-def test_literal_template_conflicting_with_parameter_template_is_refused(tmp_path: Path) -> None:
+def test_a_literal_template_beside_a_parameter_template_is_accepted(tmp_path: Path) -> None:
     document = valid_document()
     add_endpoint(document, "users.me", "GET", "/2/users/me")
+    plan_set = load_plan_set(write_plan(tmp_path, document))
+    assert plan_set.endpoint("users.me").path == "/2/users/me"
+
+
+def test_two_parameter_templates_differing_only_in_names_are_refused(tmp_path: Path) -> None:
+    document = valid_document()
+    add_endpoint(document, "users.other", "GET", "/2/users/{user_id:str}")
     assert refuse(tmp_path, document) == (
-        ": endpoints[3] (id 'users.me').path: GET '/2/users/me' matches the same requests as "
+        ": endpoints[3] (id 'users.other').path: GET '/2/users/{user_id:str}' matches the same requests as "
         "endpoint 'users.lookup' (GET '/2/users/{id}')"
+    )
+
+
+def test_a_typed_parameter_beside_a_str_parameter_is_accepted(tmp_path: Path) -> None:
+    document = valid_document()
+    add_endpoint(document, "users.by_number", "GET", "/2/users/{n:int}")
+    add_endpoint(document, "files", "GET", "/2/files/{rest:path}")
+    plan_set = load_plan_set(write_plan(tmp_path, document))
+    assert [e.id for e in plan_set.endpoints][-2:] == ["users.by_number", "files"]
+
+
+def test_a_path_parameter_before_the_end_of_a_template_is_refused_in_one_line(tmp_path: Path) -> None:
+    document = valid_document()
+    add_endpoint(document, "files", "GET", "/2/files/{rest:path}/raw")
+    assert refuse(tmp_path, document).startswith(
+        ": endpoints[3] (id 'files').path: path template '/2/files/{rest:path}/raw' has '{rest:path}' "
+        "before its end"
     )
 
 
@@ -265,19 +289,65 @@ def test_key_and_key_sha256_of_the_same_key_are_a_duplicate(tmp_path: Path) -> N
     document = valid_document()
     del document["clients"]["app"]["key"]
     document["clients"]["app"]["key_sha256"] = hashlib.sha256(WEB_KEY.encode()).hexdigest()
-    assert refuse(tmp_path, document).startswith(": clients.app.key: duplicate API key: client 'web'")
+    assert refuse(tmp_path, document) == (
+        ": clients.app.key_sha256: duplicate API key: client 'web' has the same key"
+    )
 
 
-def test_client_with_both_key_and_key_sha256_is_refused(tmp_path: Path) -> None:
+def test_a_client_may_hold_several_keys_in_every_form_for_rotation(tmp_path: Path) -> None:
     document = valid_document()
-    document["clients"]["app"]["key_sha256"] = "0" * 64
-    assert refuse(tmp_path, document) == ": clients.app: give exactly one of 'key' or 'key_sha256'"
+    new_digest = hashlib.sha256(b"app-key-0003").hexdigest()
+    document["clients"]["app"].update(
+        {"keys": ["app-key-0002"], "key_sha256": "0" * 64, "key_sha256s": [new_digest]}
+    )
+    client = load_plan_set(write_plan(tmp_path, document)).client("app")
+    assert client.key_sha256s == (
+        hashlib.sha256(APP_KEY.encode()).hexdigest(),
+        hashlib.sha256(b"app-key-0002").hexdigest(),
+        "0" * 64,
+        new_digest,
+    )
+
+
+def test_a_client_listing_one_key_twice_is_refused_naming_both_places(tmp_path: Path) -> None:
+    document = valid_document()
+    document["clients"]["app"]["keys"] = ["app-key-0002", APP_KEY]
+    message = refuse(tmp_path, document)
+    assert message == ": clients.app.keys[1]: duplicate API key: key is the same key"
+    assert APP_KEY not in message
+
+
+def test_a_rotated_key_shared_with_another_client_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    document = valid_document()
+    document["clients"]["app"]["keys"] = ["app-key-0002", WEB_KEY]
+    message = refuse(tmp_path, document)
+    assert message == ": clients.app.keys[1]: duplicate API key: client 'web' has the same key"
+    assert WEB_KEY not in message
+
+
+def test_a_short_key_in_a_key_list_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    document = valid_document()
+    document["clients"]["app"]["keys"] = ["short-key"]
+    message = refuse(tmp_path, document)
+    assert message == ": clients.app.keys[0]: String should have at least 12 characters"
+    assert "short-key" not in message
+
+
+def test_a_malformed_digest_in_a_digest_list_is_refused(tmp_path: Path) -> None:
+    document = valid_document()
+    document["clients"]["app"]["key_sha256s"] = ["0" * 63]
+    assert (
+        refuse(tmp_path, document) == ": clients.app.key_sha256s[0]: must be 64 lowercase hexadecimal digits"
+    )
 
 
 def test_client_with_neither_key_nor_key_sha256_is_refused(tmp_path: Path) -> None:
     document = valid_document()
     del document["clients"]["app"]["key"]
-    assert refuse(tmp_path, document) == ": clients.app: give exactly one of 'key' or 'key_sha256'"
+    assert (
+        refuse(tmp_path, document)
+        == ": clients.app: give a key: 'key', 'keys', 'key_sha256' or 'key_sha256s'"
+    )
 
 
 @pytest.mark.parametrize("digest", ["A" * 64, "0" * 63, "0" * 65, "g" * 64, ""])
@@ -470,7 +540,7 @@ def test_key_clients_are_stored_as_sha256_of_key(path: Path) -> None:
     raw_clients = tomllib.loads(path.read_text("utf-8"))["clients"]
     for client in load_plan_set(path).clients:
         key = raw_clients[client.id]["key"]
-        assert client.key_sha256 == hashlib.sha256(key.encode("utf-8")).hexdigest()
+        assert client.key_sha256s == (hashlib.sha256(key.encode("utf-8")).hexdigest(),)
 
 
 def test_key_sha256_client_loads_with_that_digest(tmp_path: Path) -> None:
@@ -478,7 +548,7 @@ def test_key_sha256_client_loads_with_that_digest(tmp_path: Path) -> None:
     digest = hashlib.sha256(APP_KEY.encode()).hexdigest()
     del document["clients"]["app"]["key"]
     document["clients"]["app"]["key_sha256"] = digest
-    assert load_plan_set(write_plan(tmp_path, document)).client("app").key_sha256 == digest
+    assert load_plan_set(write_plan(tmp_path, document)).client("app").key_sha256s == (digest,)
 
 
 def test_plans_are_ordered_by_tier_whatever_the_file_order(tmp_path: Path) -> None:
@@ -519,3 +589,76 @@ def test_a_class_with_both_first_and_third_party_clients_is_refused(tmp_path: Pa
         ": clients.partner.first_party: class 'web' mixes first- and third-party clients "
         "(client 'web' is first-party)"
     )
+
+
+# --- public endpoints, CORS preflight and refusal bodies -------------------------------------------
+
+
+def test_public_endpoints_and_cors_preflight_load_and_survive_a_dump(tmp_path: Path) -> None:
+    document = valid_document()
+    document["endpoints"].append(
+        {"id": "health", "method": "GET", "path": "/healthz", "surface": "ops", "public": True}
+    )
+    document["policy"]["cors_preflight"] = True
+    plan_set = load_plan_set(write_plan(tmp_path, document))
+    assert plan_set.endpoint("health").public and not plan_set.endpoint("tweets.lookup").public
+    assert plan_set.policy.cors_preflight
+    again = parse_plan_set(dump_plan_set(plan_set), plan_set.source)
+    assert again == plan_set
+
+
+def test_a_responses_table_sets_messages_codes_and_bodies_and_survives_a_dump(tmp_path: Path) -> None:
+    document = valid_document()
+    document["responses"] = {
+        "not_entitled": {"message": "Upgrade your plan", "code": 1001},
+        "unauthenticated": {"message": "Who are you?"},
+        "quota": {"body": '{"detail":"slow down"}'},
+    }
+    plan_set = load_plan_set(write_plan(tmp_path, document))
+    assert (
+        plan_set.responses.not_entitled.encoded()
+        == b'{"errors":[{"message":"Upgrade your plan","code":1001}]}'
+    )
+    assert plan_set.responses.unauthenticated.encoded() == b'{"errors":[{"message":"Who are you?"}]}'
+    assert plan_set.responses.quota.encoded() == b'{"detail":"slow down"}'
+    assert plan_set.responses.no_route.code == 34
+    assert parse_plan_set(dump_plan_set(plan_set), plan_set.source) == plan_set
+
+
+def test_without_a_responses_table_the_bodies_are_twitters_byte_for_byte(tmp_path: Path) -> None:
+    responses = load_plan_set(write_plan(tmp_path, valid_document())).responses
+    assert (
+        responses.no_route.encoded()
+        == b'{"errors":[{"message":"Sorry, that page does not exist","code":34}]}'
+    )
+    assert responses.quota.encoded() == b'{"errors":[{"message":"Rate limit exceeded","code":88}]}'
+    assert "[responses]" not in dump_plan_set(load_plan_set(write_plan(tmp_path, valid_document())))
+
+
+@pytest.mark.parametrize(
+    ("refusal", "expected"),
+    [
+        ({}, ": responses.quota: give exactly one of 'message' (with an optional 'code') or 'body'"),
+        (
+            {"message": "m", "body": "{}"},
+            ": responses.quota: give exactly one of 'message' (with an optional 'code') or 'body'",
+        ),
+        (
+            {"body": "{}", "code": 3},
+            ": responses.quota.code: 'code' goes with 'message'; a 'body' is sent as written",
+        ),
+        ({"body": "not json"}, ": responses.quota.body: must be JSON (it is sent as application/json)"),
+    ],
+)
+def test_a_malformed_refusal_is_refused_in_one_line(
+    tmp_path: Path, refusal: dict[str, Any], expected: str
+) -> None:
+    document = valid_document()
+    document["responses"] = {"quota": refusal}
+    assert refuse(tmp_path, document) == expected
+
+
+def test_an_unknown_refusal_kind_is_refused(tmp_path: Path) -> None:
+    document = valid_document()
+    document["responses"] = {"teapot": {"message": "short and stout"}}
+    assert refuse(tmp_path, document).startswith(": responses.teapot: ")

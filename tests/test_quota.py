@@ -36,3 +36,16 @@ def test_reset_forgets_every_count() -> None:
     ledger.admit("a", quota)
     ledger.reset()
     assert ledger.admit("a", quota)[0]
+
+
+def test_a_refusal_says_retry_after_the_whole_seconds_until_the_window_resets() -> None:
+    now = [100.0]
+    ledger = QuotaLedger(lambda: now[0])
+    quota = Quota(requests=1, window_seconds=60)
+    admitted, headers = ledger.admit("c", quota)
+    assert admitted and b"retry-after" not in dict(headers)
+    now[0] = 100.4
+    admitted, headers = ledger.admit("c", quota)
+    assert not admitted and dict(headers)[b"retry-after"] == b"20"  # 19.6 s, rounded up
+    now[0] = 119.99
+    assert dict(ledger.admit("c", quota)[1])[b"retry-after"] == b"1"

@@ -191,3 +191,74 @@ def test_a_greedy_walk_that_ends_inside_a_longer_template_falls_back_unrespelled
     match = trie.match("GET", ("a", "b"))
     assert match is not None and match.endpoint == 1
     assert match.respelled is False
+
+
+REAL_SHAPES = (
+    Endpoint("featured", "GET", "/v1/items/featured", "s"),
+    Endpoint("number", "GET", "/v1/items/{n:int}", "s"),
+    Endpoint("uuid", "GET", "/v1/items/{u:uuid}", "s"),
+    Endpoint("decimal", "GET", "/v1/items/{x:float}", "s"),
+    Endpoint("lookup", "GET", "/v1/items/{id}", "s"),
+    Endpoint("rest", "GET", "/v1/items/{rest:path}", "s"),
+    Endpoint("me-likes", "GET", "/2/users/me/likes", "s"),
+    Endpoint("user-tweets", "GET", "/2/users/{id}/tweets", "s"),
+    Endpoint("head-only", "HEAD", "/v1/items/featured", "s"),
+    Endpoint("kelvin", "GET", "/k", "s"),
+    Endpoint("anything", "GET", "/{word}", "s"),
+)
+REAL_TRIE = RouteTrie(REAL_SHAPES)
+
+
+def real_endpoint(method: str, *segments: str) -> str | None:
+    match = REAL_TRIE.match(method, segments)
+    return None if match is None else REAL_SHAPES[match.endpoint].id
+
+
+@pytest.mark.parametrize(
+    ("segment", "endpoint"),
+    [
+        ("featured", "featured"),
+        ("Featured", "featured"),
+        ("42", "number"),
+        ("123e4567-e89b-12d3-a456-426614174000", "uuid"),
+        ("4.5", "decimal"),
+        ("hello", "lookup"),
+        ("jos\u00e9", "lookup"),
+        ("hello world", "lookup"),
+    ],
+)
+def test_a_literal_beats_typed_parameters_which_beat_str_which_beats_the_catch_all(
+    segment: str, endpoint: str
+) -> None:
+    assert real_endpoint("GET", "v1", "items", segment) == endpoint
+
+
+def test_the_catch_all_takes_every_remaining_segment() -> None:
+    segments = ("v1", "items", "a", "b", "c")
+    match = REAL_TRIE.match("GET", segments)
+    assert match is not None and REAL_SHAPES[match.endpoint].id == "rest"
+    assert REAL_TRIE.forwarded_segments(match.endpoint, segments) == list(segments)
+
+
+def test_a_literal_branch_that_dead_ends_backtracks_to_the_parameter_beside_it() -> None:
+    assert real_endpoint("GET", "2", "users", "me", "likes") == "me-likes"
+    assert real_endpoint("GET", "2", "users", "me", "tweets") == "user-tweets"
+
+
+def test_head_takes_its_own_endpoint_first_and_otherwise_the_get_it_mirrors() -> None:
+    trie = RouteTrie(REAL_SHAPES)
+    assert trie.route("HEAD", "/v1/items/featured").endpoint == 8
+    assert trie.route("HEAD", "/v1/items/42").endpoint == 1
+    assert trie.route("HEAD", "/nowhere/at/all").endpoint == NO_MATCH
+
+
+def test_only_ascii_folds_onto_a_literal() -> None:
+    # 'K' (Kelvin sign) lowers to an ASCII 'k', but a non-ASCII segment is a parameter value.
+    assert real_endpoint("GET", "K") == "kelvin"
+    assert real_endpoint("GET", "\u212a") == "anything"
+
+
+def test_a_decoded_value_is_forwarded_decoded_and_routes_once_per_raw_spelling() -> None:
+    trie = RouteTrie(REAL_SHAPES)
+    assert trie.route("GET", "/v1/items/jos%C3%A9") == (4, "/v1/items/jos\u00e9")
+    assert trie.route("GET", "/v1/items/hello%20world") == (4, "/v1/items/hello world")

@@ -1,18 +1,25 @@
-"""Path templates: what the grammar accepts, how it refuses, and when two templates overlap."""
+"""Path templates: the grammar, its refusals, how templates rank, and when two are ambiguous."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.core.templates import MAX_SEGMENTS, Segment, TemplateError, parse_template, templates_overlap
+from gateway.core.templates import (
+    MAX_SEGMENTS,
+    Segment,
+    TemplateError,
+    parse_template,
+    precedence,
+    templates_ambiguous,
+)
 
 
 def literal(value: str) -> Segment:
     return Segment(value, is_parameter=False)
 
 
-def parameter(name: str) -> Segment:
-    return Segment(name, is_parameter=True)
+def parameter(name: str, converter: str = "str") -> Segment:
+    return Segment(name, is_parameter=True, converter=converter)
 
 
 def test_root_template_has_no_segments() -> None:
@@ -52,6 +59,12 @@ def test_literal_keeps_its_spelling_and_folds_for_comparison() -> None:
         ("/2/./tweets", "dot segment '.'"),
         ("/2/..", "dot segment '..'"),
         ("/2/{id}.json", "has segment '{id}.json'"),
+        (
+            "/2/{id:number}",
+            "unknown converter 'number' in '{id:number}' (converters: int, uuid, float, str, path)",
+        ),
+        ("/2/{id:}", "unknown converter ''"),
+        ("/files/{rest:path}/raw", "has '{rest:path}' before its end: a path parameter is a catch-all"),
         ("/2/{id", "has segment '{id'"),
         ("/2/{}", "has segment '{}'"),
         ("/2/{1id}", "has segment '{1id}'"),
@@ -71,7 +84,9 @@ def test_malformed_template_is_refused_saying_why(template: str, words: str) -> 
 
 
 def test_bad_segment_message_describes_the_grammar() -> None:
-    with pytest.raises(TemplateError, match=r"either \{name\} or letters, digits and '-\._~'"):
+    with pytest.raises(
+        TemplateError, match=r"either \{name\}, \{name:converter\} or letters, digits and '-\._~'"
+    ):
         parse_template("/a+b")
 
 
@@ -79,22 +94,59 @@ def test_template_error_is_a_value_error() -> None:
     assert issubclass(TemplateError, ValueError)
 
 
+def test_converters_are_parsed_and_a_bare_parameter_is_a_str_one() -> None:
+    assert parse_template("/v1/{a}/{b:str}/{c:int}/{d:uuid}/{e:float}/{rest:path}") == (
+        literal("v1"),
+        parameter("a"),
+        parameter("b"),
+        parameter("c", "int"),
+        parameter("d", "uuid"),
+        parameter("e", "float"),
+        parameter("rest", "path"),
+    )
+
+
+def test_precedence_ranks_literal_then_typed_then_str_then_path() -> None:
+    ranks = [
+        precedence(parse_template(t))
+        for t in ("/a", "/{x:int}", "/{x:uuid}", "/{x:float}", "/{x}", "/{x:path}")
+    ]
+    assert ranks == sorted(ranks) and len(set(ranks)) == 6
+
+
+def test_a_literal_beside_a_parameter_ranks_first_whatever_follows() -> None:
+    assert precedence(parse_template("/2/users/me/{x:path}")) < precedence(
+        parse_template("/2/users/{id}/tweets")
+    )
+
+
 @pytest.mark.parametrize(
-    ("first", "second", "overlap"),
+    ("first", "second", "ambiguous"),
     [
         ("/2/tweets", "/2/tweets", True),
-        ("/2/users/me", "/2/users/{id}", True),
         ("/2/users/{id}", "/2/users/{user_id}", True),
-        ("/{a}/tweets", "/users/{b}", True),
+        ("/2/users/{id}", "/2/users/{id:str}", True),
+        ("/2/users/{id:int}", "/2/users/{n:int}", True),
+        ("/files/{a:path}", "/files/{b:path}", True),
         ("/2/Tweets", "/2/tWEETS", True),
         ("/", "/", True),
+        ("/2/users/me", "/2/users/{id}", False),
+        ("/v1/items/featured", "/v1/items/{id}", False),
+        ("/{a}/tweets", "/users/{b}", False),
+        ("/items/{id:int}", "/items/{id}", False),
+        ("/items/{id:int}", "/items/{id:float}", False),
+        ("/items/{id:uuid}", "/items/{id:int}", False),
+        ("/files/{rest:path}", "/files/{name}", False),
+        ("/files/{rest:path}", "/files/{dir}/{rest:path}", False),
         ("/2/tweets", "/2/users", False),
         ("/2/users/{id}", "/2/users/{id}/tweets", False),
         ("/", "/{id}", False),
         ("/2/{id}/likes", "/2/{id}/retweets", False),
     ],
 )
-def test_templates_overlap_truth_table(first: str, second: str, overlap: bool) -> None:
+def test_only_templates_matching_the_same_requests_are_ambiguous(
+    first: str, second: str, ambiguous: bool
+) -> None:
     a, b = parse_template(first), parse_template(second)
-    assert templates_overlap(a, b) is overlap
-    assert templates_overlap(b, a) is overlap
+    assert templates_ambiguous(a, b) is ambiguous
+    assert templates_ambiguous(b, a) is ambiguous

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import pytest
 
 from gateway.core.planfile import load_plan_set
+from gateway.core.plans import Endpoint
 from gateway.serving.inprocess import call_asgi
 from gateway.serving.upstream import PIXEL_PNG, build_demo_app
 from tests.conftest import FIXED
@@ -47,3 +49,23 @@ def test_tweet_create_answers_201() -> None:
     response = asyncio.run(call_asgi(APP, "POST", "/2/tweets", body=b'{"text":"hi"}'))
     assert response.status == 201
     assert "id" in json.loads(response.body)["data"]
+
+
+def test_the_demo_app_lists_routes_in_the_gateways_precedence_whatever_the_catalogue_order() -> None:
+    endpoints = (
+        Endpoint("rest", "GET", "/v1/items/{rest:path}", "items"),
+        Endpoint("lookup", "GET", "/v1/items/{id}", "items"),
+        Endpoint("number", "GET", "/v1/items/{n:int}", "items"),
+        Endpoint("featured", "GET", "/v1/items/featured", "items"),
+    )
+    app = build_demo_app(dataclasses.replace(PLAN_SET, endpoints=endpoints))
+    served = {
+        path: json.loads(asyncio.run(call_asgi(app, "GET", path)).body)["data"]["endpoint"]
+        for path in ("/v1/items/featured", "/v1/items/42", "/v1/items/x", "/v1/items/x/y")
+    }
+    assert served == {
+        "/v1/items/featured": "featured",
+        "/v1/items/42": "number",
+        "/v1/items/x": "lookup",
+        "/v1/items/x/y": "rest",
+    }

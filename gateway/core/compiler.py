@@ -3,6 +3,8 @@
 Each plan becomes a bitset of granted endpoints. Clients that share a profile
 (the same exemption and the same plan) share one precomputed tuple of verdicts,
 indexed by endpoint number, so a decision is a route match plus one index.
+Every verdict rule is built here: grants, denials, exemptions, `public` and
+`cors:preflight`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from gateway.core.decision import ClientIdentity, CompiledClient, DecisionTable, Verdict
 from gateway.core.plans import Endpoint, Plan, PlanSet
 from gateway.core.routing import RouteTrie
-from gateway.core.rules import Rule, RuleKind
+from gateway.core.rules import PREFLIGHT, PUBLIC, Rule, RuleKind
 
 
 def compile_plan_set(plan_set: PlanSet) -> DecisionTable:
@@ -30,11 +32,13 @@ def compile_plan_set(plan_set: PlanSet) -> DecisionTable:
                 identity=ClientIdentity(client.id, client.client_class, client.first_party),
                 plan=plan_name,
                 exemption=exemption,
-                key_digest=bytes.fromhex(client.key_sha256),
+                key_digests=tuple(bytes.fromhex(digest) for digest in client.key_sha256s),
                 verdicts=profiles[profile],
             )
         )
-    return DecisionTable(plan_set, routes, tuple(clients), plan_grants)
+    public = Verdict(PUBLIC)
+    preflight = Verdict(PREFLIGHT) if plan_set.policy.cors_preflight else None
+    return DecisionTable(plan_set, routes, tuple(clients), plan_grants, public, preflight)
 
 
 def _granting_patterns(plan: Plan, endpoints: tuple[Endpoint, ...]) -> tuple[str | None, ...]:
@@ -51,6 +55,21 @@ def _bits(granting: tuple[str | None, ...]) -> int:
 
 
 def _verdicts(
+    plan_set: PlanSet,
+    patterns: dict[str, tuple[str | None, ...]],
+    exemption: str | None,
+    plan_name: str | None,
+) -> tuple[Verdict, ...]:
+    """The profile's verdict on each endpoint; a public endpoint is reached whatever the profile."""
+    public = Verdict(PUBLIC, plan=plan_name)
+    by_entitlement = _entitled_verdicts(plan_set, patterns, exemption, plan_name)
+    return tuple(
+        public if endpoint.public else verdict
+        for endpoint, verdict in zip(plan_set.endpoints, by_entitlement, strict=True)
+    )
+
+
+def _entitled_verdicts(
     plan_set: PlanSet,
     patterns: dict[str, tuple[str | None, ...]],
     exemption: str | None,

@@ -126,7 +126,8 @@ def validate_model(
         problems = error.errors(include_url=False)
         first = problems[0]
         location = list(first["loc"])
-        secret = bool(location) and location[-1] in secret_keys
+        # A key inside a secret list (`keys[1]`) is as secret as the list.
+        secret = any(part in secret_keys for part in location if isinstance(part, str))
         message = _describe(first, show_input=not secret)
         if location and location[-1] == "[key]":
             # pydantic's marker for a table whose *name* is invalid: `plans.bad name.[key]`.

@@ -51,16 +51,16 @@ def _careful_bearer_key(authorization_values: list[bytes]) -> bytes:
     return key
 
 
-class HasKeyDigest(Protocol):
+class HasKeyDigests(Protocol):
     @property
-    def key_digest(self) -> bytes: ...
+    def key_digests(self) -> tuple[bytes, ...]: ...
 
 
-ClientT = TypeVar("ClientT", bound=HasKeyDigest)
+ClientT = TypeVar("ClientT", bound=HasKeyDigests)
 
 
 class KeyIndex(Generic[ClientT]):
-    """Clients by the SHA-256 digest of their key.
+    """Clients by the SHA-256 digest of each of their keys (a client may have several).
 
     The table is keyed by the digest's first 8 bytes (less memory at a million
     keys); the full digest is then compared in constant time, so the table lookup
@@ -68,28 +68,31 @@ class KeyIndex(Generic[ClientT]):
     """
 
     def __init__(self, clients: Iterable[ClientT]) -> None:
-        self._by_prefix: dict[bytes, ClientT] = {}
-        self._shared_prefix: dict[bytes, list[ClientT]] = {}
+        self._by_prefix: dict[bytes, tuple[bytes, ClientT]] = {}
+        self._shared_prefix: dict[bytes, list[tuple[bytes, ClientT]]] = {}
         for client in clients:
-            prefix = client.key_digest[:PREFIX_BYTES]
-            if prefix in self._shared_prefix:
-                self._shared_prefix[prefix].append(client)
-            elif prefix in self._by_prefix:
-                self._shared_prefix[prefix] = [self._by_prefix.pop(prefix), client]
-            else:
-                self._by_prefix[prefix] = client
+            for digest in client.key_digests:
+                entry = (digest, client)
+                prefix = digest[:PREFIX_BYTES]
+                if prefix in self._shared_prefix:
+                    self._shared_prefix[prefix].append(entry)
+                elif prefix in self._by_prefix:
+                    self._shared_prefix[prefix] = [self._by_prefix.pop(prefix), entry]
+                else:
+                    self._by_prefix[prefix] = entry
         self._size = len(self._by_prefix) + sum(map(len, self._shared_prefix.values()))
 
     def __len__(self) -> int:
+        """How many keys are indexed."""
         return self._size
 
     def find(self, key: bytes) -> ClientT | None:
         digest = hashlib.sha256(key).digest()
         prefix = digest[:PREFIX_BYTES]
-        client = self._by_prefix.get(prefix)
-        if client is not None:
-            return client if hmac.compare_digest(client.key_digest, digest) else None
-        for candidate in self._shared_prefix.get(prefix, ()):
-            if hmac.compare_digest(candidate.key_digest, digest):
+        entry = self._by_prefix.get(prefix)
+        if entry is not None:
+            return entry[1] if hmac.compare_digest(entry[0], digest) else None
+        for candidate_digest, candidate in self._shared_prefix.get(prefix, ()):
+            if hmac.compare_digest(candidate_digest, digest):
                 return candidate
         return None

@@ -9,25 +9,33 @@ Four steps, in order, each of which may end the decision:
 Every answer names its `gateway.core.rules.Rule`.
 Steps 1 and 3 are one call, `table.routes.route()`, which remembers recent paths;
 its answer is only used in this order, so an unknown path still gets 401 first.
-Quotas (429) are counted by the middleware, after an allowed decision, because
-they depend on time and on earlier requests; everything here is a pure function
-of the table and the request.
+Two kinds of request skip steps 2 and 4: a request to a `public` endpoint (rule
+`public`; a known key still says who called, any other key is ignored), and, when
+the policy enables it, a CORS preflight (rule `cors:preflight`), routed as the
+method it asks about. HEAD is decided as the GET it mirrors when no HEAD endpoint
+matches. Quotas (429) are counted by the middleware, after an allowed decision,
+because they depend on time and on earlier requests; everything here is a pure
+function of the table and the request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import NamedTuple
 
 from gateway.core.credentials import CredentialProblem, KeyIndex, bearer_key
 from gateway.core.paths import PathRejected
 from gateway.core.plans import Endpoint, PlanSet, Quota
+from gateway.core.refusals import TWITTER_RESPONSES, Responses
 from gateway.core.routing import NO_MATCH, RouteTrie
 from gateway.core.rules import (
     NO_ROUTE,
     STATUS_BAD_PATH,
     STATUS_NO_ROUTE,
     STATUS_NOT_ENTITLED,
+    STATUS_QUOTA,
     STATUS_UNAUTHENTICATED,
     Rule,
     not_authenticated,
@@ -35,23 +43,42 @@ from gateway.core.rules import (
 )
 
 _UNKNOWN_KEY = not_authenticated("unknown-key")
+_ORIGIN = b"origin"
+_REQUEST_METHOD = b"access-control-request-method"
+
+
+def refusal_bodies(responses: Responses) -> Mapping[int, bytes]:
+    """The body of each refusal status, encoded once."""
+    return MappingProxyType(
+        {
+            STATUS_NOT_ENTITLED: responses.not_entitled.encoded(),
+            STATUS_UNAUTHENTICATED: responses.unauthenticated.encoded(),
+            STATUS_NO_ROUTE: responses.no_route.encoded(),
+            STATUS_QUOTA: responses.quota.encoded(),
+        }
+    )
+
+
+TWITTER_BODIES = refusal_bodies(TWITTER_RESPONSES)
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The compiled answer for one client profile on one endpoint: the rule, and the quota it counts in.
 
-    `allowed` and `plan` are read off the rule once, here, since every request reads them.
+    `allowed` is read off the rule once, here, since every request reads it. `plan` is the
+    plan the client is judged by (the rule's plan; for a public endpoint, the caller's plan).
     """
 
     rule: Rule
     quota: Quota | None = None
+    plan: str | None = None
     allowed: bool = field(init=False)
-    plan: str | None = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed", self.rule.allows)
-        object.__setattr__(self, "plan", self.rule.plan)
+        if self.plan is None:
+            object.__setattr__(self, "plan", self.rule.plan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +101,7 @@ class CompiledClient:
     identity: ClientIdentity
     plan: str | None
     exemption: str | None
-    key_digest: bytes
+    key_digests: tuple[bytes, ...]
     verdicts: tuple[Verdict, ...]
 
     @property
@@ -91,7 +118,11 @@ class CompiledClient:
 
 
 class DecisionTable:
-    """A compiled plan set (see `gateway.core.compiler`): routes, keys, and verdicts."""
+    """A compiled plan set (see `gateway.core.compiler`): routes, keys, verdicts and refusal bodies.
+
+    `public` is the verdict of a public endpoint for a caller without a known key,
+    `preflight` that of a CORS preflight (None when the policy does not pass them).
+    """
 
     def __init__(
         self,
@@ -99,6 +130,8 @@ class DecisionTable:
         routes: RouteTrie,
         clients: tuple[CompiledClient, ...],
         plan_grants: dict[str, int],
+        public: Verdict,
+        preflight: Verdict | None,
     ) -> None:
         self.plan_set = plan_set
         self.endpoints: tuple[Endpoint, ...] = plan_set.endpoints
@@ -108,6 +141,9 @@ class DecisionTable:
         self.clients_by_id = {client.id: client for client in clients}
         # Bit i of plan_grants[plan] is set when the plan grants endpoint i.
         self.plan_grants = plan_grants
+        self.public = public
+        self.preflight = preflight
+        self.bodies = refusal_bodies(plan_set.responses)
 
     @property
     def version(self) -> str:
@@ -118,8 +154,9 @@ class Decision(NamedTuple):
     """What the gateway does with one request.
 
     `status` is None when the request is forwarded, else the status the gateway
-    answers with. `path` is the path the upstream will route on. A NamedTuple
-    rather than a frozen dataclass because one is built per request.
+    answers with. `path` is the path the upstream will route on (decoded, as
+    ASGI's `path`). `bodies` are the refusal bodies of the table that decided.
+    A NamedTuple rather than a frozen dataclass because one is built per request.
     """
 
     status: int | None
@@ -128,6 +165,21 @@ class Decision(NamedTuple):
     endpoint: Endpoint | None = None
     verdict: Verdict | None = None
     path: str | None = None
+    bodies: Mapping[int, bytes] = TWITTER_BODIES
+
+
+def preflight_method(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The method a CORS preflight asks about (its Origin and Access-Control-Request-Method
+    headers both present), or None when the request is not a preflight."""
+    origin = False
+    requested = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == _ORIGIN:
+            origin = True
+        elif lowered == _REQUEST_METHOD:
+            requested = value.decode("latin-1").strip().upper()
+    return requested if origin and requested else None
 
 
 def decide(
@@ -136,27 +188,65 @@ def decide(
     raw_path: str,
     authorization: list[bytes],
     client: CompiledClient | None = None,
+    preflight: str | None = None,
 ) -> Decision:
     """Decide one request. `authorization` holds every Authorization header value sent.
 
     `client`, when given, skips authentication (used by `gw467 explain --client`).
+    `preflight` is, for an OPTIONS request, the method a CORS preflight asks about
+    (see `preflight_method`).
     """
+    bodies = table.bodies
+    if preflight is not None and method == "OPTIONS" and table.preflight is not None:
+        return _decide_preflight(table, preflight, raw_path)
     try:
         route = table.routes.route(method, raw_path)
     except PathRejected as rejected:
-        return Decision(STATUS_BAD_PATH, path_refused(rejected.reason))
+        return Decision(STATUS_BAD_PATH, path_refused(rejected.reason), bodies=bodies)
+    index = route.endpoint
+    if index != NO_MATCH and table.endpoints[index].public:
+        return _decide_public(table, index, route.path, authorization, client)
     if client is None:
         try:
             key = bearer_key(authorization)
         except CredentialProblem as problem:
-            return Decision(STATUS_UNAUTHENTICATED, not_authenticated(problem.reason))
+            return Decision(STATUS_UNAUTHENTICATED, not_authenticated(problem.reason), bodies=bodies)
         client = table.keys.find(key)
         if client is None:
-            return Decision(STATUS_UNAUTHENTICATED, _UNKNOWN_KEY)
-    index = route.endpoint
+            return Decision(STATUS_UNAUTHENTICATED, _UNKNOWN_KEY, bodies=bodies)
     if index == NO_MATCH:
-        return Decision(STATUS_NO_ROUTE, NO_ROUTE, client)
+        return Decision(STATUS_NO_ROUTE, NO_ROUTE, client, bodies=bodies)
     verdict = client.verdicts[index]
     if not verdict.allowed:
-        return Decision(STATUS_NOT_ENTITLED, verdict.rule, client, table.endpoints[index], verdict)
-    return Decision(None, verdict.rule, client, table.endpoints[index], verdict, route.path)
+        return Decision(
+            STATUS_NOT_ENTITLED, verdict.rule, client, table.endpoints[index], verdict, None, bodies
+        )
+    return Decision(None, verdict.rule, client, table.endpoints[index], verdict, route.path, bodies)
+
+
+def _decide_public(
+    table: DecisionTable, index: int, path: str, authorization: list[bytes], client: CompiledClient | None
+) -> Decision:
+    """A public endpoint: forwarded whoever calls; decided as the client when its key is known."""
+    if client is None and authorization:
+        try:
+            client = table.keys.find(bearer_key(authorization))
+        except CredentialProblem:
+            client = None
+    verdict = table.public if client is None else client.verdicts[index]
+    return Decision(None, verdict.rule, client, table.endpoints[index], verdict, path, table.bodies)
+
+
+def _decide_preflight(table: DecisionTable, requested: str, raw_path: str) -> Decision:
+    """A CORS preflight: forwarded without a key when the method it asks about has a route."""
+    assert table.preflight is not None
+    try:
+        route = table.routes.route(requested, raw_path)
+    except PathRejected as rejected:
+        return Decision(STATUS_BAD_PATH, path_refused(rejected.reason), bodies=table.bodies)
+    if route.endpoint == NO_MATCH:
+        return Decision(STATUS_NO_ROUTE, NO_ROUTE, bodies=table.bodies)
+    verdict = table.preflight
+    return Decision(
+        None, verdict.rule, None, table.endpoints[route.endpoint], verdict, route.path, table.bodies
+    )

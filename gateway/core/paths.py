@@ -3,26 +3,31 @@
 Rules (each refusal is a 400 from the gateway, reason in `PathRejected.reason`):
 - the raw path is ASCII, at most 2048 bytes, starts with '/', and holds only
   letters, digits, `-._~!$&'()*+,=:@`, '/' and percent-escapes (no ';', '\\',
-  '#', controls, spaces);
+  '#', controls, raw spaces or raw non-ASCII bytes);
 - empty segments collapse (`//`, trailing '/'): a normalization, not a refusal;
-- a percent-escape is decoded only when it stands for one of those allowed
-  characters; an escaped '/', '\\', '%', control or other character is refused;
+- a percent-escape is decoded when it stands for one of those allowed characters
+  or a space, or when a run of escapes is UTF-8 for non-ASCII characters (as
+  Starlette decodes them); an escaped '/', '\\', '%', control or other character,
+  and escapes that are not UTF-8, are refused;
 - a segment that is, or decodes to, '.' or '..' is refused.
-So a canonical path never contains '%', and the path the upstream routes on
-can be rebuilt exactly from the canonical segments.
+So a canonical segment never contains '%' or '/', and the path the upstream routes
+on is rebuilt exactly from the canonical segments (`raw_path_for` re-encodes it).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MAX_PATH_BYTES = 2048
 
 _PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9\-._~!$&'()*+,=:@]+)+")
 _RAW_ALLOWED = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,=:@%/]*")
-_SEGMENT_ALLOWED = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,=:@]+")
-_ESCAPE = re.compile(r"%(.?.?)")
+_DECODED_ALLOWED = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,=:@ ]")
 _HEX = re.compile(r"[0-9A-Fa-f]{2}")
+_NEEDS_ESCAPE = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,=:@/]")
+# Unicode categories refused inside a decoded value: controls and line/paragraph separators.
+_REFUSED_CATEGORIES = ("Cc", "Zl", "Zp")
 
 
 class PathRejected(Exception):
@@ -78,23 +83,64 @@ def _classify_bad_raw(raw_path: str) -> str:
 
 
 def _decode(part: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        digits = match.group(1)
+    """Decode one segment's escapes, left to right; bytes of 0x80 and up gather into UTF-8 runs."""
+    decoded: list[str] = []
+    pending = bytearray()
+    position = 0
+    while position < len(part):
+        char = part[position]
+        if char != "%":
+            _flush(pending, decoded)
+            decoded.append(char)
+            position += 1
+            continue
+        digits = part[position + 1 : position + 3]
         if not _HEX.fullmatch(digits):
             raise PathRejected("bad-percent-encoding")
-        char = chr(int(digits, 16))
-        if char in "/\\":
-            raise PathRejected("encoded-slash")
-        if char == "%":
-            raise PathRejected("double-encoding")
-        if ord(char) < 0x20 or ord(char) == 0x7F:
-            raise PathRejected("control-character")
-        if not _SEGMENT_ALLOWED.fullmatch(char):
-            raise PathRejected("forbidden-encoded-character")
-        return char
+        position += 3
+        byte = int(digits, 16)
+        if byte >= 0x80:
+            pending.append(byte)
+            continue
+        _flush(pending, decoded)
+        decoded.append(_decoded_ascii(chr(byte)))
+    _flush(pending, decoded)
+    return "".join(decoded)
 
-    return _ESCAPE.sub(replace, part)
+
+def _decoded_ascii(char: str) -> str:
+    if char in "/\\":
+        raise PathRejected("encoded-slash")
+    if char == "%":
+        raise PathRejected("double-encoding")
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        raise PathRejected("control-character")
+    if not _DECODED_ALLOWED.fullmatch(char):
+        raise PathRejected("forbidden-encoded-character")
+    return char
+
+
+def _flush(pending: bytearray, decoded: list[str]) -> None:
+    if not pending:
+        return
+    try:
+        text = pending.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PathRejected("bad-utf8") from None
+    if any(unicodedata.category(char) in _REFUSED_CATEGORIES for char in text):
+        raise PathRejected("control-character")
+    decoded.append(text)
+    pending.clear()
 
 
 def join_segments(segments: tuple[str, ...] | list[str]) -> str:
     return "/" + "/".join(segments)
+
+
+def raw_path_for(path: str) -> bytes:
+    """The one raw spelling of a canonical path: spaces and non-ASCII percent-encoded as UTF-8."""
+    if path.isascii() and " " not in path:
+        return path.encode("ascii")
+    return _NEEDS_ESCAPE.sub(
+        lambda match: "".join(f"%{byte:02X}" for byte in match.group(0).encode("utf-8")), path
+    ).encode("ascii")

@@ -7,6 +7,7 @@ refuses raises `ConfigError` with one line naming the file and the key at fault.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -26,13 +27,17 @@ from gateway.core.plans import (
     Policy,
     Quota,
 )
-from gateway.core.templates import TemplateError, parse_template, templates_overlap
+from gateway.core.refusals import REFUSAL_KINDS, Refusal, Responses
+from gateway.core.templates import TemplateError, parse_template, templates_ambiguous
 
 SCHEMA_VERSION = 1
 MIN_KEY_LENGTH = 12
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+ApiKey = Annotated[str, Field(min_length=MIN_KEY_LENGTH, max_length=256)]
+# Fields whose values are never shown in an error message.
+SECRET_FIELDS = {"key", "keys"}
 EndpointPattern = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-*?\[\]!]+$", max_length=64)]
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
@@ -46,6 +51,7 @@ class EndpointEntry(_Strict):
     method: Method
     path: str
     surface: Name
+    public: bool = False
 
 
 class GrantEntry(_Strict):
@@ -67,14 +73,30 @@ class PlanEntry(_Strict):
 class ClientEntry(_Strict):
     client_class: Name = Field(alias="class")
     first_party: bool
-    key: Annotated[str, Field(min_length=MIN_KEY_LENGTH, max_length=256)] | None = None
+    key: ApiKey | None = None
     key_sha256: str | None = None
+    keys: list[ApiKey] = []
+    key_sha256s: list[str] = []
     plan: Name | None = None
 
 
 class PolicyEntry(_Strict):
     exempt: list[str] = []
     default_plan: Name | None = None
+    cors_preflight: bool = False
+
+
+class RefusalEntry(_Strict):
+    message: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    code: int | None = None
+    body: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+
+
+class ResponsesEntry(_Strict):
+    not_entitled: RefusalEntry | None = None
+    unauthenticated: RefusalEntry | None = None
+    no_route: RefusalEntry | None = None
+    quota: RefusalEntry | None = None
 
 
 class PlanFile(_Strict):
@@ -85,6 +107,7 @@ class PlanFile(_Strict):
     plans: dict[Name, PlanEntry]
     endpoints: Annotated[list[EndpointEntry], Field(min_length=1)]
     clients: Annotated[dict[Name, ClientEntry], Field(min_length=1)]
+    responses: ResponsesEntry = ResponsesEntry()
 
 
 def load_plan_set(path: str | Path) -> PlanSet:
@@ -96,7 +119,7 @@ def load_plan_set(path: str | Path) -> PlanSet:
 def parse_plan_set(text: str, source: str = "<plan file>") -> PlanSet:
     """Validate plan-file text (as read from `source`) into a PlanSet."""
     document = parse_toml(text, source)
-    entry = validate_model(PlanFile, document, source, _endpoint_label(document), secret_keys={"key"})
+    entry = validate_model(PlanFile, document, source, _endpoint_label(document), secret_keys=SECRET_FIELDS)
     return _build(entry, source)
 
 
@@ -134,6 +157,7 @@ def _build(entry: PlanFile, source: str) -> PlanSet:
         clients=clients,
         policy=policy,
         source=source,
+        responses=_build_responses(entry.responses, fail),
     )
 
 
@@ -149,9 +173,9 @@ def _build_endpoints(entries: list[EndpointEntry], fail: Fail) -> tuple[Endpoint
             segments = parse_template(item.path)
         except TemplateError as error:
             raise fail(f"{where}.path", str(error)) from None
-        endpoint = Endpoint(item.id, item.method, item.path, item.surface)
+        endpoint = Endpoint(item.id, item.method, item.path, item.surface, item.public)
         for other, other_segments in parsed:
-            if other.method == endpoint.method and templates_overlap(segments, other_segments):
+            if other.method == endpoint.method and templates_ambiguous(segments, other_segments):
                 raise fail(
                     f"{where}.path",
                     f"{item.method} {item.path!r} matches the same requests as endpoint "
@@ -215,30 +239,74 @@ def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: 
                 f"class {item.client_class!r} mixes first- and third-party clients "
                 f"(client {other!r} is {'first' if first_party else 'third'}-party)",
             )
-        if (item.key is None) == (item.key_sha256 is None):
-            raise fail(where, "give exactly one of 'key' or 'key_sha256'")
-        if item.key_sha256 is not None:
-            if not _HEX_DIGEST.fullmatch(item.key_sha256):
-                raise fail(f"{where}.key_sha256", "must be 64 lowercase hexadecimal digits")
-            digest = item.key_sha256
-        else:
-            assert item.key is not None
-            if any(ch.isspace() for ch in item.key):
-                raise fail(f"{where}.key", "an API key cannot contain whitespace")
-            if not all("!" <= ch <= "~" for ch in item.key):
-                raise fail(f"{where}.key", "an API key must be printable ASCII, or no client could send it")
-            digest = sha256_hex(item.key)
-        if digest in digests:
-            # Name the other client, never the key itself.
-            raise fail(f"{where}.key", f"duplicate API key: client {digests[digest]!r} has the same key")
-        digests[digest] = client_id
+        client_digests = _client_digests(item, where, fail)
+        for field_name, digest in client_digests:
+            if digest in digests:
+                # Name the other client, never the key itself.
+                raise fail(
+                    f"{where}.{field_name}", f"duplicate API key: client {digests[digest]!r} has the same key"
+                )
+            digests[digest] = client_id
         if item.plan is not None and item.plan not in plan_names:
             raise fail(
                 f"{where}.plan",
                 f"unknown plan {item.plan!r} (plans: {', '.join(sorted(plan_names)) or 'none'})",
             )
-        clients.append(Client(client_id, item.client_class, item.first_party, digest, item.plan))
+        key_sha256s = tuple(digest for _, digest in client_digests)
+        clients.append(Client(client_id, item.client_class, item.first_party, key_sha256s, item.plan))
     return tuple(clients)
+
+
+def _client_digests(item: ClientEntry, where: str, fail: Fail) -> list[tuple[str, str]]:
+    """(field, digest) for every key of a client, in file order: `key`, `keys`, then the digests."""
+    keys = [("key", item.key)] if item.key is not None else []
+    keys += [(f"keys[{index}]", key) for index, key in enumerate(item.keys)]
+    given = [("key_sha256", item.key_sha256)] if item.key_sha256 is not None else []
+    given += [(f"key_sha256s[{index}]", digest) for index, digest in enumerate(item.key_sha256s)]
+    if not keys and not given:
+        raise fail(where, "give a key: 'key', 'keys', 'key_sha256' or 'key_sha256s'")
+    digests: list[tuple[str, str]] = []
+    for field_name, key in keys:
+        if any(ch.isspace() for ch in key):
+            raise fail(f"{where}.{field_name}", "an API key cannot contain whitespace")
+        if not all("!" <= ch <= "~" for ch in key):
+            raise fail(
+                f"{where}.{field_name}", "an API key must be printable ASCII, or no client could send it"
+            )
+        digests.append((field_name, sha256_hex(key)))
+    for field_name, digest in given:
+        if not _HEX_DIGEST.fullmatch(digest):
+            raise fail(f"{where}.{field_name}", "must be 64 lowercase hexadecimal digits")
+        digests.append((field_name, digest))
+    seen: dict[str, str] = {}
+    for field_name, digest in digests:
+        if digest in seen:
+            raise fail(f"{where}.{field_name}", f"duplicate API key: {seen[digest]} is the same key")
+        seen[digest] = field_name
+    return digests
+
+
+def _build_responses(entry: ResponsesEntry, fail: Fail) -> Responses:
+    refusals: dict[str, Refusal] = {}
+    for kind in REFUSAL_KINDS:
+        item: RefusalEntry | None = getattr(entry, kind)
+        if item is None:
+            continue
+        where = f"responses.{kind}"
+        if (item.message is None) == (item.body is None):
+            raise fail(where, "give exactly one of 'message' (with an optional 'code') or 'body'")
+        if item.body is not None:
+            if item.code is not None:
+                raise fail(f"{where}.code", "'code' goes with 'message'; a 'body' is sent as written")
+            try:
+                json.loads(item.body)
+            except ValueError:
+                raise fail(f"{where}.body", "must be JSON (it is sent as application/json)") from None
+            refusals[kind] = Refusal(body=item.body)
+        else:
+            assert item.message is not None
+            refusals[kind] = Refusal(item.message, item.code)
+    return Responses(**refusals)
 
 
 def _build_policy(
@@ -265,7 +333,7 @@ def _build_policy(
             "policy.default_plan",
             f"unknown plan {entry.default_plan!r} (plans: {', '.join(sorted(plan_names)) or 'none'})",
         )
-    return Policy(tuple(entry.exempt), entry.default_plan)
+    return Policy(tuple(entry.exempt), entry.default_plan, entry.cors_preflight)
 
 
 def _suggest(pattern: str, ids: list[str]) -> str:

@@ -10,18 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from gateway.core.refusals import TWITTER_RESPONSES, Responses
+
 FIRST_PARTY = "first_party"
 THIRD_PARTY = "third_party"
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One API operation: a method on a path template, on a product surface."""
+    """One API operation: a method on a path template, on a product surface.
+
+    A `public` endpoint needs no key: anyone reaches it, and a known key only says who called.
+    """
 
     id: str
     method: str
     path: str
     surface: str
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,12 +70,13 @@ class Plan:
 
 @dataclass(frozen=True)
 class Client:
-    """An authenticated caller. The API key is kept only as its SHA-256 hex digest."""
+    """An authenticated caller. Its API keys (several while one is rotated out) are kept only as
+    SHA-256 hex digests."""
 
     id: str
     client_class: str
     first_party: bool
-    key_sha256: str = field(repr=False)
+    key_sha256s: tuple[str, ...] = field(repr=False)
     plan: str | None = None
 
 
@@ -80,11 +87,13 @@ class Policy:
     `exempt` lists selectors of clients that skip plan checks: `first_party`,
     `third_party`, `class:<name>` or `client:<id>`. `default_plan` is the plan
     applied to a non-exempt client whose record names none; without it such a
-    client is granted nothing.
+    client is granted nothing. `cors_preflight` passes CORS preflight requests
+    (OPTIONS with Origin and Access-Control-Request-Method) to the app without a key.
     """
 
     exempt: tuple[str, ...] = ()
     default_plan: str | None = None
+    cors_preflight: bool = False
 
     def exemption_for(self, client: Client) -> str | None:
         """The selector that exempts `client` from plan checks, or None."""
@@ -121,6 +130,7 @@ class PlanSet:
     policy: Policy
     description: str = ""
     source: str = "<memory>"
+    responses: Responses = TWITTER_RESPONSES
 
     def plan(self, name: str) -> Plan:
         for plan in self.plans:

@@ -1,21 +1,26 @@
 """Routing a request path to an endpoint: canonicalize it, walk a segment trie, remember the answer.
 
-One trie per method. A lookup walks one node per path segment, trying the
-literal child before the parameter child, so its cost grows with the number of
-segments and not with the number of endpoints. Plan-file validation guarantees
-that no two templates of a method overlap, so at most one endpoint can match.
-Routing is a pure function of (method, raw path), so each table remembers its
-recent answers (at most ROUTE_MEMORY paths): a hot path is one dictionary lookup.
+One trie per method. At each node a segment is tried against the literal child,
+then the typed parameters (`int`, `uuid`, `float`), then the `str` parameter,
+then a trailing `path` catch-all: the precedence of `gateway.core.templates`, so
+a literal beside a parameter wins. A lookup first walks greedily, one node per
+segment; only a dead end starts the full depth-first search, which visits the
+same children in the same order, so both give the first template in precedence
+order. Plan-file validation refuses templates that match the same requests, so
+the answer is unique. HEAD falls back to the GET trie when no HEAD endpoint
+matches. Routing is a pure function of (method, raw path), so each table
+remembers its recent answers (at most ROUTE_MEMORY paths): a hot path is one
+dictionary lookup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from gateway.core.paths import canonical_segments, join_segments
 from gateway.core.plans import Endpoint
-from gateway.core.templates import Segment, parse_template
+from gateway.core.templates import PATH, TYPED_CONVERTERS, Segment, parse_template
 
 NO_MATCH = -1
 # Paths remembered per table; when full the memory is cleared and refills with what is hot.
@@ -29,8 +34,29 @@ class Route(NamedTuple):
     path: str
 
 
+class RouteMatch:
+    """The matched endpoint's index, and whether the request spelled a literal differently."""
+
+    __slots__ = ("endpoint", "respelled")
+
+    def __init__(self, endpoint: int, respelled: bool) -> None:
+        self.endpoint = endpoint
+        self.respelled = respelled
+
+
 class _Node:
-    __slots__ = ("exact", "folded", "match", "parameter", "respelled_match", "spellings")
+    __slots__ = (
+        "catch_all",
+        "exact",
+        "folded",
+        "match",
+        "parameter",
+        "respelled_catch_all",
+        "respelled_match",
+        "spellings",
+        "typed",
+        "typed_by_converter",
+    )
 
     def __init__(self) -> None:
         # `exact` holds a literal's spelling when all templates spell it alike, so a
@@ -39,10 +65,16 @@ class _Node:
         self.exact: dict[str, _Node] = {}
         self.folded: dict[str, _Node] = {}
         self.spellings: dict[str, set[str]] = {}
+        # Typed parameter children in precedence order: (accepts a segment?, child).
+        self.typed: tuple[tuple[Callable[[str], object], _Node], ...] = ()
+        self.typed_by_converter: dict[str, _Node] = {}
         self.parameter: _Node | None = None
-        # Set only where a template ends; built once, so a match allocates nothing.
+        # Set only where a template ends (or ends in a catch-all hanging here); built
+        # once, so a match allocates nothing.
         self.match: RouteMatch | None = None
         self.respelled_match: RouteMatch | None = None
+        self.catch_all: RouteMatch | None = None
+        self.respelled_catch_all: RouteMatch | None = None
 
     def add_literal(self, spelling: str) -> _Node:
         folded = spelling.lower()
@@ -56,15 +88,14 @@ class _Node:
                 self.exact.pop(other, None)
         return child
 
-
-class RouteMatch:
-    """The matched endpoint's index, and whether the request spelled a literal differently."""
-
-    __slots__ = ("endpoint", "respelled")
-
-    def __init__(self, endpoint: int, respelled: bool) -> None:
-        self.endpoint = endpoint
-        self.respelled = respelled
+    def add_typed(self, converter: str) -> _Node:
+        child = self.typed_by_converter.setdefault(converter, _Node())
+        self.typed = tuple(
+            (TYPED_CONVERTERS[name].fullmatch, self.typed_by_converter[name])
+            for name in TYPED_CONVERTERS
+            if name in self.typed_by_converter
+        )
+        return child
 
 
 class RouteTrie:
@@ -80,14 +111,21 @@ class RouteTrie:
             self._templates.append(segments)
             node = self._roots.setdefault(endpoint.method, _Node())
             for segment in segments:
-                if segment.is_parameter:
+                if segment.converter == PATH:
+                    node.catch_all = RouteMatch(index, False)
+                    node.respelled_catch_all = RouteMatch(index, True)
+                    break
+                if segment.converter is None:
+                    node = node.add_literal(segment.value)
+                elif segment.converter in TYPED_CONVERTERS:
+                    node = node.add_typed(segment.converter)
+                else:
                     if node.parameter is None:
                         node.parameter = _Node()
                     node = node.parameter
-                else:
-                    node = node.add_literal(segment.value)
-            node.match = RouteMatch(index, False)
-            node.respelled_match = RouteMatch(index, True)
+            else:
+                node.match = RouteMatch(index, False)
+                node.respelled_match = RouteMatch(index, True)
 
     def route(self, method: str, raw_path: str) -> Route:
         """The route of a raw request path; raises PathRejected for an ambiguous one.
@@ -102,6 +140,8 @@ class RouteTrie:
                 return found
         segments = canonical_segments(raw_path)
         match = self.match(method, segments)
+        if match is None and method == "HEAD":
+            match = self.match("GET", segments)
         if match is None:
             found = Route(NO_MATCH, join_segments(segments))
         elif match.respelled or join_segments(segments) != raw_path:
@@ -124,19 +164,28 @@ class RouteTrie:
         node = self._roots.get(method)
         if node is None:
             return None
-        # The common case first: one step per segment, literal before parameter, no
+        # The common case first: one step per segment in precedence order, no
         # backtracking. Only when that path dead-ends does the full search run.
         respelled = False
         for segment in segments:
             child = node.exact.get(segment)
             if child is None:
                 child = node.folded.get(segment.lower())
-                if child is not None:
+                # Only ASCII folds onto a literal: 'K' (Kelvin sign) lowers to 'k'.
+                if child is not None and segment.isascii():
                     respelled = True
                 else:
-                    child = node.parameter
+                    child = None
+                    for accepts, typed in node.typed:
+                        if accepts(segment):
+                            child = typed
+                            break
                     if child is None:
-                        return _walk(self._roots[method], segments, 0, False)
+                        child = node.parameter
+                        if child is None:
+                            if node.catch_all is not None:
+                                return node.respelled_catch_all if respelled else node.catch_all
+                            return _walk(self._roots[method], segments, 0, False)
             node = child
         if node.match is None:
             return _walk(self._roots[method], segments, 0, False)
@@ -144,10 +193,23 @@ class RouteTrie:
 
     def forwarded_segments(self, endpoint: int, segments: Sequence[str]) -> list[str]:
         """The request's segments with each literal spelled as the template spells it."""
-        return [
-            template.value if not template.is_parameter else value
-            for template, value in zip(self._templates[endpoint], segments, strict=True)
-        ]
+        fixed, rest = self._split(endpoint, segments)
+        forwarded = [part.value if not part.is_parameter else value for part, value in fixed]
+        forwarded.extend(rest)
+        return forwarded
+
+    def _split(
+        self, endpoint: int, segments: Sequence[str]
+    ) -> tuple[list[tuple[Segment, str]], Sequence[str]]:
+        """(template segment, request segment) pairs, and the segments a trailing catch-all takes;
+        raises ValueError when the segments do not fit the template."""
+        template = self._templates[endpoint]
+        if template and template[-1].converter == PATH:
+            head = len(template) - 1
+            if len(segments) <= head:
+                raise ValueError(f"{len(segments)} segments do not fill template {template}")
+            return list(zip(template[:head], segments[:head], strict=True)), segments[head:]
+        return list(zip(template, segments, strict=True)), ()
 
 
 def _walk(node: _Node, segments: Sequence[str], depth: int, respelled: bool) -> RouteMatch | None:
@@ -155,16 +217,23 @@ def _walk(node: _Node, segments: Sequence[str], depth: int, respelled: bool) -> 
         return node.respelled_match if respelled else node.match
     segment = segments[depth]
     child = node.exact.get(segment)
-    if child is None:
+    if child is not None:
+        found = _walk(child, segments, depth + 1, respelled)
+        if found is not None:
+            return found
+    elif segment.isascii():
         child = node.folded.get(segment.lower())
         if child is not None:
             found = _walk(child, segments, depth + 1, True)
             if found is not None:
                 return found
-    else:
-        found = _walk(child, segments, depth + 1, respelled)
+    for accepts, typed in node.typed:
+        if accepts(segment):
+            found = _walk(typed, segments, depth + 1, respelled)
+            if found is not None:
+                return found
+    if node.parameter is not None:
+        found = _walk(node.parameter, segments, depth + 1, respelled)
         if found is not None:
             return found
-    if node.parameter is not None:
-        return _walk(node.parameter, segments, depth + 1, respelled)
-    return None
+    return node.respelled_catch_all if respelled else node.catch_all

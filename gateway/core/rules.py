@@ -64,6 +64,8 @@ class RuleKind(StrEnum):
     GRANT = "grant"  # the client's plan grants the endpoint through `pattern`
     DENY = "deny"  # the client's plan (or the lack of one: `plan` None) grants nothing that matches (467)
     QUOTA = "quota"  # the plan's quota is spent (429)
+    PUBLIC = "public"  # a `public = true` endpoint: forwarded whoever calls
+    PREFLIGHT = "cors"  # a CORS preflight, passed to the app when the policy allows them
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,10 @@ class Rule:
 
     @property
     def allows(self) -> bool:
-        return self.kind in (RuleKind.EXEMPT, RuleKind.GRANT)
+        return self.kind in _ALLOWING
+
+
+_ALLOWING = frozenset((RuleKind.EXEMPT, RuleKind.GRANT, RuleKind.PUBLIC, RuleKind.PREFLIGHT))
 
 
 def _format(rule: Rule) -> str:
@@ -103,6 +108,10 @@ def _format(rule: Rule) -> str:
         return f"quota:{rule.plan}"
     if kind is RuleKind.ROUTE:
         return "route:none"
+    if kind is RuleKind.PUBLIC:
+        return "public"
+    if kind is RuleKind.PREFLIGHT:
+        return "cors:preflight"
     return f"{kind.value}:{rule.reason}"
 
 
@@ -124,3 +133,5 @@ def quota_spent(plan: str | None) -> Rule:
 
 
 NO_ROUTE: Final = Rule(RuleKind.ROUTE)
+PUBLIC: Final = Rule(RuleKind.PUBLIC)
+PREFLIGHT: Final = Rule(RuleKind.PREFLIGHT)

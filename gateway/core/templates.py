@@ -1,8 +1,11 @@
-"""Path templates such as `/2/tweets/{id}`: their grammar, parsing and overlap.
+"""Path templates such as `/2/tweets/{id}` or `/files/{rest:path}`: grammar, precedence, ambiguity.
 
-A template is a sequence of whole segments, each a literal or a `{name}`
-parameter. Literals are matched case-insensitively (the gateway forwards the
-template's own spelling), so two templates that differ only in case overlap.
+A template is a sequence of whole segments, each a literal or a `{name}` parameter
+with an optional Starlette converter (`int`, `uuid`, `float`, `str`, or `path`, a
+trailing catch-all of one or more segments). Literals are matched
+case-insensitively (the gateway forwards the template's own spelling). Where
+several templates match a request, the one that ranks first segment by segment
+wins: literal, then `int`, `uuid`, `float`, then `str`, then `path`.
 """
 
 from __future__ import annotations
@@ -11,8 +14,18 @@ import re
 from dataclasses import dataclass
 
 LITERAL_SEGMENT = re.compile(r"[A-Za-z0-9_~.\-]+")
-PARAMETER_SEGMENT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PARAMETER_SEGMENT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
 MAX_SEGMENTS = 16
+STR = "str"
+PATH = "path"
+# Starlette's converter patterns for one segment, in precedence order; `path` spans segments.
+TYPED_CONVERTERS = {
+    "int": re.compile(r"[0-9]+"),
+    "uuid": re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"),
+    "float": re.compile(r"[0-9]+(\.[0-9]+)?"),
+}
+CONVERTERS = (*TYPED_CONVERTERS, STR, PATH)
+LITERAL_RANK = 0
 
 
 class TemplateError(ValueError):
@@ -21,14 +34,25 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class Segment:
-    """A literal segment (`value` is its text) or a parameter (`value` is its name)."""
+    """A literal segment (`value` is its text) or a parameter (`value` is its name).
+
+    `converter` is the parameter's converter (None for a literal).
+    """
 
     value: str
     is_parameter: bool
+    converter: str | None = None
 
     @property
     def folded(self) -> str:
         return self.value.lower()
+
+    @property
+    def rank(self) -> int:
+        """Precedence among segments at one position: lower ranks are tried first."""
+        if self.converter is None:
+            return LITERAL_RANK
+        return 1 + CONVERTERS.index(self.converter)
 
 
 def parse_template(template: str) -> tuple[Segment, ...]:
@@ -44,16 +68,27 @@ def parse_template(template: str) -> tuple[Segment, ...]:
         raise TemplateError(f"path template {template!r} has more than {MAX_SEGMENTS} segments")
     segments: list[Segment] = []
     names: set[str] = set()
-    for part in parts:
+    for position, part in enumerate(parts):
         if part == "":
             raise TemplateError(f"path template {template!r} has an empty segment ('//')")
         parameter = PARAMETER_SEGMENT.fullmatch(part)
         if parameter:
-            name = parameter.group(1)
+            name, converter = parameter.group(1), parameter.group(2)
+            converter = STR if converter is None else converter
             if name in names:
                 raise TemplateError(f"path template {template!r} repeats parameter {{{name}}}")
+            if converter not in CONVERTERS:
+                raise TemplateError(
+                    f"path template {template!r} has unknown converter {converter!r} in {part!r} "
+                    f"(converters: {', '.join(CONVERTERS)})"
+                )
+            if converter == PATH and position != len(parts) - 1:
+                raise TemplateError(
+                    f"path template {template!r} has {part!r} before its end: a path parameter "
+                    "is a catch-all and must be the last segment"
+                )
             names.add(name)
-            segments.append(Segment(name, is_parameter=True))
+            segments.append(Segment(name, is_parameter=True, converter=converter))
         elif part in (".", ".."):
             raise TemplateError(f"path template {template!r} has a dot segment {part!r}")
         elif LITERAL_SEGMENT.fullmatch(part):
@@ -61,18 +96,28 @@ def parse_template(template: str) -> tuple[Segment, ...]:
         else:
             raise TemplateError(
                 f"path template {template!r} has segment {part!r}: a segment is either "
-                "{name} or letters, digits and '-._~'"
+                "{name}, {name:converter} or letters, digits and '-._~'"
             )
     return tuple(segments)
 
 
-def templates_overlap(first: tuple[Segment, ...], second: tuple[Segment, ...]) -> bool:
-    """True when some request path matches both templates."""
+def precedence(segments: tuple[Segment, ...]) -> tuple[int, ...]:
+    """The template's rank, segment by segment: of all templates matching a request, the least wins."""
+    return tuple(segment.rank for segment in segments)
+
+
+def templates_ambiguous(first: tuple[Segment, ...], second: tuple[Segment, ...]) -> bool:
+    """True when the two templates match exactly the same requests, so precedence cannot choose.
+
+    Otherwise precedence always gives one answer: two templates that both match a
+    request and rank alike at every position have literals equal wherever either
+    has one, and the same converter elsewhere, which is this very condition.
+    """
     if len(first) != len(second):
         return False
     for a, b in zip(first, second, strict=True):
-        if a.is_parameter or b.is_parameter:
-            continue
-        if a.folded != b.folded:
+        if a.converter != b.converter:
+            return False
+        if a.converter is None and a.folded != b.folded:
             return False
     return True

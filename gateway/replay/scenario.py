@@ -186,7 +186,7 @@ def _traffic(index: int, item: _TrafficEntry, plan_set: PlanSet, fail: Fail) -> 
     known = {client.id: client for client in plan_set.clients}
     if item.client not in known:
         raise fail(f"{where}.client", f"unknown client {item.client!r} in {plan_set.version}")
-    if sha256_hex(item.key) != known[item.client].key_sha256:
+    if sha256_hex(item.key) not in known[item.client].key_sha256s:
         # Never echo the key: say only that it is the wrong one.
         raise fail(f"{where}.key", f"does not authenticate as client {item.client!r}")
     endpoint_ids = {endpoint.id for endpoint in plan_set.endpoints}

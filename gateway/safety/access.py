@@ -8,9 +8,9 @@ Judged as an operator would, on concrete requests and by `decide()` itself:
   client. The client is described as OLD records it: a client that was first-party
   in OLD and loses anything is a first-party loss, whatever NEW says about it.
 - a client *gains* an endpoint of NEW in the mirror case, described as NEW records it.
-The requests tried for an endpoint are its template filled with a neutral value, and,
-for every template of either catalogue that can match some of the same requests, the
-request both match (so a new literal sibling such as `/2/users/me` beside
+The requests tried for an endpoint are its template filled with neutral values (each
+its converter accepts), and, for every template of either catalogue that can match some
+of the same requests, a request both match (so a new literal sibling such as `/2/users/me` beside
 `/2/users/{id}` is tried too): every way the two tables can route the endpoint's
 requests differently, pair by pair, is tried.
 `gw467 diff`, `gw467 verify`, `gw467 matrix --against`, the replay's diff gate and
@@ -25,7 +25,7 @@ from typing import Final, Literal
 
 from gateway.core.decision import CompiledClient, DecisionTable, decide
 from gateway.core.plans import Endpoint
-from gateway.core.templates import Segment, parse_template
+from gateway.core.templates import PATH, STR, TYPED_CONVERTERS, Segment, parse_template
 
 LOST: Final = "lost"
 GAINED: Final = "gained"
@@ -83,7 +83,7 @@ def first_party_losses(old: DecisionTable, new: DecisionTable) -> tuple[AccessCh
     return tuple(change for change in lost_access(old, new) if change.first_party)
 
 
-_ShapeIndex = dict[tuple[str, int], tuple[tuple[Segment, ...], ...]]
+_ShapeIndex = dict[str, tuple[tuple[Segment, ...], ...]]
 
 
 def _changes(
@@ -137,12 +137,12 @@ def _first_refusal(
 def _reaching_probes(
     table: DecisionTable, index: int, endpoint: Endpoint, shapes: _ShapeIndex
 ) -> Iterator[str]:
-    """Concrete paths that `table` routes to its endpoint `index`: the template filled with the
-    neutral value, and, for every template of either catalogue with the same method and length
-    that can match some of the same requests, the request both match."""
+    """Concrete paths that `table` routes to its endpoint `index`: the template filled with
+    neutral values, and, for every template of either catalogue with the same method that can
+    match some of the same requests, a request both match."""
     segments = parse_template(endpoint.path)
     seen: set[str] = set()
-    for other in ((), *shapes.get((endpoint.method, len(segments)), ())):
+    for other in (None, *shapes.get(endpoint.method, ())):
         parts = _common_request(segments, other)
         if parts is None:
             continue
@@ -152,28 +152,62 @@ def _reaching_probes(
             yield path
 
 
-def _common_request(segments: tuple[Segment, ...], other: tuple[Segment, ...]) -> list[str] | None:
-    """A request matching both templates (the neutral value where both take a parameter), or None
-    when no request does. `other` empty stands for no other template: the neutral fill."""
+def _common_request(mine: tuple[Segment, ...], theirs: tuple[Segment, ...] | None) -> list[str] | None:
+    """The segments of a request matching both templates, or None when no request does; with
+    `theirs` None, `mine` filled with neutral values. A trailing `{rest:path}` takes the other
+    template's extra segments."""
+    if theirs is None:
+        neutral = [_value_for(segment, None) for segment in mine]
+        filled = [value for value in neutral if value is not None]
+        return filled if len(filled) == len(neutral) else None
+    mine_tail = bool(mine) and mine[-1].converter == PATH
+    their_tail = bool(theirs) and theirs[-1].converter == PATH
+    if len(mine) != len(theirs):
+        shorter_has_tail = mine_tail if len(mine) < len(theirs) else their_tail
+        if not shorter_has_tail:
+            return None
     parts: list[str] = []
-    for position, segment in enumerate(segments):
-        theirs = other[position] if other else None
-        if not segment.is_parameter:
-            if theirs is not None and not theirs.is_parameter and theirs.folded != segment.folded:
-                return None
-            parts.append(segment.value)
-        elif theirs is not None and not theirs.is_parameter:
-            parts.append(theirs.value)
-        else:
-            parts.append(PROBE_VALUE)
+    for position in range(max(len(mine), len(theirs))):
+        value = _value_for(_at(mine, position), _at(theirs, position))
+        if value is None:
+            return None
+        parts.append(value)
     return parts
 
 
+def _at(segments: tuple[Segment, ...], position: int) -> Segment:
+    """The segment that matches `position`: past the end, the trailing catch-all."""
+    return segments[position] if position < len(segments) else segments[-1]
+
+
+_NEUTRAL = {"int": "467", "float": "4.67", "uuid": "00000000-0000-0000-0000-000000000467"}
+
+
+def _value_for(mine: Segment, theirs: Segment | None) -> str | None:
+    """A segment value both segments accept (`theirs` None: any `mine` accepts), or None."""
+    candidates = [mine.value] if not mine.is_parameter else []
+    if theirs is not None and not theirs.is_parameter:
+        candidates.append(theirs.value)
+    for segment in (mine, theirs):
+        if segment is not None and segment.is_parameter:
+            candidates.append(_NEUTRAL.get(segment.converter or STR, PROBE_VALUE))
+    for value in candidates:
+        if _accepts(mine, value) and (theirs is None or _accepts(theirs, value)):
+            return value
+    return None
+
+
+def _accepts(segment: Segment, value: str) -> bool:
+    if not segment.is_parameter:
+        return value.lower() == segment.folded
+    pattern = TYPED_CONVERTERS.get(segment.converter or STR)
+    return pattern is None or pattern.fullmatch(value) is not None
+
+
 def _shapes(*tables: DecisionTable) -> _ShapeIndex:
-    """(method, segment count) -> the parsed templates of every catalogue endpoint of that shape."""
-    found: dict[tuple[str, int], dict[tuple[Segment, ...], None]] = {}
+    """method -> the parsed templates of every catalogue endpoint of that method."""
+    found: dict[str, dict[tuple[Segment, ...], None]] = {}
     for table in tables:
         for endpoint in table.endpoints:
-            segments = parse_template(endpoint.path)
-            found.setdefault((endpoint.method, len(segments)), {})[segments] = None
+            found.setdefault(endpoint.method, {})[parse_template(endpoint.path)] = None
     return {key: tuple(values) for key, values in found.items()}

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.core.decision import DecisionTable
+from gateway.core.decision import DecisionTable, preflight_method
+from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
 from gateway.core.rules import STATUS_QUOTA
 from gateway.serving.control import CONTROL_PREFIX, ControlApi
@@ -88,31 +89,34 @@ class EntitlementMiddleware:
         authorization = [
             value for name, value in scope["headers"] if len(name) == 13 and name.lower() == _AUTHORIZATION
         ]
+        method = scope["method"]
+        preflight = preflight_method(scope["headers"]) if method == "OPTIONS" else None
         gateway = self.gateway
-        decision, canary = gateway.decide(scope["method"], raw_path, authorization)
+        decision, canary = gateway.decide(method, raw_path, authorization, preflight)
 
         if decision.status is not None:
-            await send_gateway_response(send, decision.status, decision.rule)
+            await send_gateway_response(send, decision.status, decision.rule, bodies=decision.bodies)
             gateway.observe(decision, decision.status, decision.rule, True, _since(started), canary)
             return
 
         admission = gateway.admit(decision)
         rule = admission.rule
         if not admission.admitted:
-            await send_gateway_response(send, STATUS_QUOTA, rule, admission.headers)
+            await send_gateway_response(send, STATUS_QUOTA, rule, admission.headers, decision.bodies)
             gateway.observe(decision, STATUS_QUOTA, rule, True, _since(started), canary)
             return
         extra_headers = [(RULE_HEADER, rule.encoded), *admission.headers]
 
         verdict = decision.verdict
         client = decision.client
-        assert verdict is not None and client is not None and decision.path is not None
+        # No client for a public endpoint or a preflight reached without a known key.
+        assert verdict is not None and decision.path is not None
         # The scope and its state dict are this request's own (servers build them per
         # request, as the ASGI spec asks), so they are written in place, as Starlette does.
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        state["gw467_client"] = client.identity
+        state["gw467_client"] = client.identity if client is not None else None
         state["gw467_plan"] = verdict.plan
         state["gw467_endpoint"] = decision.endpoint
         state["gw467_rule"] = rule.text
@@ -122,7 +126,7 @@ class EntitlementMiddleware:
         if raw_path != path or scope["path"] != forwarded_path:
             # Respelled, or under a root path: the app routes on exactly what was decided.
             scope["path"] = forwarded_path
-            scope["raw_path"] = path.encode("ascii")
+            scope["raw_path"] = raw_path_for(path)
         status = 500  # what the server answers if the app raises before starting a response
 
         async def send_with_rule(message: Message) -> None:

@@ -1,29 +1,35 @@
 """The responses the gateway makes itself, byte for byte, and how they are sent.
 
-The 467 body is the one client libraries recorded on 6 March 2023; 401 (code 32),
-404 (code 34) and 429 (code 88) use Twitter's own error codes. Every response
-carries `x-gw467-rule`, naming the rule that decided it.
+The 467, 401, 404 and 429 bodies are those of the table that decided (Twitter's
+unless the plan file's `[responses]` says otherwise, see `gateway.core.refusals`);
+400 bodies say which path rule was broken. Every response carries `x-gw467-rule`,
+naming the rule that decided it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from starlette.types import Send
 
-from gateway.core.rules import Rule
+from gateway.core.decision import TWITTER_BODIES
+from gateway.core.rules import (
+    STATUS_NO_ROUTE,
+    STATUS_NOT_ENTITLED,
+    STATUS_QUOTA,
+    STATUS_UNAUTHENTICATED,
+    Rule,
+)
 
 RULE_HEADER = b"x-gw467-rule"
+
 JSON_CONTENT_TYPE = (b"content-type", b"application/json; charset=utf-8")
 
-NOT_ENTITLED_BODY = (
-    b'{"errors":[{"message":"Your current API plan does not include access to this endpoint, '
-    b'please see https://developer.twitter.com/en/docs/twitter-api for more information",'
-    b'"code":467}]}'
-)
-UNAUTHENTICATED_BODY = b'{"errors":[{"message":"Could not authenticate you","code":32}]}'
-NO_ROUTE_BODY = b'{"errors":[{"message":"Sorry, that page does not exist","code":34}]}'
-QUOTA_BODY = b'{"errors":[{"message":"Rate limit exceeded","code":88}]}'
+NOT_ENTITLED_BODY = TWITTER_BODIES[STATUS_NOT_ENTITLED]
+UNAUTHENTICATED_BODY = TWITTER_BODIES[STATUS_UNAUTHENTICATED]
+NO_ROUTE_BODY = TWITTER_BODIES[STATUS_NO_ROUTE]
+QUOTA_BODY = TWITTER_BODIES[STATUS_QUOTA]
 
 PATH_REASONS = {
     "too-long": "the path is longer than 2048 bytes",
@@ -39,6 +45,7 @@ PATH_REASONS = {
     "double-encoding": "the path has an encoded '%' (double encoding)",
     "forbidden-encoded-character": "the path has a percent-escape of a character not allowed in a path",
     "dot-segment": "the path has a '.' or '..' segment",
+    "bad-utf8": "the path has percent-escapes that are not UTF-8",
 }
 
 
@@ -47,38 +54,34 @@ def bad_path_body(reason: str) -> bytes:
     return json.dumps({"errors": [{"message": message}]}, separators=(",", ":")).encode()
 
 
-def body_for(status: int, rule: Rule) -> bytes:
+def body_for(status: int, rule: Rule, bodies: Mapping[int, bytes] = TWITTER_BODIES) -> bytes:
     """The body of a gateway-made response with this status and rule."""
-    if status == 467:
-        return NOT_ENTITLED_BODY
-    if status == 401:
-        return UNAUTHENTICATED_BODY
-    if status == 404:
-        return NO_ROUTE_BODY
-    if status == 429:
-        return QUOTA_BODY
-    return bad_path_body(rule.reason or "")
+    body = bodies.get(status)
+    return body if body is not None else bad_path_body(rule.reason or "")
 
 
-# (status, rule) -> headers and body, built once: a gateway answers the same few refusals over and over.
-_PREPARED: dict[tuple[int, str], tuple[list[tuple[bytes, bytes]], bytes]] = {}
+# (status, rule, body) -> headers and body, built once: a gateway answers the same few refusals over and over.
+_PREPARED: dict[tuple[int, str, bytes | None], tuple[list[tuple[bytes, bytes]], bytes]] = {}
 _PREPARED_LIMIT = 4096
 
 
-def _prepared(status: int, rule: Rule) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    found = _PREPARED.get((status, rule.text))
+def _prepared(
+    status: int, rule: Rule, bodies: Mapping[int, bytes]
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    key = (status, rule.text, bodies.get(status))
+    found = _PREPARED.get(key)
     if found is None:
-        body = body_for(status, rule)
+        body = body_for(status, rule, bodies)
         headers = [
             JSON_CONTENT_TYPE,
             (b"content-length", str(len(body)).encode()),
             (RULE_HEADER, rule.encoded),
         ]
-        if status == 401:
+        if status == STATUS_UNAUTHENTICATED:
             headers.append((b"www-authenticate", b'Bearer realm="gw467"'))
         found = (headers, body)
         if len(_PREPARED) < _PREPARED_LIMIT:
-            _PREPARED[(status, rule.text)] = found
+            _PREPARED[key] = found
     return found
 
 
@@ -87,8 +90,10 @@ async def send_gateway_response(
     status: int,
     rule: Rule,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
+    bodies: Mapping[int, bytes] = TWITTER_BODIES,
 ) -> None:
-    headers, body = _prepared(status, rule)
+    """Send a refusal; `bodies` are the refusal bodies of the table that decided."""
+    headers, body = _prepared(status, rule, bodies)
     # A fresh list each time: whatever wraps `send` may add headers to it in place.
     message_headers = [*headers, *extra_headers] if extra_headers else headers.copy()
     await send({"type": "http.response.start", "status": status, "headers": message_headers})

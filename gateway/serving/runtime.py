@@ -109,14 +109,16 @@ class Gateway:
 
     # One request: decide, admit, observe.
 
-    def decide(self, method: str, raw_path: str, authorization: list[bytes]) -> Ruling:
+    def decide(
+        self, method: str, raw_path: str, authorization: list[bytes], preflight: str | None = None
+    ) -> Ruling:
         """Decide with the active table; beside a candidate, count a shadow divergence or let a
-        canary slice enforce the candidate's decision."""
+        canary slice enforce the candidate's decision. `preflight`: see `core.decision.decide`."""
         stage = self.rollout.stage
-        decision = decide(stage.active, method, raw_path, authorization)
+        decision = decide(stage.active, method, raw_path, authorization, preflight=preflight)
         if stage.candidate is None:
             return Ruling(decision, None)
-        candidate = decide(stage.candidate, method, raw_path, authorization)
+        candidate = decide(stage.candidate, method, raw_path, authorization, preflight=preflight)
         if stage.shadow is not None:
             divergence = stage.shadow.observe(method, raw_path, decision, candidate)
             if divergence is not None and self.metrics is not None:
@@ -135,10 +137,11 @@ class Gateway:
     def admit(self, decision: Decision) -> Admission:
         """Count a forwarded decision against its plan's quota, if it has one."""
         verdict = decision.verdict
-        client = decision.client
-        assert verdict is not None and client is not None
+        assert verdict is not None
         if verdict.quota is None:
             return Admission(True, [], decision.rule)
+        client = decision.client
+        assert client is not None  # only a client's plan carries a quota
         admitted, headers = self.quotas.admit(client.id, verdict.quota)
         return Admission(admitted, headers, decision.rule if admitted else quota_spent(verdict.plan))
 

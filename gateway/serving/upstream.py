@@ -1,7 +1,9 @@
 """The demo upstream: a Starlette app serving every catalogue endpoint with small payloads.
 
 Routes are built from a plan set's catalogue, so the demo serves whatever
-endpoints a plan file declares (a user's own included). Payloads are plausible
+endpoints a plan file declares (a user's own included); they are listed in the
+gateway's precedence order (literal, typed, `str`, `path`), so Starlette's first
+match is the endpoint the gateway decided on. Payloads are plausible
 and deterministic: link resolution redirects, media answers with a 1x1 PNG,
 timelines and lookups with JSON shaped like Twitter's API v2. Each surface is
 served by a backend pool named in the service map (`gateway.serving.services`); a pool
@@ -20,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.core.plans import Endpoint, PlanSet
+from gateway.core.templates import parse_template, precedence
 from gateway.serving.services import HEALTHY, ServiceMap
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -39,9 +42,10 @@ class DemoUpstream:
 
     def __init__(self, plan_set: PlanSet, services: ServiceMap = HEALTHY) -> None:
         self.services = services
+        ranked = sorted(plan_set.endpoints, key=lambda endpoint: precedence(parse_template(endpoint.path)))
         routes = [
             Route(endpoint.path, self._through_pool(endpoint), methods=[endpoint.method], name=endpoint.id)
-            for endpoint in plan_set.endpoints
+            for endpoint in ranked
         ]
         self._app = Starlette(routes=routes)
 

@@ -12,6 +12,7 @@ import tomli_w
 
 from gateway.core.planfile import SCHEMA_VERSION
 from gateway.core.plans import PlanSet
+from gateway.core.refusals import REFUSAL_KINDS, TWITTER_RESPONSES
 
 
 def dump_plan_set(plan_set: PlanSet) -> str:
@@ -21,7 +22,11 @@ def dump_plan_set(plan_set: PlanSet) -> str:
         "version": plan_set.version,
         "description": plan_set.description,
         "policy": _without_none(
-            {"exempt": list(plan_set.policy.exempt), "default_plan": plan_set.policy.default_plan}
+            {
+                "exempt": list(plan_set.policy.exempt),
+                "default_plan": plan_set.policy.default_plan,
+                "cors_preflight": True if plan_set.policy.cors_preflight else None,
+            }
         ),
         "plans": {
             plan.name: _without_none(
@@ -43,20 +48,37 @@ def dump_plan_set(plan_set: PlanSet) -> str:
             for plan in plan_set.plans
         },
         "endpoints": [
-            {"id": e.id, "method": e.method, "path": e.path, "surface": e.surface} for e in plan_set.endpoints
+            _without_none(
+                {
+                    "id": e.id,
+                    "method": e.method,
+                    "path": e.path,
+                    "surface": e.surface,
+                    "public": True if e.public else None,
+                }
+            )
+            for e in plan_set.endpoints
         ],
         "clients": {
             c.id: _without_none(
                 {
                     "class": c.client_class,
                     "first_party": c.first_party,
-                    "key_sha256": c.key_sha256,
+                    "key_sha256": c.key_sha256s[0] if len(c.key_sha256s) == 1 else None,
+                    "key_sha256s": list(c.key_sha256s) if len(c.key_sha256s) > 1 else None,
                     "plan": c.plan,
                 }
             )
             for c in plan_set.clients
         },
     }
+    responses = {
+        kind: _without_none({"message": refusal.message or None, "code": refusal.code, "body": refusal.body})
+        for kind in REFUSAL_KINDS
+        if (refusal := getattr(plan_set.responses, kind)) != getattr(TWITTER_RESPONSES, kind)
+    }
+    if responses:
+        document["responses"] = responses
     return tomli_w.dumps(document)
 
 

@@ -1,8 +1,11 @@
 """Hypothesis strategies for plan sets, clients, requests and path-encoding variants.
 
-Generated plan sets are valid by construction (non-overlapping templates, grants
-that match something, unique keys) and come with their clients' raw keys, so
-tests can send authenticated requests.
+Generated plan sets are valid by construction (no two templates matching the same
+requests, grants that match something, unique keys) and come with their clients'
+raw keys, so tests can send authenticated requests. Catalogues mix literals,
+converters (`int`, `uuid`, `float`, `str`, a trailing `path`) and siblings that
+only precedence tells apart (`/users/me` beside `/users/{id}`), and some endpoints
+are public.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from gateway.core.plans import (
     Policy,
     Quota,
 )
-from gateway.core.templates import parse_template, templates_overlap
+from gateway.core.templates import parse_template, templates_ambiguous
 
 METHODS = ("GET", "POST", "PUT", "DELETE")
 SURFACES = ("links", "media", "timeline", "tweets", "login", "users")
@@ -35,6 +38,17 @@ LITERALS = ("2", "1.1", "tweets", "users", "media", "Links", "search", "x.json")
 PARAMETER_VALUE = st.from_regex(r"[A-Za-z0-9_\-]{1,12}", fullmatch=True).filter(
     lambda value: value not in (".", "..")
 )
+# Values for each converter, spelled as plain ASCII (so every encoding variant applies to them).
+CONVERTER_VALUES: dict[str, st.SearchStrategy[str]] = {
+    "str": PARAMETER_VALUE | st.sampled_from(("42", "me", "featured", "3.5")),
+    "int": st.from_regex(r"[0-9]{1,6}", fullmatch=True),
+    "float": st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,2})?", fullmatch=True),
+    "uuid": st.uuids().map(str),
+    "path": st.lists(PARAMETER_VALUE, min_size=1, max_size=3).map("/".join),
+}
+# Percent-encoded values that decode to spaces or non-ASCII UTF-8, as Starlette would pass them on.
+ENCODED_VALUES = ("hello%20world", "jos%C3%A9", "%E2%9C%93", "caf%c3%a9%20au%20lait", "%F0%9F%90%A6")
+TYPED = ("int", "uuid", "float")
 
 
 @dataclass(frozen=True)
@@ -45,22 +59,47 @@ class KeyedPlanSet:
     keys: Mapping[str, str]
 
 
+def _parameter(position: int, converter: str) -> str:
+    return f"{{p{position}}}" if converter == "" else f"{{p{position}:{converter}}}"
+
+
 @st.composite
 def path_templates(draw: st.DrawFn) -> str:
-    """A template of 1 to 4 segments, literals from a small alphabet or `{p<n>}` parameters."""
+    """A template of 1 to 4 segments: literals from a small alphabet, or parameters, typed or not,
+    the last one maybe a `path` catch-all."""
     size = draw(st.integers(1, 4))
     parts = []
     for position in range(size):
         if draw(st.booleans()):
             parts.append(draw(st.sampled_from(LITERALS)))
-        else:
-            parts.append(f"{{p{position}}}")
+            continue
+        converters = ["", "", "str", *TYPED] + (["path"] if position == size - 1 else [])
+        parts.append(_parameter(position, draw(st.sampled_from(converters))))
+    return "/" + "/".join(parts)
+
+
+@st.composite
+def sibling_templates(draw: st.DrawFn, template: str) -> str:
+    """`template` with one parameter made a literal or given another converter: a sibling that
+    only precedence tells apart from it."""
+    parts = template.split("/")[1:]
+    positions = [index for index, part in enumerate(parts) if part.startswith("{")]
+    if not positions:
+        return template
+    position = draw(st.sampled_from(positions))
+    last = position == len(parts) - 1
+    converters = ["", *TYPED] + (["path"] if last else [])
+    parts[position] = draw(
+        st.sampled_from(("me", "featured", "42", *LITERALS))
+        | st.sampled_from(converters).map(lambda converter: _parameter(position, converter))
+    )
     return "/" + "/".join(parts)
 
 
 @st.composite
 def endpoint_catalogues(draw: st.DrawFn, max_size: int = 12) -> tuple[Endpoint, ...]:
-    """Endpoints with unique ids and no two templates of one method overlapping."""
+    """Endpoints with unique ids and no two templates of one method matching the same requests;
+    some are siblings of another (see `sibling_templates`), about one in eight is public."""
     drafts = draw(
         st.lists(
             st.tuples(st.sampled_from(METHODS), path_templates(), st.sampled_from(SURFACES)),
@@ -68,15 +107,19 @@ def endpoint_catalogues(draw: st.DrawFn, max_size: int = 12) -> tuple[Endpoint, 
             max_size=max_size,
         )
     )
+    for method, template, surface in list(drafts[: max_size // 2]):
+        if draw(st.booleans()):
+            drafts.append((method, draw(sibling_templates(template)), surface))
     endpoints: list[Endpoint] = []
     for index, (method, template, surface) in enumerate(drafts):
         segments = parse_template(template)
         if any(
-            other.method == method and templates_overlap(segments, parse_template(other.path))
+            other.method == method and templates_ambiguous(segments, parse_template(other.path))
             for other in endpoints
         ):
             continue
-        endpoints.append(Endpoint(f"{surface}.e{index}", method, template, surface))
+        public = draw(st.integers(0, 7)) == 0
+        endpoints.append(Endpoint(f"{surface}.e{index}", method, template, surface, public))
     return tuple(endpoints)
 
 
@@ -115,14 +158,14 @@ def keyed_plan_sets(draw: st.DrawFn, max_endpoints: int = 12, max_clients: int =
                 id=client_id,
                 client_class=client_class,
                 first_party=client_class != THIRD_PARTY,
-                key_sha256=sha256_hex(key),
+                key_sha256s=(sha256_hex(key),),
                 plan=draw(st.none() | st.sampled_from(plan_names)),
             )
         )
     selectors = [FIRST_PARTY, THIRD_PARTY]
     selectors += [f"class:{c.client_class}" for c in clients] + [f"client:{c.id}" for c in clients]
     exempt = draw(st.lists(st.sampled_from(selectors), max_size=2, unique=True))
-    policy = Policy(tuple(exempt), draw(st.none() | st.sampled_from(plan_names)))
+    policy = Policy(tuple(exempt), draw(st.none() | st.sampled_from(plan_names)), draw(st.booleans()))
     plan_set = PlanSet("generated", tuple(endpoints), tuple(plans), tuple(clients), policy)
     return KeyedPlanSet(plan_set, keys)
 
@@ -136,11 +179,48 @@ def filled_path(template: str, values: list[str]) -> str:
     return "/" + "/".join(parts)
 
 
+# One value per converter that no generated literal or narrower converter also matches.
+EXAMPLE_VALUES = {
+    "str": "vx",
+    "int": "7",
+    "uuid": "123e4567-e89b-12d3-a456-426614174000",
+    "float": "0.5",
+    "path": "vx",
+}
+
+
+def example_path(template: str) -> str:
+    """A concrete path that routes to `template` in a generated catalogue (its siblings' literals
+    and narrower converters never match the values chosen)."""
+    values = [EXAMPLE_VALUES[_converter_of(part)] for part in template.split("/")[1:] if part.startswith("{")]
+    return filled_path(template, values)
+
+
+def _converter_of(part: str) -> str:
+    inside = part[1:-1]
+    return inside.partition(":")[2] or "str"
+
+
 @st.composite
 def template_paths(draw: st.DrawFn, template: str) -> str:
-    """A concrete path for `template`, with generated parameter values."""
-    count = template.count("{")
-    values = draw(st.lists(PARAMETER_VALUE, min_size=count, max_size=count))
+    """A concrete path for `template`, each parameter given a value its converter accepts."""
+    parameters = [part for part in template.split("/")[1:] if part.startswith("{")]
+    values = [draw(CONVERTER_VALUES[_converter_of(part)]) for part in parameters]
+    return filled_path(template, values)
+
+
+@st.composite
+def encoded_template_paths(draw: st.DrawFn, template: str) -> str:
+    """A raw path for `template` whose `str` and `path` values may be percent-encoded UTF-8 or spaces."""
+    values = []
+    for part in template.split("/")[1:]:
+        if not part.startswith("{"):
+            continue
+        converter = _converter_of(part)
+        if converter in ("str", "path") and draw(st.booleans()):
+            values.append(draw(st.sampled_from(ENCODED_VALUES)))
+        else:
+            values.append(draw(CONVERTER_VALUES[converter]))
     return filled_path(template, values)
 
 
@@ -241,9 +321,12 @@ def requests(draw: st.DrawFn, keyed: KeyedPlanSet) -> tuple[str, str, list[bytes
     if draw(st.integers(0, 9)) < 8:
         endpoint = draw(st.sampled_from(endpoints))
         method = endpoint.method if draw(st.integers(0, 4)) else draw(st.sampled_from(METHODS))
-        path = draw(template_paths(endpoint.path))
-        if draw(st.booleans()):
-            _, path = draw(encoding_variants(path))
+        if draw(st.integers(0, 3)) == 0:
+            path = draw(encoded_template_paths(endpoint.path))
+        else:
+            path = draw(template_paths(endpoint.path))
+            if draw(st.booleans()):
+                _, path = draw(encoding_variants(path))
     else:
         method = draw(st.sampled_from(METHODS))
         prefix = draw(st.sampled_from(("/", "/", "/", "")))
@@ -259,7 +342,7 @@ def rekeyed(plan_set: PlanSet) -> KeyedPlanSet:
     """
     keys = {client.id: f"gw467-test-key-{index:06d}" for index, client in enumerate(plan_set.clients)}
     clients = tuple(
-        dataclasses.replace(client, key_sha256=sha256_hex(keys[client.id])) for client in plan_set.clients
+        dataclasses.replace(client, key_sha256s=(sha256_hex(keys[client.id]),)) for client in plan_set.clients
     )
     return KeyedPlanSet(dataclasses.replace(plan_set, clients=clients), keys)
 
@@ -355,6 +438,7 @@ CONFIG_CHANGES = (
     "respell template",
     "move template",
     "change method",
+    "add literal sibling",
 )
 
 
@@ -364,7 +448,8 @@ def config_changes(draw: st.DrawFn, plan_set: PlanSet) -> tuple[str, PlanSet]:
 
     Policy edits (exemptions, plans, default plan, a class moved between first- and
     third-party), grant edits, and catalogue edits (an endpoint removed or renamed, a
-    template respelled or moved, a method changed). Every result is valid (it would
+    template respelled or moved, a method changed, a literal sibling added beside a
+    parameter, which takes the requests with that literal). Every result is valid (it would
     pass `gw467 check`: grants left matching nothing are dropped with the endpoint),
     so it can be compared with the original by the invariant checks.
     """
@@ -439,7 +524,7 @@ def config_changes(draw: st.DrawFn, plan_set: PlanSet) -> tuple[str, PlanSet]:
         others = tuple(e for e in plan_set.endpoints if e.id != endpoint.id)
         if edited is not None and any(
             other.method == edited.method
-            and templates_overlap(parse_template(edited.path), parse_template(other.path))
+            and templates_ambiguous(parse_template(edited.path), parse_template(other.path))
             for other in others
         ):
             return "no change", plan_set
@@ -449,6 +534,22 @@ def config_changes(draw: st.DrawFn, plan_set: PlanSet) -> tuple[str, PlanSet]:
             endpoints = tuple(edited if e.id == endpoint.id else e for e in plan_set.endpoints)
         return f"{kind} {endpoint.id!r}", _with_live_grants(
             dataclasses.replace(plan_set, endpoints=endpoints)
+        )
+    with_parameter = [e for e in plan_set.endpoints if "{" in e.path]
+    if kind == "add literal sibling" and with_parameter:
+        endpoint = draw(st.sampled_from(with_parameter))
+        parts = endpoint.path.split("/")
+        position = draw(st.sampled_from([i for i, part in enumerate(parts) if part.startswith("{")]))
+        parts[position] = draw(st.sampled_from(LITERALS))
+        sibling = Endpoint(f"{endpoint.surface}.sibling", endpoint.method, "/".join(parts), endpoint.surface)
+        if sibling.id in {e.id for e in plan_set.endpoints} or any(
+            other.method == sibling.method
+            and templates_ambiguous(parse_template(sibling.path), parse_template(other.path))
+            for other in plan_set.endpoints
+        ):
+            return "no change", plan_set
+        return f"add {sibling.path!r} beside {endpoint.path!r}", dataclasses.replace(
+            plan_set, endpoints=(*plan_set.endpoints, sibling)
         )
     return "no change", plan_set
 

@@ -58,3 +58,23 @@ def test_compiled_and_reference_agree_on_every_client_and_endpoint_of_the_shippe
             assert fast.endpoint == endpoint
             assert (fast.status, str(fast.rule), fast.path) == (slow.status, slow.rule, slow.path)
             assert fast.client is not None and fast.client.id == client_id == slow.client_id
+
+
+@given(keyed_plan_sets(), st.data())
+def test_compiled_table_decides_every_cors_preflight_and_head_as_the_reference_does(
+    keyed: KeyedPlanSet, data: st.DataObject
+) -> None:
+    """For every generated plan set, OPTIONS preflights (asking about any method) and HEAD requests
+    get the same decision from decide() and reference_decide()."""
+    table = compile_plan_set(keyed.plan_set)
+    for _ in range(6):
+        _, path, authorization = data.draw(requests(keyed))
+        asked = data.draw(st.sampled_from(("GET", "POST", "PUT", "DELETE", "PATCH")))
+        fast = decide(table, "OPTIONS", path, authorization, preflight=asked)
+        slow = reference_decide(keyed.plan_set, "OPTIONS", path, authorization, preflight=asked)
+        assert (fast.status, fast.rule, fast.path) == (slow.status, slow.rule, slow.path), (path, asked)
+        assert (fast.endpoint.id if fast.endpoint else None) == slow.endpoint_id
+        head = decide(table, "HEAD", path, authorization)
+        slow_head = reference_decide(keyed.plan_set, "HEAD", path, authorization)
+        assert (head.status, head.rule, head.path) == (slow_head.status, slow_head.rule, slow_head.path), path
+        assert (head.client.id if head.client else None) == slow_head.client_id

@@ -60,8 +60,8 @@ def large_catalogue() -> PlanSet:
     endpoints = tuple(
         Endpoint(f"s{i % 8}.e{i}", "GET", f"/v1/s{i % 8}/e{i}/{{id}}", f"s{i % 8}") for i in range(400)
     )
-    clients = [Client(f"app{n}", f"class{n}", True, sha256_hex(f"key-{n}"), plan="own") for n in range(5)]
-    clients.append(Client("bot", "third_party", False, sha256_hex("key-bot"), plan="own"))
+    clients = [Client(f"app{n}", f"class{n}", True, (sha256_hex(f"key-{n}"),), plan="own") for n in range(5)]
+    clients.append(Client("bot", "third_party", False, (sha256_hex("key-bot"),), plan="own"))
     return PlanSet("large", endpoints, (Plan("own", 0, (Grant(("*",)),)),), tuple(clients), Policy())
 
 

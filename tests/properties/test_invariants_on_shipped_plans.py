@@ -81,4 +81,4 @@ def test_rekeyed_plan_sets_decide_exactly_as_the_originals() -> None:
     again = compile_plan_set(rekeyed(load_plan_set(BILLING)).plan_set)
     for before, after in zip(original.clients, again.clients, strict=True):
         assert before.verdicts == after.verdicts
-        assert before.key_digest != after.key_digest
+        assert before.key_digests != after.key_digests

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from gateway.cli import check, diff, explain, matrix, replay, serve, traffic, verify
+from gateway.cli import check, diff, explain, matrix, replay, serve, test, traffic, verify
 from gateway.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from gateway.core.config import ConfigError
 
-COMMANDS = (serve, check, explain, matrix, replay, verify, diff, traffic)
+COMMANDS = (serve, check, explain, matrix, replay, verify, diff, traffic, test)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -27,7 +27,7 @@ from gateway.core.plans import PlanSet
 from gateway.serving.canary import CanaryController
 from gateway.serving.control import CONTROL_PREFIX, ControlApi
 from gateway.serving.metrics import GatewayMetrics
-from gateway.serving.quota import QuotaLedger
+from gateway.serving.quota import QuotaLedger, quota_rule
 from gateway.serving.responses import send_gateway_response
 from gateway.serving.rollout import Rollout, Stage
 from gateway.serving.slo import AvailabilityTracker, BurnRateAlert, is_bad, parse_sli
@@ -133,7 +133,7 @@ class EntitlementMiddleware:
         if verdict.quota is not None:
             admitted, quota_headers = self.quotas.admit(client.id, verdict.quota)
             if not admitted:
-                rule = f"quota:{verdict.plan}"
+                rule = quota_rule(verdict.plan)
                 await send_gateway_response(send, STATUS_QUOTA, rule, quota_headers)
                 self._observe(decision, STATUS_QUOTA, rule, True, started, canary)
                 return

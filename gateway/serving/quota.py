@@ -13,6 +13,11 @@ from collections.abc import Callable
 from gateway.core.plans import Quota
 
 
+def quota_rule(plan: str | None) -> str:
+    """The rule text of a request refused with 429 by `plan`'s quota."""
+    return f"quota:{plan}"
+
+
 class QuotaLedger:
     """Counts granted requests per client and window; one ledger per gateway process."""
 

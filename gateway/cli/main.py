@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from gateway.cli import check, diff, explain, matrix, replay, serve, test, traffic, verify
+from gateway.cli import catalogue, check, diff, explain, matrix, replay, serve, test, traffic, verify
 from gateway.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from gateway.core.config import ConfigError
 
-COMMANDS = (serve, check, explain, matrix, replay, verify, diff, traffic, test)
+COMMANDS = (serve, check, explain, matrix, replay, verify, diff, traffic, test, catalogue)
 
 
 class _Parser(argparse.ArgumentParser):

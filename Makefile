@@ -62,8 +62,8 @@ test-deep: $(STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/properties
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway tests benchmarks loadtests
-	$(BIN)/ruff format --check gateway tests benchmarks loadtests
+	$(BIN)/ruff check gateway tests benchmarks loadtests examples
+	$(BIN)/ruff format --check gateway tests benchmarks loadtests examples
 	$(BIN)/mypy gateway
 
 bench: $(STAMP)

@@ -123,12 +123,14 @@ def catalogue_from_openapi(path: str | Path) -> Catalogue:
             tags = entry.get("tags", [])
             if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
                 raise ConfigError(source, f"{where}.{operation}.tags", "must be a list of strings")
-            name = operation_id or f"{operation}_{template}"
+            name = operation_id or f"{operation}{template}"
             found.append(_Found(name, method, prefix + template, tags[0] if tags else None))
     return _catalogue(source, found, problems)
 
 
 def _parse_spec(text: str, source: str) -> Any:
+    if not text.strip():
+        raise ConfigError(source, "", "file is empty")
     if Path(source).suffix.lower() in (".yaml", ".yml"):
         return _parse_yaml(text, source)
     try:
@@ -286,7 +288,7 @@ def _catalogue(source: str, found: Sequence[_Found], problems: list[Unexpressibl
         if isinstance(template, Unexpressible):
             problems.append(Unexpressible(where, template.reason))
             continue
-        identifier = _name(item.name) or _name(f"{item.method.lower()}_{item.template}") or "endpoint"
+        identifier = _name(item.name) or _name(f"{item.method.lower()}{item.template}") or "endpoint"
         unique, number = identifier, 1
         while unique in taken:
             number += 1

@@ -237,4 +237,3 @@ def test_a_suite_without_plan_files_runs_on_the_plan_file_of_its_name(tmp_path: 
     (tmp_path / "tests" / "mine.toml").write_text(_VALID_CASE)
     (tmp_path / "tests" / "other.toml").write_text(_VALID_CASE)
     assert [Path(s.source).name for s in suites_for(tmp_path / "mine.toml")] == ["mine.toml"]
-    assert PLANS.is_dir()

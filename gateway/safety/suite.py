@@ -1,8 +1,6 @@
-"""Plan test suites (`gw467 test`): the TOML format, loading it, and running it on a compiled table.
-
-A suite says what a plan file must decide: cases (clients x endpoints -> an outcome), exact
-sets ("exactly these clients reach links.*") and a default for every other combination.
-Every outcome is `decide()` on the compiled table, and 429 the real quota ledger on a fixed clock.
+"""Plan test suites (`gw467 test`): the TOML format, loading it, and running it on a compiled table:
+cases (clients x endpoints -> an outcome), exact sets ("exactly these clients reach links.*") and a
+default; every outcome is `decide()` on the table, 429 the real quota ledger on a fixed clock.
 """
 
 from __future__ import annotations

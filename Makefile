@@ -77,8 +77,8 @@ test-deep: $(TEST_STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/properties
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check gateway tests benchmarks loadtests
-	$(BIN)/ruff format --check gateway tests benchmarks loadtests
+	$(BIN)/ruff check gateway tests benchmarks loadtests examples
+	$(BIN)/ruff format --check gateway tests benchmarks loadtests examples
 	$(BIN)/mypy gateway
 
 bench: $(TEST_STAMP)

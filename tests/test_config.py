@@ -8,7 +8,7 @@ from typing import Annotated
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.core.config import ConfigError, key_path, parse_toml, read_text, validate_model
+from gateway.core.config import ConfigError, key_path, line_of, parse_toml, read_text, validate_model
 
 
 class Item(BaseModel):
@@ -68,7 +68,21 @@ def test_key_path_label_annotates_indexed_prefix() -> None:
 
 
 def test_config_error_with_line_is_file_line_column() -> None:
-    assert str(ConfigError("f.toml", "ignored", "bad", line=3, column=7)) == "f.toml:3:7: bad"
+    assert str(ConfigError("f.toml", "", "bad", line=3, column=7)) == "f.toml:3:7: bad"
+
+
+def test_config_error_with_line_and_key_path_names_both() -> None:
+    assert str(ConfigError("f.toml", "cases[2].client", "bad", line=9)) == "f.toml:9: cases[2].client: bad"
+
+
+def test_line_of_finds_keys_in_array_tables_top_level_keys_and_missing_keys() -> None:
+    text = 'default = "deny"\n\n[[cases]]\nclient = "a"\n\n[[cases]]\nname = "x"\nclient = "b"\n'
+    assert line_of(text, ["default"]) == 1
+    assert line_of(text, ["cases", 1, "client"]) == 8
+    assert line_of(text, ["cases", 0, "expect"]) == 3  # missing: the header of its table
+    assert line_of(text, ["cases", 1]) == 6
+    assert line_of(text, ["cases", 5, "client"]) is None
+    assert line_of(text, ["plan_files"]) is None
 
 
 def test_config_error_with_key_path_is_file_path_message() -> None:
@@ -88,7 +102,7 @@ def test_config_error_keeps_its_parts() -> None:
         2,
         5,
     )
-    assert error.args == ("f.toml:2:5: bad",)
+    assert error.args == ("f.toml:2: a.b: bad",)
 
 
 # --- read_text ----------------------------------------------------------------------------------

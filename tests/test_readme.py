@@ -10,6 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import load_plan_set
+from gateway.safety.coverage import CoverageRecorder
+from gateway.safety.suite import load_suite, run_suite
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -59,3 +63,18 @@ def test_readme_quick_start_is_two_make_commands() -> None:
     quick_start = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in quick_start.strip().splitlines()]
     assert commands == ["make replay", "make test"]
+
+
+def test_readme_test_file_snippet_is_a_suite_the_example_plan_file_passes(tmp_path: Any) -> None:
+    section = README.split("## Testing your own plan files", 1)[1]
+    match = re.search(r"```toml\n(.*?)```", section, re.DOTALL)
+    assert match, "no toml block in the section"
+    suite_file = tmp_path / "readme.toml"
+    suite_file.write_text(match.group(1))
+    table = compile_plan_set(load_plan_set(ROOT / "examples" / "fastapi_app" / "plans" / "shortlinks.toml"))
+    run = run_suite(table, load_suite(suite_file), CoverageRecorder(table))
+    assert len(run.results) == 4
+    # The excerpt leaves out the partner's cases, so default = "deny" flags its grants, and only those.
+    (unlisted,) = run.failed
+    assert unlisted.where == "default"
+    assert unlisted.failures and all(failure.startswith("partner ") for failure in unlisted.failures)

@@ -1,8 +1,9 @@
 """Exit codes of every `gw467` command, and `UsageError`, bad input printed as one line.
 
 Defined once here: 0 success, 1 the check ran and found a failure (a first-party loss, a broken
-invariant, a failing case), 2 bad input (an option, a file that cannot be read or used),
-130 interrupted.
+invariant, a failing test case, a route missing from the catalogue), 2 bad input (an option, a
+file that cannot be read or used), 3 every test passed but coverage is below
+`--coverage-threshold`, 130 interrupted.
 """
 
 from typing import Final
@@ -10,6 +11,7 @@ from typing import Final
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_BELOW_THRESHOLD: Final = 3
 EXIT_INTERRUPTED: Final = 130
 
 

@@ -43,7 +43,7 @@ def compile_plan_set(plan_set: PlanSet) -> DecisionTable:
 
 def _granting_patterns(plan: Plan, endpoints: tuple[Endpoint, ...]) -> tuple[str | None, ...]:
     """For each endpoint, the first grant pattern of `plan` that admits it, or None."""
-    return tuple(_first_covering_pattern(plan, endpoint) for endpoint in endpoints)
+    return tuple(plan.covering_pattern(endpoint) for endpoint in endpoints)
 
 
 def _bits(granting: tuple[str | None, ...]) -> int:
@@ -93,11 +93,3 @@ def _entitled_verdicts(
             granted_by[pattern] = Verdict(Rule(RuleKind.GRANT, plan=plan.name, pattern=pattern), plan.quota)
         verdicts.append(granted_by[pattern])
     return tuple(verdicts)
-
-
-def _first_covering_pattern(plan: Plan, endpoint: Endpoint) -> str | None:
-    for grant in plan.grants:
-        pattern = grant.covering_pattern(endpoint)
-        if pattern is not None:
-            return pattern
-    return None

@@ -35,6 +35,8 @@ class ConfigError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        if self.line is not None and self.where:
+            return f"{self.source}:{self.line}: {self.where}: {self.message}"
         if self.line is not None:
             return f"{self.source}:{self.line}:{self.column}: {self.message}"
         if self.where:
@@ -115,10 +117,12 @@ def validate_model(
     source: str,
     label: Callable[[list[int | str]], str] | None = None,
     secret_keys: Collection[str] = (),
+    text: str | None = None,
 ) -> Model:
     """Validate a parsed document; the first problem becomes a one-line ConfigError.
 
     The value of a key named in `secret_keys` (an API key, say) is never shown.
+    With the document's `text`, the error also names the line of the key at fault.
     """
     try:
         return model.model_validate(document)
@@ -135,7 +139,43 @@ def validate_model(
             message = f"invalid table name: {message}"
         if len(problems) > 1:
             message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-        raise ConfigError(source, key_path(location, label), message) from None
+        line = line_of(text, location) if text is not None else None
+        raise ConfigError(source, key_path(location, label), message, line) from None
+
+
+_HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def line_of(text: str, location: Sequence[int | str]) -> int | None:
+    """The line (1-based) where the key at `location` is written, best effort, or None.
+
+    Understands what hand-written files use: top-level keys, `[table]` and `[[array]]`
+    headers (the n-th `[[array]]` block for an index), and `key = ` lines inside them.
+    A key that is absent (missing) is placed at the header of its table.
+    """
+    lines = text.splitlines()
+    names = {n: match.group(1) for n, line in enumerate(lines) if (match := _HEADER.match(line))}
+    headers = list(names)
+    steps = list(location)
+    if not steps or not isinstance(steps[0], str):
+        return None
+    first = str(steps.pop(0))
+    blocks = [n for n, name in names.items() if name == first]
+    if not blocks:
+        return _assignment(lines, first, 0, headers[0] if headers else len(lines))
+    index = steps.pop(0) if steps and isinstance(steps[0], int) else 0
+    if index >= len(blocks):
+        return None
+    start = blocks[index]
+    end = next((n for n in headers if n > start), len(lines))
+    if not steps or not isinstance(steps[0], str):
+        return start + 1
+    return _assignment(lines, steps[0], start + 1, end) or start + 1
+
+
+def _assignment(lines: list[str], key: str, start: int, end: int) -> int | None:
+    pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    return next((n + 1 for n in range(start, end) if pattern.match(lines[n])), None)
 
 
 def _describe(problem: Any, show_input: bool = True) -> str:

@@ -11,7 +11,7 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,6 +34,7 @@ SCHEMA_VERSION = 1
 MIN_KEY_LENGTH = 12
 
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+HTTP_METHODS: tuple[str, ...] = get_args(Method)
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 ApiKey = Annotated[str, Field(min_length=MIN_KEY_LENGTH, max_length=256)]
 # Fields whose values are never shown in an error message.

@@ -67,6 +67,14 @@ class Plan:
     grants: tuple[Grant, ...]
     quota: Quota | None = None
 
+    def covering_pattern(self, endpoint: Endpoint) -> str | None:
+        """The pattern that grants `endpoint`: the first grant's that admits it, or None."""
+        for grant in self.grants:
+            pattern = grant.covering_pattern(endpoint)
+            if pattern is not None:
+                return pattern
+        return None
+
 
 @dataclass(frozen=True)
 class Client:

@@ -121,3 +121,31 @@ def templates_ambiguous(first: tuple[Segment, ...], second: tuple[Segment, ...])
         if a.converter is None and a.folded != b.folded:
             return False
     return True
+
+
+# A value each kind of parameter accepts, plain enough that no catalogue literal is likely to be it.
+NEUTRAL_VALUES = {
+    "int": "467",
+    "uuid": "00000000-0000-0000-0000-000000000467",
+    "float": "4.67",
+    STR: "gw467-probe",
+    PATH: "gw467-probe",
+}
+
+
+def accepts(segment: Segment, value: str) -> bool:
+    """Whether one request segment `value` matches `segment` (a `path` tail matches any segment)."""
+    if not segment.is_parameter:
+        return value.lower() == segment.folded
+    pattern = TYPED_CONVERTERS.get(segment.converter or STR)
+    return pattern is None or pattern.fullmatch(value) is not None
+
+
+def neutral_value(segment: Segment) -> str:
+    """The literal's own text, or a value the parameter's converter accepts."""
+    return NEUTRAL_VALUES[segment.converter or STR] if segment.is_parameter else segment.value
+
+
+def example_path(template: str) -> str:
+    """A concrete path the template matches, each parameter filled with its neutral value."""
+    return "/" + "/".join(neutral_value(segment) for segment in parse_template(template))

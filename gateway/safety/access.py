@@ -25,14 +25,11 @@ from typing import Final, Literal
 
 from gateway.core.decision import CompiledClient, DecisionTable, decide
 from gateway.core.plans import Endpoint
-from gateway.core.templates import PATH, STR, TYPED_CONVERTERS, Segment, parse_template
+from gateway.core.templates import PATH, Segment, accepts, neutral_value, parse_template
 
 LOST: Final = "lost"
 GAINED: Final = "gained"
 Change = Literal["lost", "gained"]
-
-# The value a probe puts in a parameter: a plain token that no catalogue literal is likely to be.
-PROBE_VALUE: Final = "gw467-probe"
 
 
 @dataclass(frozen=True)
@@ -180,28 +177,15 @@ def _at(segments: tuple[Segment, ...], position: int) -> Segment:
     return segments[position] if position < len(segments) else segments[-1]
 
 
-_NEUTRAL = {"int": "467", "float": "4.67", "uuid": "00000000-0000-0000-0000-000000000467"}
-
-
 def _value_for(mine: Segment, theirs: Segment | None) -> str | None:
     """A segment value both segments accept (`theirs` None: any `mine` accepts), or None."""
-    candidates = [mine.value] if not mine.is_parameter else []
-    if theirs is not None and not theirs.is_parameter:
-        candidates.append(theirs.value)
-    for segment in (mine, theirs):
-        if segment is not None and segment.is_parameter:
-            candidates.append(_NEUTRAL.get(segment.converter or STR, PROBE_VALUE))
+    candidates = [neutral_value(mine)]
+    if theirs is not None:
+        candidates.append(neutral_value(theirs))
     for value in candidates:
-        if _accepts(mine, value) and (theirs is None or _accepts(theirs, value)):
+        if accepts(mine, value) and (theirs is None or accepts(theirs, value)):
             return value
     return None
-
-
-def _accepts(segment: Segment, value: str) -> bool:
-    if not segment.is_parameter:
-        return value.lower() == segment.folded
-    pattern = TYPED_CONVERTERS.get(segment.converter or STR)
-    return pattern is None or pattern.fullmatch(value) is not None
 
 
 def _shapes(*tables: DecisionTable) -> _ShapeIndex:

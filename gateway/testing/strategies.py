@@ -189,7 +189,7 @@ EXAMPLE_VALUES = {
 }
 
 
-def example_path(template: str) -> str:
+def generated_catalogue_path(template: str) -> str:
     """A concrete path that routes to `template` in a generated catalogue (its siblings' literals
     and narrower converters never match the values chosen)."""
     values = [EXAMPLE_VALUES[_converter_of(part)] for part in template.split("/")[1:] if part.startswith("{")]

@@ -16,7 +16,7 @@ from gateway.core.planfile import parse_plan_set
 from gateway.core.plans import PlanSet
 from gateway.safety.access import lost_access
 from gateway.safety.diff import diff_tables
-from gateway.testing import KeyedPlanSet, config_changes, example_path, keyed_plan_sets
+from gateway.testing import KeyedPlanSet, config_changes, generated_catalogue_path, keyed_plan_sets
 from gateway.testing.planfiles import dump_plan_set
 from gateway.testing.reference import reference_decide
 from gateway.testing.verify import exhaustive_checks
@@ -28,7 +28,7 @@ def requests_of(template: str, catalogues: tuple[PlanSet, ...]) -> set[str]:
     """Concrete paths for `template`, written apart from gateway.safety.access: the example path
     (each parameter a value its converter accepts), and the same with one parameter replaced by a
     literal that any template of the catalogues has at that position."""
-    example = example_path(template)
+    example = generated_catalogue_path(template)
     parts = example.strip("/").split("/")
     shape = template.strip("/").split("/")
     paths = {example}

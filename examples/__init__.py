@@ -1,0 +1,1 @@
+"""Examples of gw467 in front of other people's apps."""

@@ -220,7 +220,8 @@ class EntitlementMiddleware:
             return
         now = self.clock()
         bad = is_bad(self.sli, client.first_party, status, gateway_made)
-        self.availability.record(client.client_class, client.first_party, bad, now)
+        server_error = is_bad("5xx", client.first_party, status, gateway_made)
+        self.availability.record(client.client_class, client.first_party, bad, now, server_error)
         if canary is not None:
             stage_canary = self.rollout.stage.canary
             if stage_canary is not canary:

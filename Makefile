@@ -10,9 +10,9 @@ PLAN   ?= plans/2023-03-06-billing.toml
 .PHONY: help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
 
 help:
-	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json and out/replay.png"
+	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json, .png and .html"
 	@echo "make replay-fixed, make replay-2019   the same hour with the fix; the 2019 contrast"
-	@echo "make compare    the same hour once per safety layer; out/compare.json and out/compare.png"
+	@echo "make compare    the same hour once per safety layer; out/compare.json, .png and .html"
 	@echo "make demo       client x surface matrix: baseline, billing (the outage), fixed"
 	@echo "make test       the whole test suite (Hypothesis 'ci' profile when CI=true)"
 	@echo "make test-deep  property tests under the deep Hypothesis profile"
@@ -39,16 +39,16 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 replay: $(STAMP)
-	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --json out/replay.json --chart out/replay.png
+	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --json out/replay.json --chart out/replay.png --html out/replay.html
 
 replay-fixed: $(STAMP)
-	$(BIN)/gw467 replay scenarios/2023-03-06-fixed.toml --json out/replay-fixed.json --chart out/replay-fixed.png
+	$(BIN)/gw467 replay scenarios/2023-03-06-fixed.toml --json out/replay-fixed.json --chart out/replay-fixed.png --html out/replay-fixed.html
 
 replay-2019: $(STAMP)
-	$(BIN)/gw467 replay scenarios/2019-07-11-technically-wrong.toml --json out/replay-2019.json --chart out/replay-2019.png
+	$(BIN)/gw467 replay scenarios/2019-07-11-technically-wrong.toml --json out/replay-2019.json --chart out/replay-2019.png --html out/replay-2019.html
 
 compare: $(STAMP)
-	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --compare --json out/compare.json --chart out/compare.png
+	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --compare --json out/compare.json --chart out/compare.png --html out/compare.html
 
 demo: $(STAMP)
 	$(BIN)/gw467 matrix plans/2023-02-baseline.toml

@@ -16,6 +16,7 @@ from gateway.cli.output import write_text
 from gateway.replay.chart import write_chart, write_comparison_chart
 from gateway.replay.compare import compare
 from gateway.replay.engine import ReplayEngine
+from gateway.replay.html import comparison_report, replay_report
 from gateway.replay.layers import LAYERS
 from gateway.replay.scenario import load_scenario
 from gateway.replay.summary import record_json
@@ -33,6 +34,11 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     replay.add_argument("--seed", type=int, help="traffic seed (default: the scenario's)")
     replay.add_argument("--json", metavar="PATH", help="write the full record as JSON")
     replay.add_argument("--chart", metavar="PATH", help="write a PNG chart of error rates by client class")
+    replay.add_argument(
+        "--html",
+        metavar="PATH",
+        help="write a self-contained web report (charts, events, summary, time cursor; opens offline)",
+    )
     replay.add_argument(
         "--format",
         choices=("table", "json"),
@@ -66,7 +72,12 @@ def run(args: argparse.Namespace) -> int:
     engine = ReplayEngine(load_scenario(args.scenario), seed=args.seed, safety=args.safety, sli=args.sli)
     record = run_with_progress(engine, Console(stderr=True))
     return _publish(
-        args, record_json(record), lambda path: write_chart(record, path), render(record), "record"
+        args,
+        record_json(record),
+        lambda path: write_chart(record, path),
+        lambda: replay_report(record),
+        render(record),
+        "record",
     )
 
 
@@ -77,6 +88,7 @@ def _compare(args: argparse.Namespace) -> int:
         args,
         comparison.to_json(),
         lambda path: write_comparison_chart(comparison, path),
+        lambda: comparison_report(comparison),
         render_comparison(comparison),
         "comparison",
     )
@@ -86,21 +98,25 @@ def _publish(
     args: argparse.Namespace,
     document: dict[str, Any],
     write_chart: Callable[[str], None],
+    report: Callable[[], str],
     renderable: RenderableType,
     what: str,
 ) -> int:
-    """Write the JSON (--json) and the chart (--chart); print the table, or the JSON with --format json."""
+    """Write the JSON (--json), the chart (--chart) and the web report (--html); print the table,
+    or the JSON with --format json."""
     text = json.dumps(document, indent=1) + "\n"
     if args.json:
         write_text(args.json, text)
     if args.chart:
         write_chart(args.chart)
+    if args.html:
+        write_text(args.html, report())
     if args.format == "json":
         sys.stdout.write(text)
         return EXIT_OK
     console = report_console()
     console.print(renderable)
-    for label, path in ((what, args.json), ("chart", args.chart)):
+    for label, path in ((what, args.json), ("chart", args.chart), ("web report", args.html)):
         if path:
             console.print(f"{label} written to {path}")
     return EXIT_OK

@@ -33,7 +33,9 @@ help:
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gw467 needs Python >= 3.11; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; } || \
+		echo "gw467: the browser tests need Debian's chromium (apt-get install chromium)"
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -14,9 +14,9 @@ PLAN   ?= plans/2023-03-06-billing.toml
 .PHONY: help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
 
 help:
-	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json and out/replay.png"
+	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json, .png and .html"
 	@echo "make replay-fixed, make replay-2019   the same hour with the fix; the 2019 contrast"
-	@echo "make compare    the same hour once per safety layer; out/compare.json and out/compare.png"
+	@echo "make compare    the same hour once per safety layer; out/compare.json, .png and .html"
 	@echo "make demo       client x surface matrix: baseline, billing (the outage), fixed"
 	@echo "make test       the whole test suite (Hypothesis 'ci' profile when CI=true)"
 	@echo "make test-deep  property tests under the deep Hypothesis profile"
@@ -44,7 +44,9 @@ $(CLI_STAMP): pyproject.toml | $(BIN)/python
 
 # `test` includes `cli`, so installing it brings the cli stamp up to date too.
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[test]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PIP) -e '.[test]'
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; } || \
+		echo "gw467: the browser tests need Debian's chromium (apt-get install chromium)"
 	@touch $@ $(CLI_STAMP)
 
 venv: $(TEST_STAMP)
@@ -54,16 +56,16 @@ out:
 	mkdir -p out
 
 replay: $(CLI_STAMP) | out
-	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --json out/replay.json --chart out/replay.png
+	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --json out/replay.json --chart out/replay.png --html out/replay.html
 
 replay-fixed: $(CLI_STAMP) | out
-	$(BIN)/gw467 replay scenarios/2023-03-06-fixed.toml --json out/replay-fixed.json --chart out/replay-fixed.png
+	$(BIN)/gw467 replay scenarios/2023-03-06-fixed.toml --json out/replay-fixed.json --chart out/replay-fixed.png --html out/replay-fixed.html
 
 replay-2019: $(CLI_STAMP) | out
-	$(BIN)/gw467 replay scenarios/2019-07-11-technically-wrong.toml --json out/replay-2019.json --chart out/replay-2019.png
+	$(BIN)/gw467 replay scenarios/2019-07-11-technically-wrong.toml --json out/replay-2019.json --chart out/replay-2019.png --html out/replay-2019.html
 
 compare: $(CLI_STAMP) | out
-	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --compare --json out/compare.json --chart out/compare.png
+	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --compare --json out/compare.json --chart out/compare.png --html out/compare.html
 
 demo: $(CLI_STAMP)
 	$(BIN)/gw467 matrix plans/2023-02-baseline.toml

@@ -546,6 +546,8 @@ def test_gateway_refusals_of_first_party_calls_count_against_availability_but_up
     statuses = [send(app, "POST", "/2/tweets", "web").status for _ in range(55)]
     assert statuses == [404] * 50 + [429] * 5
     assert app.gateway.availability.window(NOW, 300, "web") == (55, 5)
+    # A 5xx-only page sees none of it.
+    assert app.gateway.availability.window(NOW, 300, "web", only_5xx=True) == (55, 0)
 
 
 def test_an_upstream_that_raises_is_recorded_as_a_500_and_its_error_propagates() -> None:
@@ -559,6 +561,7 @@ def test_an_upstream_that_raises_is_recorded_as_a_500_and_its_error_propagates()
         send(app, "GET", "/2/tweets/12", "web")
     assert samples(app)[requests_total("web", "tweets", 500, "exempt:first_party")] == 1
     assert app.gateway.availability.window(NOW, 300, "web") == (1, 1)
+    assert app.gateway.availability.window(NOW, 300, "web", only_5xx=True) == (1, 1)
 
 
 def test_every_refusal_is_counted_in_metrics_with_its_rule_and_unknown_for_what_was_not_learnt() -> None:

@@ -200,6 +200,24 @@ def test_a_record_from_slightly_earlier_than_the_newest_bucket_is_still_counted(
     assert tracker.window(29.0, 10) == WindowCounts(2, 1)
 
 
+def test_the_5xx_view_counts_only_server_errors_of_the_same_requests() -> None:
+    tracker = AvailabilityTracker(bucket_seconds=10)
+    tracker.record("web", True, True, 5.0)  # a 467: bad under first-party-denials only
+    tracker.record("web", True, True, 6.0, server_error=True)
+    tracker.record("web", True, False, 7.0)
+    assert tracker.window(9.0, 60, "web") == WindowCounts(3, 2)
+    assert tracker.window(9.0, 60, "web", only_5xx=True) == WindowCounts(3, 1)
+
+
+def test_the_5xx_view_stays_exact_across_pruning() -> None:
+    tracker = AvailabilityTracker(bucket_seconds=10, retention_seconds=100)
+    for second in range(1000):
+        tracker.record("web", True, second >= 900, float(second), server_error=second >= 950)
+    assert tracker.window(999.0, 100) == WindowCounts(100, 100)
+    assert tracker.window(999.0, 100, only_5xx=True) == WindowCounts(100, 50)
+    assert tracker.window(1050.0, 100, only_5xx=True) == WindowCounts(40, 40)
+
+
 # BurnRateAlert
 
 
@@ -382,7 +400,7 @@ def test_status_document_reports_the_467_outage_by_class_in_a_fixed_order() -> N
     _steady(tracker, "third_party", False, 0.0)
     alert = BurnRateAlert().evaluate(tracker, NOW)
     document = status_document(tracker, alert, NOW, "first-party-denials", 0.999)
-    assert list(document) == ["status", "sli", "slo", "alert", "classes"]
+    assert list(document) == ["status", "sli", "slo", "alert", "classes", "5xx_view"]
     assert document["status"] == "outage"
     assert (document["sli"], document["slo"]) == ("first-party-denials", 0.999)
     assert document["alert"]["firing"] is True
@@ -396,3 +414,20 @@ def test_status_document_reports_the_467_outage_by_class_in_a_fixed_order() -> N
         "requests_5m": 300,
     }
     assert json.loads(json.dumps(document)) == document
+
+
+def test_status_document_says_beside_it_what_a_5xx_only_page_would_say() -> None:
+    tracker = AvailabilityTracker()
+    for second in range(300):
+        tracker.record("tco", True, is_bad("first-party-denials", True, 467, True), float(second))
+        tracker.record("media", True, True, float(second), server_error=second % 2 == 0)
+    alert = BurnRateAlert().evaluate(tracker, NOW)
+    document = status_document(tracker, alert, NOW, "first-party-denials", 0.999)
+    assert document["status"] == "outage"
+    assert document["5xx_view"] == {
+        "status": "outage",
+        "classes": {
+            "media": {"status": "outage", "error_rate_5m": 0.5},
+            "tco": {"status": "operational", "error_rate_5m": 0.0},
+        },
+    }

@@ -17,6 +17,7 @@ from gateway.cli.output import output_path, output_with_suffix, replacing, write
 from gateway.replay.chart import write_chart, write_comparison_chart
 from gateway.replay.compare import compare
 from gateway.replay.engine import ReplayEngine
+from gateway.replay.html import comparison_report, replay_report
 from gateway.replay.layers import LAYERS
 from gateway.replay.scenario import load_scenario
 from gateway.replay.summary import record_json
@@ -46,6 +47,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         metavar="PATH",
         type=output_with_suffix(".png"),
         help="write a PNG chart of error rates by client class (PATH ends in .png)",
+    )
+    replay.add_argument(
+        "--html",
+        metavar="PATH",
+        type=output_with_suffix(".html"),
+        help="write a self-contained web report (charts, events, summary, time cursor; opens offline; "
+        "PATH ends in .html)",
     )
     replay.add_argument(
         "--format",
@@ -80,7 +88,12 @@ def run(args: argparse.Namespace) -> int:
     engine = ReplayEngine(load_scenario(args.scenario), seed=args.seed, safety=args.safety, sli=args.sli)
     record = run_with_progress(engine, Console(stderr=True))
     return _publish(
-        args, record_json(record), lambda path: write_chart(record, path), render(record), "record"
+        args,
+        record_json(record),
+        lambda path: write_chart(record, path),
+        lambda: replay_report(record),
+        render(record),
+        "record",
     )
 
 
@@ -91,6 +104,7 @@ def _compare(args: argparse.Namespace) -> int:
         args,
         comparison.to_json(),
         lambda path: write_comparison_chart(comparison, path),
+        lambda: comparison_report(comparison),
         render_comparison(comparison),
         "comparison",
     )
@@ -100,22 +114,26 @@ def _publish(
     args: argparse.Namespace,
     document: dict[str, Any],
     write_chart: Callable[[str], None],
+    report: Callable[[], str],
     renderable: RenderableType,
     what: str,
 ) -> int:
-    """Write the JSON (--json) and the chart (--chart); print the table, or the JSON with --format json."""
+    """Write the JSON (--json), the chart (--chart) and the web report (--html); print the table,
+    or the JSON with --format json."""
     text = json.dumps(document, indent=1) + "\n"
     if args.json:
         write_text(args.json, text)
     if args.chart:
         with replacing(args.chart) as temporary:
             write_chart(str(temporary))
+    if args.html:
+        write_text(args.html, report())
     if args.format == "json":
         sys.stdout.write(text)
         return EXIT_OK
     console = report_console()
     console.print(renderable)
-    for label, path in ((what, args.json), ("chart", args.chart)):
+    for label, path in ((what, args.json), ("chart", args.chart), ("web report", args.html)):
         if path:
             console.print(f"{label} written to {path}")
     return EXIT_OK

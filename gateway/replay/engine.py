@@ -7,7 +7,8 @@ Events (plan pushes, rollbacks, service-map changes) are applied at the start of
 their minute; plan pushes go through the safety layer in force (`gateway.replay.
 safety`), which may block, shadow or canary them, or page operators who roll back.
 The result is a `ReplayRecord` of counts per (minute, client class, surface,
-status), with the events as they happened and when the layer detected trouble.
+status), with the events as they happened, when the layer detected trouble, and
+what the status page said at the end of each minute (under the replay's SLI and 5xx-only).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from gateway.serving.inprocess import http_scope, status_of
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.runtime import Gateway
 from gateway.serving.services import HEALTHY, ServiceMap, load_service_map
+from gateway.serving.slo import State, class_statuses, overall_status
 from gateway.serving.upstream import DemoUpstream
 
 CountKey = tuple[int, str, str, int]
@@ -45,6 +47,17 @@ class AppliedEvent:
 
 
 @dataclass(frozen=True)
+class StatusAtMinute:
+    """What the gateway's status page said at the end of a minute, and a 5xx-only page beside it."""
+
+    status: State
+    status_5xx: State
+    classes: dict[str, State]
+    classes_5xx: dict[str, State]
+    alert_firing: bool
+
+
+@dataclass(frozen=True)
 class ReplayRecord:
     """Everything a replay observed: the counts, the events and the versions in force."""
 
@@ -55,6 +68,7 @@ class ReplayRecord:
     events: tuple[AppliedEvent, ...]
     plans_by_minute: tuple[str, ...]
     services_by_minute: tuple[str, ...]
+    status_by_minute: tuple[StatusAtMinute, ...]
     safety: str = "none"
     sli: str = "first-party-denials"
     detected_minute: int | None = None
@@ -109,6 +123,7 @@ class ReplayEngine:
         counts: Counter[CountKey] = Counter()
         plans_by_minute: list[str] = []
         services_by_minute: list[str] = []
+        status_by_minute: list[StatusAtMinute] = []
         start = self.scenario.start.timestamp()
         events = list(self.scenario.events)
         for minute in range(self.scenario.minutes):
@@ -128,6 +143,7 @@ class ReplayEngine:
                 counts[(minute, self.client_class[request.client_id], request.surface, status)] += 1
             self.clock.now = minute_start + 60
             self.layer.after_minute(minute)
+            status_by_minute.append(self._status_page())
             if on_minute is not None:
                 on_minute(minute)
             # The in-process calls never suspend, so yield to the loop once a minute: that is
@@ -141,6 +157,7 @@ class ReplayEngine:
             events=tuple(self._applied),
             plans_by_minute=tuple(plans_by_minute),
             services_by_minute=tuple(services_by_minute),
+            status_by_minute=tuple(status_by_minute),
             safety=self.layer.name,
             sli=self.sli,
             detected_minute=self.detected_minute,
@@ -178,6 +195,18 @@ class ReplayEngine:
         else:
             self.upstream.replace_services(self._service_stack.pop())
             self.record(minute, "rollback_services", note, by, self.upstream.services.version)
+
+    def _status_page(self) -> StatusAtMinute:
+        gateway, now = self.gateway, self.clock.now
+        statuses = class_statuses(gateway.availability, now, gateway.alert.slo)
+        statuses_5xx = class_statuses(gateway.availability, now, gateway.alert.slo, only_5xx=True)
+        return StatusAtMinute(
+            status=overall_status(statuses),
+            status_5xx=overall_status(statuses_5xx),
+            classes={name: status.state for name, status in statuses.items()},
+            classes_5xx={name: status.state for name, status in statuses_5xx.items()},
+            alert_firing=gateway.alert_state().firing,
+        )
 
     def _plans_label(self) -> str:
         stage = self.gateway.rollout.stage

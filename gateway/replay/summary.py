@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from gateway.core.rules import StatusKind, status_kind
-from gateway.replay.engine import AppliedEvent, ReplayRecord
+from gateway.replay.engine import AppliedEvent, ReplayRecord, StatusAtMinute
 
 # The kinds a replay reports, in report order (a replay has no NO_RESPONSE: every call is answered).
 KINDS = tuple(
@@ -42,6 +42,7 @@ class MinuteRow:
     first_party: dict[str, int]
     third_party: dict[str, int]
     events: tuple[AppliedEvent, ...]
+    status_page: StatusAtMinute
 
     @property
     def first_party_failure_rate(self) -> float:
@@ -94,6 +95,7 @@ def minute_rows(record: ReplayRecord) -> list[MinuteRow]:
                 first_party=_ordered(first),
                 third_party=_ordered(third),
                 events=tuple(e for e in record.events if e.minute == minute),
+                status_page=record.status_by_minute[minute],
             )
         )
     return rows
@@ -206,6 +208,11 @@ def record_json(record: ReplayRecord) -> dict[str, Any]:
                 "first_party": row.first_party,
                 "third_party": row.third_party,
                 "by_class": row.by_class,
+                "status_page": {
+                    "status": row.status_page.status,
+                    "5xx_only": row.status_page.status_5xx,
+                    "alert_firing": row.status_page.alert_firing,
+                },
             }
             for row in rows
         ],

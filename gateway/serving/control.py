@@ -2,6 +2,7 @@
 
 - GET /_gw467/status: per client class operational / degraded / outage, from the
   availability tracker under the configured SLI, and the burn-rate alert. Public.
+  JSON, or a web page (`gateway.serving.status_page`) when Accept prefers text/html.
 - GET /_gw467/metrics: Prometheus text format (404 when metrics are off). Public.
 - /_gw467/admin/...: push a plan file (direct, shadow or canary), promote, roll
   back, read the deployment. Off unless an admin token was configured; every call
@@ -25,11 +26,13 @@ from gateway.core.planfile import parse_plan_set
 from gateway.serving.canary import UNITS, CanaryPolicy
 from gateway.serving.rollout import CANARY, MODES, RolloutError
 from gateway.serving.runtime import Gateway
+from gateway.serving.status_page import HTML_CONTENT_TYPE, render_status_page, wants_html
 
 CONTROL_PREFIX = "/_gw467/"
 ADMIN_PREFIX = "/_gw467/admin/"
 MAX_PLAN_BYTES = 1 << 20
 UPLOAD_SOURCE = "<pushed plan file>"
+VARY_ACCEPT = ((b"vary", b"accept"),)  # /status answers HTML or JSON by the Accept header
 
 
 class ControlApi:
@@ -45,7 +48,11 @@ class ControlApi:
         if path.startswith(ADMIN_PREFIX):
             await self._admin(scope, receive, send, path.removeprefix(ADMIN_PREFIX), method)
         elif path == "/_gw467/status" and method == "GET":
-            await _json(send, 200, self.gateway.status())
+            status = self.gateway.status()
+            if wants_html(scope["headers"]):
+                await _send(send, 200, render_status_page(status), HTML_CONTENT_TYPE, VARY_ACCEPT)
+            else:
+                await _send(send, 200, json.dumps(status).encode(), b"application/json", VARY_ACCEPT)
         elif path == "/_gw467/metrics" and method == "GET":
             await self._metrics(send)
         else:
@@ -150,7 +157,9 @@ async def _error(send: Send, status: int, message: str) -> None:
     await _json(send, status, {"errors": [{"message": message}]})
 
 
-async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> None:
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+async def _send(
+    send: Send, status: int, body: bytes, content_type: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

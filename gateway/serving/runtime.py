@@ -20,7 +20,7 @@ from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import Decision, DecisionTable, decide
 from gateway.core.planfile import load_plan_set
 from gateway.core.plans import PlanSet
-from gateway.core.rules import Rule, quota_spent
+from gateway.core.rules import Rule, StatusKind, quota_spent, status_kind
 from gateway.serving.canary import CanaryController, CanaryPolicy
 from gateway.serving.metrics import GatewayMetrics
 from gateway.serving.quota import QuotaLedger
@@ -170,7 +170,8 @@ class Gateway:
             return
         now = self.clock()
         bad = is_bad(self.sli, client.first_party, status, gateway_made)
-        self.availability.record(client.client_class, client.first_party, bad, now)
+        server_error = status_kind(status) is StatusKind.SERVER_ERROR  # what a 5xx-only page counts
+        self.availability.record(client.client_class, client.first_party, bad, now, server_error)
         if canary is None:
             return
         stage_canary = self.rollout.stage.canary

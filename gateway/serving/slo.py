@@ -74,23 +74,36 @@ class WindowCounts(NamedTuple):
 class _Series:
     """One client class's buckets, as cumulative counts so any window is two lookups.
 
-    `totals[i]` and `bads[i]` count every request up to and including bucket
-    `starts[i]`. Entries before `head` are pruned but not yet deleted; `floor_*` are
-    the cumulative counts through the last pruned bucket.
+    `totals[i]`, `bads[i]` and `server_errors[i]` count every request (bad under the
+    configured SLI; 5xx) up to and including bucket `starts[i]`. Entries before `head`
+    are pruned but not yet deleted; `floor_*` are the cumulative counts through the
+    last pruned bucket.
     """
 
-    __slots__ = ("bads", "first_party", "floor_bad", "floor_total", "head", "starts", "totals")
+    __slots__ = (
+        "bads",
+        "first_party",
+        "floor_bad",
+        "floor_server_errors",
+        "floor_total",
+        "head",
+        "server_errors",
+        "starts",
+        "totals",
+    )
 
     def __init__(self, first_party: bool) -> None:
         self.first_party = first_party
         self.starts: list[int] = []
         self.totals: list[int] = []
         self.bads: list[int] = []
+        self.server_errors: list[int] = []
         self.head = 0
         self.floor_total = 0
         self.floor_bad = 0
+        self.floor_server_errors = 0
 
-    def add(self, bucket: int, bad: bool, keep: int) -> None:
+    def add(self, bucket: int, bad: bool, server_error: bool, keep: int) -> None:
         starts = self.starts
         # A record older than the newest bucket (a clock stepping back a little) is
         # counted in the newest bucket rather than lost or reordered.
@@ -98,11 +111,17 @@ class _Series:
             self.totals[-1] += 1
             if bad:
                 self.bads[-1] += 1
+            if server_error:
+                self.server_errors[-1] += 1
             return
-        total, bad_total = (self.totals[-1], self.bads[-1]) if starts else (0, 0)
+        if starts:
+            total, bad_total, server_error_total = self.totals[-1], self.bads[-1], self.server_errors[-1]
+        else:
+            total = bad_total = server_error_total = 0
         starts.append(bucket)
         self.totals.append(total + 1)
         self.bads.append(bad_total + bad)
+        self.server_errors.append(server_error_total + server_error)
         self._prune(bucket - keep, keep)
 
     def _prune(self, oldest_dead: int, keep: int) -> None:
@@ -110,19 +129,20 @@ class _Series:
         starts, head = self.starts, self.head
         while starts[head] <= oldest_dead:
             self.floor_total, self.floor_bad = self.totals[head], self.bads[head]
+            self.floor_server_errors = self.server_errors[head]
             head += 1
         # Deleting the dead prefix costs O(len), paid once per `keep` pruned buckets.
         if head >= keep:
-            del starts[:head], self.totals[:head], self.bads[:head]
+            del starts[:head], self.totals[:head], self.bads[:head], self.server_errors[:head]
             head = 0
         self.head = head
 
-    def through(self, bucket: int) -> WindowCounts:
-        """Cumulative counts of every request up to and including `bucket`."""
+    def through(self, bucket: int, only_5xx: bool) -> WindowCounts:
+        """Cumulative counts of every request up to and including `bucket`; bad = 5xx when `only_5xx`."""
         index = bisect_right(self.starts, bucket, self.head) - 1
         if index < self.head:
-            return WindowCounts(self.floor_total, self.floor_bad)
-        return WindowCounts(self.totals[index], self.bads[index])
+            return WindowCounts(self.floor_total, self.floor_server_errors if only_5xx else self.floor_bad)
+        return WindowCounts(self.totals[index], (self.server_errors if only_5xx else self.bads)[index])
 
 
 class AvailabilityTracker:
@@ -146,18 +166,30 @@ class AvailabilityTracker:
         self._keep = _buckets_in(retention_seconds, bucket_seconds)
         self._series: dict[str, _Series] = {}
 
-    def record(self, client_class: str, first_party: bool, bad: bool, now: float) -> None:
-        """Count one request. A class has one first-party flag: a record contradicting it raises."""
+    def record(
+        self, client_class: str, first_party: bool, bad: bool, now: float, server_error: bool = False
+    ) -> None:
+        """Count one request. A class has one first-party flag: a record contradicting it raises.
+
+        `bad` is under the configured SLI; `server_error` says it was a 5xx, so that what
+        a 5xx-only status page would say can be told beside it (`only_5xx` below).
+        """
         series = self._series.get(client_class)
         if series is None:
             series = self._series[client_class] = _Series(first_party)
         elif series.first_party != first_party:
             # Mixing would put third-party traffic into the first-party SLO, silently.
             raise ValueError(f"client class {client_class!r} is recorded as both first- and third-party")
-        series.add(int(now // self.bucket_seconds), bad, self._keep)
+        series.add(int(now // self.bucket_seconds), bad, server_error, self._keep)
 
-    def window(self, now: float, seconds: float, client_class: str | None = None) -> WindowCounts:
-        """Counts over the last `seconds`; `client_class` None means all first-party classes."""
+    def window(
+        self, now: float, seconds: float, client_class: str | None = None, *, only_5xx: bool = False
+    ) -> WindowCounts:
+        """Counts over the last `seconds`; `client_class` None means all first-party classes.
+
+        `only_5xx` counts as bad only the 5xx responses, whatever the configured SLI:
+        what the "5xx" SLI would have seen of the same requests.
+        """
         buckets = _buckets_in(seconds, self.bucket_seconds)
         if buckets > self._keep:
             raise ValueError(
@@ -171,7 +203,7 @@ class AvailabilityTracker:
         last = int(now // self.bucket_seconds)
         total = bad = 0
         for series in chosen:
-            end, start = series.through(last), series.through(last - buckets)
+            end, start = series.through(last, only_5xx), series.through(last - buckets, only_5xx)
             total += end.total - start.total
             bad += end.bad - start.bad
         return WindowCounts(total, bad)
@@ -282,11 +314,16 @@ def class_statuses(
     now: float,
     slo: float = DEFAULT_SLO,
     window_seconds: int = STATUS_WINDOW_SECONDS,
+    *,
+    only_5xx: bool = False,
 ) -> dict[str, ClassStatus]:
-    """The state of every class seen, sorted by class, third-party ones included."""
+    """The state of every class seen, sorted by class, third-party ones included.
+
+    `only_5xx`: the states a status page on the "5xx" SLI would show for the same traffic.
+    """
     statuses: dict[str, ClassStatus] = {}
     for name, first_party in tracker.classes().items():
-        counts = tracker.window(now, window_seconds, name)
+        counts = tracker.window(now, window_seconds, name, only_5xx=only_5xx)
         state = _state(counts, slo)
         statuses[name] = ClassStatus(name, first_party, state, counts.error_rate, counts.total)
     return statuses
@@ -317,8 +354,11 @@ def status_document(
 
     `alert` is the caller's evaluation at `now`, so one evaluation serves both the
     page and anything else the caller does with it; `slo` should be the alert's.
+    "5xx_view" is what a status page on the "5xx" SLI would say of the same traffic
+    (the page Twitter had on 2023-03-06), for comparison; it never sets "status".
     """
     statuses = class_statuses(tracker, now, slo)
+    five_xx = class_statuses(tracker, now, slo, only_5xx=True)
     return {
         "status": overall_status(statuses),
         "sli": sli,
@@ -336,5 +376,12 @@ def status_document(
                 "requests_5m": status.requests,
             }
             for name, status in statuses.items()
+        },
+        "5xx_view": {
+            "status": overall_status(five_xx),
+            "classes": {
+                name: {"status": status.state, "error_rate_5m": round(status.error_rate, 6)}
+                for name, status in five_xx.items()
+            },
         },
     }

@@ -103,3 +103,18 @@ file = "{Path(__file__).resolve().parents[2] / "plans" / "2023-03-06-billing.tom
     assert allowed == 100
     assert totals[(0, "web", 201)] + totals[(1, "web", 201)] == 50
     assert totals[(1, "web", 429)] > 0
+
+
+def test_each_minute_records_the_status_page_under_the_sli_and_what_a_5xx_only_page_said(
+    tmp_path: Path,
+) -> None:
+    record = replay(short_scenario(tmp_path))
+    pages = record.status_by_minute
+    assert len(pages) == 6
+    assert [page.status for page in pages[:2]] == ["operational", "operational"]
+    # Over a 5-minute window: degraded once a third of it is 467s, outage at half
+    # (minute 3, media: all 467), and never operational again while the window holds them.
+    assert [page.status for page in pages[2:]] == ["degraded", "outage", "degraded", "degraded"]
+    assert pages[3].classes["media"] == "outage" and pages[2].alert_firing
+    assert all(page.status_5xx == "operational" for page in pages)
+    assert all(page.classes_5xx["tco"] == "operational" for page in pages)

@@ -26,6 +26,8 @@ from gateway.serving.app import (
 from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
 from gateway.serving.slo import SLI_NAMES
 
+HTTP_IMPLEMENTATIONS = ("auto", "h11", "httptools")
+
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     serve = commands.add_parser("serve", help="run the gateway in front of the demo upstream")
@@ -51,6 +53,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="what counts as a failed request for /_gw467/status and the alert",
     )
     serve.add_argument("--no-metrics", action="store_true", help="do not serve /_gw467/metrics")
+    serve.add_argument(
+        "--http",
+        choices=HTTP_IMPLEMENTATIONS,
+        default="auto",
+        help="uvicorn's HTTP implementation (default: auto, httptools when installed); the gateway "
+        "decides alike under both (see the README's Paths section for the one difference, '#')",
+    )
     serve.set_defaults(handler=run)
 
 
@@ -73,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         app = build_gateway_app(
             args.plans, sli=args.sli, metrics=not args.no_metrics, admin_token=admin_token
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, http=args.http)
         return EXIT_OK
     # Several workers: each imports the factory and reads its settings from the environment.
     # Validate the file here first, so a bad file is one line now rather than N tracebacks.
@@ -90,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        http=args.http,
     )
     return EXIT_OK
 

@@ -86,7 +86,7 @@ def test_a_compiled_table_that_drops_a_grant_is_caught(monkeypatch: pytest.Monke
                 return pattern
         return None
 
-    monkeypatch.setattr(gateway.core.compiler, "_first_covering_pattern", skips_first_grant)
+    monkeypatch.setattr(Plan, "covering_pattern", skips_first_grant)
     message = caught(compiled_matches_reference(KeyedPlanSet(load_plan_set(FIXED), DEMO_KEYS)))
     assert re.search(r"compiled says 467 plan:\w+/deny .*reference says None plan:\w+/grant:", message)
 

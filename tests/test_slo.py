@@ -400,7 +400,7 @@ def test_status_document_reports_the_467_outage_by_class_in_a_fixed_order() -> N
     _steady(tracker, "third_party", False, 0.0)
     alert = BurnRateAlert().evaluate(tracker, NOW)
     document = status_document(tracker, alert, NOW, "first-party-denials", 0.999)
-    assert list(document) == ["status", "sli", "slo", "alert", "classes", "5xx_view"]
+    assert list(document) == ["status", "sli", "slo", "min_requests", "alert", "classes", "5xx_view"]
     assert document["status"] == "outage"
     assert (document["sli"], document["slo"]) == ("first-party-denials", 0.999)
     assert document["alert"]["firing"] is True

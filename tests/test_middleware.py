@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
@@ -311,40 +312,56 @@ def test_lifespan_passes_through_to_the_app() -> None:
     assert [m["type"] for m in replies] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
-def lifespan_replies(app: Any) -> list[Message]:
-    """What `app` answers to a server's lifespan startup (and shutdown, if startup succeeded)."""
-    incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+def failed_startup(app: Any) -> tuple[list[Message], BaseException | None]:
+    """What `app` answers to a server's lifespan startup, and what it raised after."""
     replies: list[Message] = []
 
     async def receive() -> Message:
-        return next(incoming)
+        return {"type": "lifespan.startup"}
 
     async def reply(message: Message) -> None:
         replies.append(message)
 
-    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, reply))
-    return replies
+    try:
+        asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, reply))
+    except ConfigError as error:
+        return replies, error
+    return replies, None
 
 
 def test_a_bad_plan_file_fails_lifespan_startup_with_its_one_line_error(tmp_path: Any) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('version = "x"\n[policy]\nexempt = ["first_party"]\n')
-    upstream = RecordingApp()
-    gateway = EntitlementMiddleware(upstream, bad)
+    gateway = EntitlementMiddleware(RecordingApp(), bad)
     assert isinstance(gateway.startup_error, ConfigError)
     message = str(gateway.startup_error)
     assert "\n" not in message
     assert message.startswith(str(bad))
-    assert lifespan_replies(gateway) == [{"type": "lifespan.startup.failed", "message": message}]
+    # Raised after the message, as Starlette's router does: uvicorn stays quiet, TestClient raises.
+    assert failed_startup(gateway) == (
+        [{"type": "lifespan.startup.failed", "message": message}],
+        gateway.startup_error,
+    )
 
 
 def test_a_bad_plan_file_built_lazily_by_starlette_still_fails_startup(tmp_path: Any) -> None:
-    # Starlette builds Middleware(...) on its first call, the lifespan one: nothing raises.
+    # Starlette builds Middleware(...) on its first call, the lifespan one: nothing raised before.
     app = Starlette(middleware=[Middleware(EntitlementMiddleware, plans=tmp_path / "missing.toml")])
-    replies = lifespan_replies(app)
-    assert replies == [
-        {"type": "lifespan.startup.failed", "message": f"{tmp_path / 'missing.toml'}: no such file"}
-    ]
+    replies, error = failed_startup(app)
+    message = f"{tmp_path / 'missing.toml'}: no such file"
+    assert replies == [{"type": "lifespan.startup.failed", "message": message}]
+    assert str(error) == message
+
+
+def test_starlettes_test_client_raises_the_plan_files_error_on_entry(tmp_path: Any) -> None:
+    with warnings.catch_warnings():
+        # Starlette 1.x warns on importing its TestClient with httpx; the warning is not ours.
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    api = FastAPI()
+    api.add_middleware(EntitlementMiddleware, plans=tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match=r"missing\.toml: no such file$"), TestClient(api):
+        pass
 
 
 def test_without_lifespan_a_bad_plan_file_answers_500_with_its_line_and_never_reaches_the_app(
@@ -823,3 +840,26 @@ def test_a_plan_files_responses_table_replaces_the_refusal_body_but_not_the_stat
     assert denied.header("content-length") == str(len(denied.body))
     unknown = asyncio.run(call_asgi(realistic_gateway(), "GET", "/v1/items/1"))
     assert unknown.body == b'{"errors":[{"message":"Could not authenticate you","code":32}]}'
+
+
+def test_rule_header_refusals_keeps_the_rule_off_the_apps_responses_only() -> None:
+    plan_set = load_plan_set(FIXED)
+    app = EntitlementMiddleware(build_demo_app(plan_set), compile_plan_set(plan_set), rule_header="refusals")
+    allowed = send(app, "GET", "/2/links/abc123", "tco")
+    denied = send(app, "GET", "/2/tweets/12", "sunrise-bot")
+    assert allowed.status == 301
+    assert allowed.header("x-gw467-rule") is None
+    assert (denied.status, denied.header("x-gw467-rule")) == (467, "plan:free/deny")
+
+
+def test_rule_header_refusals_still_sends_the_quota_headers_on_the_apps_responses() -> None:
+    app = EntitlementMiddleware(RecordingApp(), FIXED, rule_header="refusals")
+    response = send(app, "POST", "/2/tweets", "sunrise-bot")
+    assert response.status == 200
+    assert response.header("x-gw467-rule") is None
+    assert response.header("x-rate-limit-remaining") == "49"
+
+
+def test_rule_header_takes_all_or_refusals() -> None:
+    with pytest.raises(ValueError, match="rule_header must be one of all, refusals, not 'none'"):
+        EntitlementMiddleware(RecordingApp(), FIXED, rule_header="none")

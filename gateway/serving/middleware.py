@@ -97,7 +97,7 @@ class EntitlementMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.startup_error is not None:
-            await _refuse_to_start(str(self.startup_error), scope, receive, send)
+            await _refuse_to_start(self.startup_error, scope, receive, send)
             return
         if scope["type"] != "http":
             if scope["type"] == "websocket":
@@ -186,17 +186,21 @@ class EntitlementMiddleware:
             gateway.observe(decision, status, rule, False, _since(started), canary)
 
 
-async def _refuse_to_start(message: str, scope: Scope, receive: Receive, send: Send) -> None:
-    """Fail the server's lifespan startup with `message`; without lifespan, answer 500 with it."""
+async def _refuse_to_start(error: ConfigError, scope: Scope, receive: Receive, send: Send) -> None:
+    """Fail the server's lifespan startup with `error`'s line; without lifespan, answer 500 with it.
+
+    After `lifespan.startup.failed` the error is raised, as Starlette's router does: uvicorn
+    then stops quietly (it has the message), and Starlette's TestClient raises it.
+    """
     kind = scope["type"]
     if kind == "lifespan":
         event = await receive()
         if event["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.failed", "message": message})
-        else:
-            await send({"type": "lifespan.shutdown.complete"})
+            await send({"type": "lifespan.startup.failed", "message": str(error)})
+            raise error
+        await send({"type": "lifespan.shutdown.complete"})
     elif kind == "http":
-        body = json.dumps({"errors": [{"message": f"gw467 is not configured: {message}"}]}).encode()
+        body = json.dumps({"errors": [{"message": f"gw467 is not configured: {error}"}]}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 500, "headers": headers})
         await send({"type": "http.response.body", "body": body})

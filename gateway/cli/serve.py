@@ -32,6 +32,8 @@ from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
 from gateway.serving.middleware import RULE_HEADER_CHOICES
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
 
+HTTP_IMPLEMENTATIONS = ("auto", "h11", "httptools")
+
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     serve = commands.add_parser("serve", help="run the gateway in front of the demo upstream")
@@ -78,6 +80,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         default="all",
         help="send x-gw467-rule on every response, or on the gateway's refusals only (default: all)",
     )
+    serve.add_argument(
+        "--http",
+        choices=HTTP_IMPLEMENTATIONS,
+        default="auto",
+        help="uvicorn's HTTP implementation (default: auto, httptools when installed); the gateway "
+        "decides alike under both (see the README's Paths section for the one difference, '#')",
+    )
     serve.set_defaults(handler=run)
 
 
@@ -115,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             status_token=status_token,
             rule_header=args.rule_header,
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, http=args.http)
         return EXIT_OK
     # Several workers: each imports the factory and reads its settings from the environment.
     # Validate the file here first, so a bad file is one line now rather than N tracebacks.
@@ -135,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        http=args.http,
     )
     return EXIT_OK
 

@@ -9,7 +9,11 @@ Rules (each refusal is a 400 from the gateway, reason in `PathRejected.reason`):
   or a space, or when a run of escapes is UTF-8 for non-ASCII characters (as
   Starlette decodes them); an escaped '/', '\\', '%', control or other character,
   and escapes that are not UTF-8, are refused;
-- a segment that is, or decodes to, '.' or '..' is refused.
+- a segment that is, or decodes to, '.' or '..' is refused;
+- an absolute-form target (`http://host[:port]/path`, RFC 9112 section 3.2.2, which
+  a server must accept and which uvicorn's h11 server passes whole in `raw_path`)
+  is decided on its path when the scheme is http(s) and the authority is a plain
+  host and optional port; any other target that does not start with '/' is refused.
 So a canonical segment never contains '%' or '/', and the path the upstream routes
 on is rebuilt exactly from the canonical segments (`raw_path_for` re-encodes it).
 """
@@ -53,7 +57,7 @@ def _canonical_slow(raw_path: str) -> tuple[str, ...]:
     if len(raw_path) > MAX_PATH_BYTES:
         raise PathRejected("too-long")
     if not raw_path.startswith("/"):
-        raise PathRejected("not-absolute")
+        raw_path = origin_path(raw_path)
     if not _RAW_ALLOWED.fullmatch(raw_path):
         raise PathRejected(_classify_bad_raw(raw_path))
     segments: list[str] = []
@@ -65,6 +69,21 @@ def _canonical_slow(raw_path: str) -> tuple[str, ...]:
             raise PathRejected("dot-segment")
         segments.append(segment)
     return tuple(segments)
+
+
+# scheme "://" host [":" port] then the path: a registered name or IPv4 address, or an IPv6
+# literal in brackets; no userinfo ('@'), which would let a target name another authority.
+_ABSOLUTE_FORM = re.compile(
+    r"(?i:https?)://(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?P<path>/.*)?"
+)
+
+
+def origin_path(target: str) -> str:
+    """The path of an absolute-form request target (`/` when it has none), or PathRejected."""
+    match = _ABSOLUTE_FORM.fullmatch(target)
+    if match is None:
+        raise PathRejected("not-absolute")
+    return match.group("path") or "/"
 
 
 def _classify_bad_raw(raw_path: str) -> str:

@@ -173,11 +173,32 @@ def _forwarded(endpoint: Endpoint, segments: list[str]) -> str:
     return "/" + "/".join(forwarded)
 
 
+def _path_of_absolute_form(target: str) -> str:
+    """`http://host:port/path` -> `/path`; anything else that does not start with '/' is refused."""
+    scheme, separator, rest = target.partition("://")
+    if not separator or scheme.lower() not in ("http", "https"):
+        raise _Refused("not-absolute")
+    slash = rest.find("/")
+    authority, path = (rest, "/") if slash == -1 else (rest[:slash], rest[slash:])
+    if authority.startswith("["):
+        close = authority.find("]")
+        host, after = authority[: close + 1], authority[close + 1 :]
+        host_ok = close > 1 and all(char in "0123456789abcdefABCDEF:." for char in host[1:-1])
+    else:
+        host, colon, port = authority.partition(":")
+        after = colon + port
+        host_ok = host != "" and all(char.isascii() and (char.isalnum() or char in "-.") for char in host)
+    port_ok = after == "" or (after[0] == ":" and after[1:].isdigit() and len(after) <= 6)
+    if not (host_ok and port_ok):
+        raise _Refused("not-absolute")
+    return path
+
+
 def _canonical(raw_path: str) -> list[str]:
     if len(raw_path) > 2048:
         raise _Refused("too-long")
     if not raw_path.startswith("/"):
-        raise _Refused("not-absolute")
+        raw_path = _path_of_absolute_form(raw_path)
     for char in raw_path:
         if char in _UNRESERVED_AND_ALLOWED or char in "%/":
             continue

@@ -1,0 +1,106 @@
+"""The same raw requests, sent over a socket to `gw467 serve` under uvicorn's h11 and httptools
+servers: every path trick and header is decided alike, and absolute-form targets work under both."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import FIXED
+from tests.test_serve import free_port
+
+pytestmark = pytest.mark.slow
+
+TCO = b"Authorization: Bearer gw467-demo-tco\r\n"
+BOT = b"Authorization: Bearer gw467-demo-sunrise-bot\r\n"
+
+# (what, request target, extra header lines, expected status, expected rule)
+CASES = [
+    ("canonical", b"/2/links/abc", TCO, 301, b"exempt:first_party"),
+    ("respelled", b"//2/LINKS/%61bc/", TCO, 301, b"exempt:first_party"),
+    ("absolute form", b"http://127.0.0.1/2/links/abc", TCO, 301, b"exempt:first_party"),
+    ("encoded slash", b"/2/links/a%2Fb", TCO, 400, b"path:encoded-slash"),
+    ("dot segment", b"/2/links/../links/abc", TCO, 400, b"path:dot-segment"),
+    ("double encoding", b"/2/links/%252e", TCO, 400, b"path:double-encoding"),
+    ("backslash", b"/2/links\\abc", TCO, 400, b"path:backslash"),
+    ("path parameter", b"/2/links/abc;x=1", TCO, 400, b"path:path-parameter"),
+    ("UTF-8 value", b"/2/links/jos%C3%A9", TCO, 301, b"exempt:first_party"),
+    ("no key", b"/2/links/abc", b"", 401, b"auth:missing"),
+    ("two keys", b"/2/links/abc", TCO + BOT, 401, b"auth:ambiguous"),
+    (
+        "spoofed exemption header",
+        b"/2/links/abc",
+        BOT + b"X-Internal: true\r\nX-First-Party: 1\r\n",
+        467,
+        None,
+    ),
+    ("unknown route", b"/2/nowhere", TCO, 404, b"route:none"),
+]
+
+
+def exchange(port: int, target: bytes, headers: bytes) -> tuple[int, dict[bytes, bytes]]:
+    """Send one HTTP/1.1 request exactly as written; the status and headers of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(
+            b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers + b"\r\n"
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    fields = dict(line.split(b": ", 1) for line in head[1:] if b": " in line)
+    return int(head[0].split()[1]), {name.lower(): value for name, value in fields.items()}
+
+
+@pytest.fixture(scope="module", params=["h11", "httptools"])
+def server(request: pytest.FixtureRequest) -> Iterator[int]:
+    port = free_port()
+    command = [sys.executable, "-m", "gateway", "serve", "--plans", str(FIXED), "--port", str(port)]
+    process = subprocess.Popen([*command, "--http", request.param], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stderr
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("what", "target", "headers", "status", "rule"), CASES, ids=[case[0] for case in CASES]
+)
+def test_a_raw_request_is_decided_alike_under_both_http_implementations(
+    server: int, what: str, target: bytes, headers: bytes, status: int, rule: bytes | None
+) -> None:
+    got, fields = exchange(server, target, headers)
+    assert got == status, what
+    if rule is not None:
+        assert fields.get(b"x-gw467-rule") == rule, what
+
+
+def test_an_absolute_form_with_userinfo_is_refused_or_reduced_to_its_path_by_the_server(server: int) -> None:
+    """h11 passes the whole target and the gateway refuses the userinfo; httptools parses the URL
+    and hands over its path only. Either way the decision is taken on the path the app routes on."""
+    got, fields = exchange(server, b"http://evil@127.0.0.1/2/links/abc", TCO)
+    assert (got, fields.get(b"x-gw467-rule")) in ((400, b"path:not-absolute"), (301, b"exempt:first_party"))
+
+
+def test_a_fragment_never_reaches_the_app_under_either(server: int) -> None:
+    """A '#' in the target: one server drops the fragment, the other passes it whole; either way
+    the app never routes on anything but the decided path (README, Paths)."""
+    got, fields = exchange(server, b"/2/links/abc#frag", TCO)
+    assert (got, fields.get(b"x-gw467-rule")) in ((301, b"exempt:first_party"), (400, b"path:fragment"))

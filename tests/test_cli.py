@@ -259,3 +259,28 @@ def test_without_the_cli_extra_gw467_says_what_to_install_in_one_line() -> None:
     assert done.stderr == (
         "gw467: error: the command line needs rich, which is not installed: pip install 'gw467[cli]'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--min-requests", "0"], "gw467 serve: error: --min-requests 0 must be at least 1\n"),
+        (
+            ["--status-access", "token"],
+            "gw467 serve: error: --status-access token needs GW467_STATUS_TOKEN or GW467_ADMIN_TOKEN "
+            "set in the environment\n",
+        ),
+        (
+            ["--rule-header", "none"],
+            "gw467 serve: error: argument --rule-header: invalid choice: 'none' (choose from 'all', "
+            "'refusals') (see gw467 serve --help)\n",
+        ),
+    ],
+)
+def test_serve_status_options_are_checked_in_one_line_with_exit_2_before_uvicorn_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, options: list[str], expected: str
+) -> None:
+    monkeypatch.delenv("GW467_STATUS_TOKEN", raising=False)
+    monkeypatch.delenv("GW467_ADMIN_TOKEN", raising=False)
+    assert main(["serve", "--plans", str(FIXED), *options]) == 2
+    assert capsys.readouterr().err == expected

@@ -10,10 +10,11 @@ import pytest
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.serving.inprocess import InProcessResponse, call_asgi
+from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.upstream import build_demo_app
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
+from tests.test_middleware import call_scope
 
 TOKEN = "admin-token-for-tests"
 ADMIN = [(b"authorization", f"Bearer {TOKEN}".encode())]
@@ -213,3 +214,89 @@ def test_an_oversized_plan_file_is_refused_with_413() -> None:
     app = gateway(admin_token=TOKEN)
     response = call(app, "POST", "/_gw467/admin/plans", ADMIN, b"#" * (1 << 20) + b"x")
     assert response.status == 413
+
+
+# An honest status: no page on too little evidence
+
+
+def test_one_gateway_made_404_to_a_first_party_client_cannot_page_or_say_outage() -> None:
+    app = gateway()
+    assert as_client(app, "tco", "GET", "/2/no/such/route") == 404
+    status = json.loads(call(app, "GET", "/_gw467/status").body)
+    assert status["min_requests"] == 20
+    assert status["classes"]["tco"] == {
+        "status": "operational",
+        "first_party": True,
+        "error_rate_5m": 1.0,
+        "requests_5m": 1,
+    }
+    assert (status["status"], status["alert"]["firing"]) == ("operational", False)
+
+
+def test_with_min_requests_one_the_same_404_pages() -> None:
+    app = gateway(min_requests=1)
+    as_client(app, "tco", "GET", "/2/no/such/route")
+    status = json.loads(call(app, "GET", "/_gw467/status").body)
+    assert (status["status"], status["alert"]["firing"], status["min_requests"]) == ("outage", True, 1)
+
+
+# A private status: token or loopback
+
+
+def status_from(app: EntitlementMiddleware, path: str, peer: str, headers: Any = ()) -> InProcessResponse:
+    scope = http_scope("GET", path, list(headers))
+    scope["client"] = (peer, 50000)
+    return call_scope(app, scope)
+
+
+@pytest.mark.parametrize("path", ["/_gw467/status", "/_gw467/metrics"])
+def test_status_access_token_asks_for_the_bearer_token_on_status_and_metrics(path: str) -> None:
+    app = gateway(status_access="token", status_token="status-secret", metrics=True)
+    refused = status_from(app, path, "127.0.0.1")
+    wrong = status_from(app, path, "127.0.0.1", [(b"authorization", b"Bearer status-secre")])
+    admin = status_from(app, path, "127.0.0.1", ADMIN)
+    right = status_from(app, path, "203.0.113.9", [(b"authorization", b"Bearer status-secret")])
+    assert (refused.status, wrong.status, admin.status, right.status) == (401, 401, 401, 200)
+    assert json.loads(refused.body) == {
+        "errors": [{"message": "gateway status: missing or wrong bearer token"}]
+    }
+    assert refused.header("www-authenticate") == 'Bearer realm="gw467"'
+
+
+def test_status_access_token_defaults_to_the_admin_token() -> None:
+    app = gateway(status_access="token", admin_token=TOKEN)
+    assert status_from(app, "/_gw467/status", "203.0.113.9", ADMIN).status == 200
+    assert status_from(app, "/_gw467/status", "203.0.113.9").status == 401
+
+
+@pytest.mark.parametrize(
+    ("peer", "expected"),
+    [("127.0.0.1", 200), ("127.8.9.10", 200), ("::1", 200), ("::ffff:127.0.0.1", 200), ("10.0.0.2", 403)],
+)
+def test_status_access_loopback_serves_only_local_peers(peer: str, expected: int) -> None:
+    app = gateway(status_access="loopback", metrics=True)
+    assert status_from(app, "/_gw467/status", peer).status == expected
+    assert status_from(app, "/_gw467/metrics", peer).status == expected
+
+
+def test_status_access_loopback_refuses_a_peer_without_an_address() -> None:
+    app = gateway(status_access="loopback")
+    scope = http_scope("GET", "/_gw467/status")
+    scope["client"] = None
+    response = call_scope(app, scope)
+    assert response.status == 403
+    assert json.loads(response.body) == {
+        "errors": [{"message": "gateway status is served to loopback clients only"}]
+    }
+
+
+def test_a_private_status_leaves_the_admin_api_to_its_own_token() -> None:
+    app = gateway(status_access="loopback", admin_token=TOKEN)
+    assert status_from(app, "/_gw467/admin/deployment", "10.0.0.2", ADMIN).status == 200
+
+
+def test_status_access_is_checked_once_at_construction() -> None:
+    with pytest.raises(ValueError, match="status_access must be one of public, token, loopback, not 'lan'"):
+        gateway(status_access="lan")
+    with pytest.raises(ValueError, match='status_access="token" needs a status_token or an admin_token'):
+        gateway(status_access="token")

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -310,13 +312,68 @@ def test_lifespan_passes_through_to_the_app() -> None:
     assert [m["type"] for m in replies] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
-def test_a_bad_plan_file_fails_at_construction_with_a_one_line_error(tmp_path: Any) -> None:
+def failed_startup(app: Any) -> tuple[list[Message], BaseException | None]:
+    """What `app` answers to a server's lifespan startup, and what it raised after."""
+    replies: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def reply(message: Message) -> None:
+        replies.append(message)
+
+    try:
+        asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, reply))
+    except ConfigError as error:
+        return replies, error
+    return replies, None
+
+
+def test_a_bad_plan_file_fails_lifespan_startup_with_its_one_line_error(tmp_path: Any) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('version = "x"\n[policy]\nexempt = ["first_party"]\n')
-    with pytest.raises(ConfigError) as caught:
-        EntitlementMiddleware(RecordingApp(), bad)
-    assert "\n" not in str(caught.value)
-    assert str(caught.value).startswith(str(bad))
+    gateway = EntitlementMiddleware(RecordingApp(), bad)
+    assert isinstance(gateway.startup_error, ConfigError)
+    message = str(gateway.startup_error)
+    assert "\n" not in message
+    assert message.startswith(str(bad))
+    # Raised after the message, as Starlette's router does: uvicorn stays quiet, TestClient raises.
+    assert failed_startup(gateway) == (
+        [{"type": "lifespan.startup.failed", "message": message}],
+        gateway.startup_error,
+    )
+
+
+def test_a_bad_plan_file_built_lazily_by_starlette_still_fails_startup(tmp_path: Any) -> None:
+    # Starlette builds Middleware(...) on its first call, the lifespan one: nothing raised before.
+    app = Starlette(middleware=[Middleware(EntitlementMiddleware, plans=tmp_path / "missing.toml")])
+    replies, error = failed_startup(app)
+    message = f"{tmp_path / 'missing.toml'}: no such file"
+    assert replies == [{"type": "lifespan.startup.failed", "message": message}]
+    assert str(error) == message
+
+
+def test_starlettes_test_client_raises_the_plan_files_error_on_entry(tmp_path: Any) -> None:
+    with warnings.catch_warnings():
+        # Starlette 1.x warns on importing its TestClient with httpx; the warning is not ours.
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    api = FastAPI()
+    api.add_middleware(EntitlementMiddleware, plans=tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match=r"missing\.toml: no such file$"), TestClient(api):
+        pass
+
+
+def test_without_lifespan_a_bad_plan_file_answers_500_with_its_line_and_never_reaches_the_app(
+    tmp_path: Any,
+) -> None:
+    upstream = RecordingApp()
+    response = send(EntitlementMiddleware(upstream, tmp_path / "missing.toml"), "GET", "/2/tweets/12", "web")
+    assert response.status == 500
+    assert json.loads(response.body) == {
+        "errors": [{"message": f"gw467 is not configured: {tmp_path / 'missing.toml'}: no such file"}]
+    }
+    assert upstream.scopes == []
 
 
 def test_a_direct_push_changes_decisions_for_later_requests() -> None:
@@ -475,22 +532,64 @@ def test_the_upstream_gets_the_requests_scope_state_plus_the_decision() -> None:
 @pytest.mark.parametrize(
     ("path", "raw_path"),
     [
-        ("/api//2/Tweets/12", "//2/Tweets/12"),  # a normalized spelling, under the mount point
-        ("/2/tweets/12", "/2/tweets/12"),  # a server that left the mount point out of `path`
+        ("/api/2/tweets/12", "/api/2/tweets/12"),  # uvicorn 0.26+: the root path in both
+        ("/api//2/Tweets/12", "/api//2/Tweets/12"),  # the same, respelled below the root path
+        ("/2/tweets/12", "/2/tweets/12"),  # an older server: the root path only in root_path
+        ("/2//tweets/12", "/2//tweets/12"),  # the same, respelled
     ],
 )
-def test_under_a_root_path_the_upstream_sees_the_root_path_then_the_canonical_path(
+def test_under_a_root_path_the_decision_is_below_it_and_the_app_gets_uvicorns_shape(
     path: str, raw_path: str
 ) -> None:
     upstream = RecordingApp()
     scope = scope_for("GET", path, "web", raw_path=raw_path.encode(), root_path="/api")
-    assert call_scope(gateway_for(FIXED, upstream), scope).status == 200
+    response = call_scope(gateway_for(FIXED, upstream), scope)
+    assert (response.status, response.header("x-gw467-rule")) == (200, "exempt:first_party")
     (forwarded,) = upstream.scopes
     assert (forwarded["path"], forwarded["raw_path"], forwarded["root_path"]) == (
         "/api/2/tweets/12",
-        b"/2/tweets/12",
+        b"/api/2/tweets/12",
         "/api",
     )
+    assert forwarded["state"]["gw467_endpoint"].id == "tweets.lookup"
+
+
+def test_a_root_path_is_not_part_of_the_catalogue() -> None:
+    # uvicorn's /api/api/2/tweets/12 under root /api is /api/2/tweets/12 to the app: no such route.
+    upstream = RecordingApp()
+    scope = scope_for("GET", "/api/api/2/tweets/12", "web", root_path="/api")
+    response = call_scope(gateway_for(FIXED, upstream), scope)
+    assert (response.status, response.header("x-gw467-rule")) == (404, "route:none")
+    assert upstream.scopes == []
+
+
+def test_a_root_path_must_end_at_a_segment_boundary() -> None:
+    # "/apiary/..." is not under "/api", for Starlette as for the gateway.
+    scope = scope_for("GET", "/apiary/2/tweets/12", "web", root_path="/api")
+    assert call_scope(gateway_for(FIXED), scope).header("x-gw467-rule") == "route:none"
+
+
+@pytest.mark.parametrize("target", ["/api/_gw467/status", "/_gw467/status"])
+def test_the_control_api_is_found_below_the_root_path_in_both_scope_shapes(target: str) -> None:
+    response = call_scope(gateway_for(FIXED), scope_for("GET", target, root_path="/api"))
+    assert response.status == 200
+    assert json.loads(response.body)["classes"] == {}
+
+
+def test_a_fastapi_app_under_root_path_routes_what_the_gateway_decided() -> None:
+    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @api.get("/2/tweets/{tweet_id}")
+    def tweet(tweet_id: str, request: Request) -> dict[str, str]:
+        return {"tweet": tweet_id, "url": str(request.url.path)}
+
+    gateway = EntitlementMiddleware(api, load_plan_set(FIXED))
+    for path in ("/api//2/tweets/12", "//2/tweets/12"):
+        response = call_scope(gateway, scope_for("GET", path, "web", root_path="/api"))
+        assert (response.status, json.loads(response.body)) == (
+            200,
+            {"tweet": "12", "url": "/api/2/tweets/12"},
+        )
 
 
 def test_a_scope_without_root_path_is_forwarded_on_the_bare_canonical_path() -> None:
@@ -741,3 +840,26 @@ def test_a_plan_files_responses_table_replaces_the_refusal_body_but_not_the_stat
     assert denied.header("content-length") == str(len(denied.body))
     unknown = asyncio.run(call_asgi(realistic_gateway(), "GET", "/v1/items/1"))
     assert unknown.body == b'{"errors":[{"message":"Could not authenticate you","code":32}]}'
+
+
+def test_rule_header_refusals_keeps_the_rule_off_the_apps_responses_only() -> None:
+    plan_set = load_plan_set(FIXED)
+    app = EntitlementMiddleware(build_demo_app(plan_set), compile_plan_set(plan_set), rule_header="refusals")
+    allowed = send(app, "GET", "/2/links/abc123", "tco")
+    denied = send(app, "GET", "/2/tweets/12", "sunrise-bot")
+    assert allowed.status == 301
+    assert allowed.header("x-gw467-rule") is None
+    assert (denied.status, denied.header("x-gw467-rule")) == (467, "plan:free/deny")
+
+
+def test_rule_header_refusals_still_sends_the_quota_headers_on_the_apps_responses() -> None:
+    app = EntitlementMiddleware(RecordingApp(), FIXED, rule_header="refusals")
+    response = send(app, "POST", "/2/tweets", "sunrise-bot")
+    assert response.status == 200
+    assert response.header("x-gw467-rule") is None
+    assert response.header("x-rate-limit-remaining") == "49"
+
+
+def test_rule_header_takes_all_or_refusals() -> None:
+    with pytest.raises(ValueError, match="rule_header must be one of all, refusals, not 'none'"):
+        EntitlementMiddleware(RecordingApp(), FIXED, rule_header="none")

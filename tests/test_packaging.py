@@ -17,9 +17,19 @@ import sys
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import ROOT
+from tests.test_under_uvicorn import (
+    DASHBOARD,
+    HOBBYIST,
+    PLANS_SOURCE,
+    assert_refused_to_start,
+    serving,
+    start_expecting_failure,
+    write_user_app,
+)
 
 pytestmark = pytest.mark.slow  # builds and installs a wheel (about 5 s)
 
@@ -117,7 +127,7 @@ def test_the_wheel_requires_only_the_middleware_dependencies_outside_its_extras(
         for line in metadata.splitlines()
         if line.startswith("Provides-Extra: ")
     }
-    assert extras == {"cli", "testing", "test"}
+    assert extras == {"cli", "openapi", "testing", "test"}
 
 
 IMPORT_THE_MIDDLEWARE = f"""
@@ -167,3 +177,46 @@ def test_every_shipped_scenario_loads_by_name_outside_the_repository(installed: 
     assert all(
         line.split()[1] == str(installed / "gateway/data/plans/2023-02-baseline.toml") for line in lines
     )
+
+
+def test_a_users_fastapi_app_runs_under_uvicorn_from_the_wheel_and_refuses_a_broken_plan_file(
+    installed: Path,
+) -> None:
+    """Issue 10's acceptance: literal beside parameter route, public health check, UTF-8 path
+    parameter and `--root-path`, end to end; the same app with a broken plan file never starts."""
+    elsewhere = write_user_app(installed.parent / "users-project")
+    (elsewhere / "broken.toml").write_text(PLANS_SOURCE.replace("[[endpoints]]", "[[endpoints]", 1))
+    from_the_wheel = {"PYTHONPATH": str(installed)}
+    with (
+        serving(elsewhere, "--root-path", "/api", env=from_the_wheel) as base,
+        httpx.Client(base_url=base) as client,
+    ):
+        where = client.get("/v1/items/featured", headers=DASHBOARD)
+        health = client.get("/healthz")
+        item = client.get("/v1/items/jos%C3%A9", headers=DASHBOARD)
+        denied = client.get("/v1/items/42", headers=HOBBYIST)
+    assert where.json() == {"featured": True, "url_path": "/api/v1/items/featured"}
+    assert (health.status_code, health.json()) == (200, {"ok": True})
+    assert item.json() == {"item": "josé", "url_path": "/api/v1/items/josé", "endpoint": "items.get"}
+    assert denied.status_code == 467
+    failed = start_expecting_failure(elsewhere, {**from_the_wheel, "GW467_PLAN_FILE": "broken.toml"})
+    (line,) = [line for line in failed.stderr.splitlines() if "broken.toml" in line]
+    assert line.startswith(f"ERROR:    {elsewhere / 'broken.toml'}:")
+    assert "TOML syntax error" in line
+    assert_refused_to_start(failed, line.removeprefix("ERROR:    "))
+
+
+def test_the_app_under_uvicorn_imports_the_gateway_from_the_wheel(installed: Path) -> None:
+    elsewhere = write_user_app(installed.parent / "users-project")
+    probe = "import itemsapp, gateway; print(gateway.__file__)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=elsewhere,
+        env={**os.environ, "PYTHONPATH": str(installed)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()) == installed / "gateway" / "__init__.py"

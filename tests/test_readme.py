@@ -34,9 +34,13 @@ def _from_the_repository_root() -> Any:
     os.chdir(previous)
 
 
-def test_readme_middleware_snippet_guards_a_users_own_app() -> None:
-    namespace: dict[str, Any] = {}
+def test_readme_middleware_snippet_guards_a_users_own_app(tmp_path: Any) -> None:
+    # The snippet's module sits at the repository root; it is run from elsewhere, since its
+    # plan file is found beside the module, not in the working directory.
+    namespace: dict[str, Any] = {"__file__": str(ROOT / "readme_app.py")}
+    os.chdir(tmp_path)
     exec(python_block_after("## Use it in front of your own app"), namespace)
+    assert namespace["PLANS"].is_file()
 
     async def exchange() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=namespace["app"])

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from gateway.serving.slo import (
+    DEFAULT_MIN_REQUESTS,
     DEFAULT_RULES,
     SLI_NAMES,
     AvailabilityTracker,
@@ -400,7 +401,7 @@ def test_status_document_reports_the_467_outage_by_class_in_a_fixed_order() -> N
     _steady(tracker, "third_party", False, 0.0)
     alert = BurnRateAlert().evaluate(tracker, NOW)
     document = status_document(tracker, alert, NOW, "first-party-denials", 0.999)
-    assert list(document) == ["status", "sli", "slo", "alert", "classes", "5xx_view"]
+    assert list(document) == ["status", "sli", "slo", "min_requests", "alert", "classes", "5xx_view"]
     assert document["status"] == "outage"
     assert (document["sli"], document["slo"]) == ("first-party-denials", 0.999)
     assert document["alert"]["firing"] is True
@@ -431,3 +432,46 @@ def test_status_document_says_beside_it_what_a_5xx_only_page_would_say() -> None
             "tco": {"status": "operational", "error_rate_5m": 0.0},
         },
     }
+
+
+# Minimum evidence before a class is degraded or outage, or an alert pages
+
+
+def test_below_min_requests_a_failing_class_is_operational_and_shows_its_error_rate() -> None:
+    tracker = AvailabilityTracker()
+    for second in range(DEFAULT_MIN_REQUESTS - 1):
+        tracker.record("tco", True, True, float(second))
+    status = class_statuses(tracker, NOW)["tco"]
+    assert (status.state, status.error_rate, status.requests) == ("operational", 1.0, 19)
+    tracker.record("tco", True, True, float(DEFAULT_MIN_REQUESTS))
+    assert class_statuses(tracker, NOW)["tco"].state == "outage"
+
+
+def test_min_requests_is_configurable_for_the_status() -> None:
+    tracker = AvailabilityTracker()
+    for second in range(5):
+        tracker.record("tco", True, True, float(second))
+    assert class_statuses(tracker, NOW, min_requests=5)["tco"].state == "outage"
+    assert class_statuses(tracker, NOW, min_requests=6)["tco"].state == "operational"
+
+
+def test_one_bad_request_cannot_page_though_its_burn_rate_is_1000() -> None:
+    tracker = AvailabilityTracker()
+    tracker.record("tco", True, True, 0.0)
+    alert = BurnRateAlert().evaluate(tracker, 1.0)
+    assert alert.burn_rates["5m"] == pytest.approx(1000.0)
+    assert (alert.firing, alert.fired_by) == (False, None)
+    assert BurnRateAlert(min_requests=1).evaluate(tracker, 1.0).firing is True
+
+
+def test_the_alert_pages_once_both_windows_hold_min_requests() -> None:
+    tracker = AvailabilityTracker()
+    for second in range(DEFAULT_MIN_REQUESTS):
+        tracker.record("tco", True, True, float(second))
+    assert BurnRateAlert().evaluate(tracker, 30.0).fired_by == "fast-burn"
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_min_requests_must_be_a_whole_number_of_at_least_one(bad: object) -> None:
+    with pytest.raises(ValueError, match="min_requests must be a whole number of at least 1"):
+        BurnRateAlert(min_requests=bad)  # type: ignore[arg-type]

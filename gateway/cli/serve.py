@@ -19,12 +19,18 @@ from gateway.core.planfile import load_plan_set
 from gateway.serving.app import (
     ADMIN_TOKEN_VARIABLE,
     METRICS_VARIABLE,
+    MIN_REQUESTS_VARIABLE,
     PLANS_VARIABLE,
+    RULE_HEADER_VARIABLE,
     SLI_VARIABLE,
+    STATUS_ACCESS_VARIABLE,
+    STATUS_TOKEN_VARIABLE,
     build_gateway_app,
 )
+from gateway.serving.control import STATUS_ACCESS
 from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
-from gateway.serving.slo import SLI_NAMES
+from gateway.serving.middleware import RULE_HEADER_CHOICES
+from gateway.serving.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
 
 HTTP_IMPLEMENTATIONS = ("auto", "h11", "httptools")
 
@@ -54,6 +60,27 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     serve.add_argument("--no-metrics", action="store_true", help="do not serve /_gw467/metrics")
     serve.add_argument(
+        "--min-requests",
+        type=int,
+        default=DEFAULT_MIN_REQUESTS,
+        metavar="N",
+        help="requests a client class needs in a window before the status page can call it degraded "
+        f"or outage, or the alert page (default: {DEFAULT_MIN_REQUESTS})",
+    )
+    serve.add_argument(
+        "--status-access",
+        choices=STATUS_ACCESS,
+        default="public",
+        help=f"who may read /_gw467/status and /metrics: anyone, a bearer token ({STATUS_TOKEN_VARIABLE}, "
+        f"else {ADMIN_TOKEN_VARIABLE}) or loopback peers only (default: public)",
+    )
+    serve.add_argument(
+        "--rule-header",
+        choices=RULE_HEADER_CHOICES,
+        default="all",
+        help="send x-gw467-rule on every response, or on the gateway's refusals only (default: all)",
+    )
+    serve.add_argument(
         "--http",
         choices=HTTP_IMPLEMENTATIONS,
         default="auto",
@@ -69,7 +96,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"gw467 serve: error: --port {args.port} is not a TCP port")
     if args.workers < 1:
         raise UsageError(f"gw467 serve: error: --workers {args.workers} must be at least 1")
+    if args.min_requests < 1:
+        raise UsageError(f"gw467 serve: error: --min-requests {args.min_requests} must be at least 1")
     admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+    status_token = os.environ.get(STATUS_TOKEN_VARIABLE) or None
+    if args.status_access == "token" and not (status_token or admin_token):
+        raise UsageError(
+            f"gw467 serve: error: --status-access token needs {STATUS_TOKEN_VARIABLE} or "
+            f"{ADMIN_TOKEN_VARIABLE} set in the environment"
+        )
     if admin_token and args.workers > 1:
         # Each worker holds its own stage: a push would reach one worker, and the others
         # would go on deciding with the old table. Refuse rather than split the fleet.
@@ -80,7 +115,14 @@ def run(args: argparse.Namespace) -> int:
     _check_address_free(args.host, args.port)
     if args.workers == 1:
         app = build_gateway_app(
-            args.plans, sli=args.sli, metrics=not args.no_metrics, admin_token=admin_token
+            args.plans,
+            sli=args.sli,
+            metrics=not args.no_metrics,
+            admin_token=admin_token,
+            min_requests=args.min_requests,
+            status_access=args.status_access,
+            status_token=status_token,
+            rule_header=args.rule_header,
         )
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, http=args.http)
         return EXIT_OK
@@ -90,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
     os.environ[PLANS_VARIABLE] = str(Path(args.plans).resolve())
     os.environ[SLI_VARIABLE] = args.sli
     os.environ[METRICS_VARIABLE] = "0" if args.no_metrics else "1"
+    os.environ[MIN_REQUESTS_VARIABLE] = str(args.min_requests)
+    os.environ[STATUS_ACCESS_VARIABLE] = args.status_access
+    os.environ[RULE_HEADER_VARIABLE] = args.rule_header
     if not args.no_metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):
         os.environ[MULTIPROC_DIR_VARIABLE] = tempfile.mkdtemp(prefix="gw467-metrics-")
     uvicorn.run(

@@ -198,8 +198,11 @@ class ReplayEngine:
 
     def _status_page(self) -> StatusAtMinute:
         gateway, now = self.gateway, self.clock.now
-        statuses = class_statuses(gateway.availability, now, gateway.alert.slo)
-        statuses_5xx = class_statuses(gateway.availability, now, gateway.alert.slo, only_5xx=True)
+        alert = gateway.alert
+        statuses = class_statuses(gateway.availability, now, alert.slo, min_requests=alert.min_requests)
+        statuses_5xx = class_statuses(
+            gateway.availability, now, alert.slo, only_5xx=True, min_requests=alert.min_requests
+        )
         return StatusAtMinute(
             status=overall_status(statuses),
             status_5xx=overall_status(statuses_5xx),

@@ -3,8 +3,9 @@
 `gw467 serve` runs `build_gateway_app()` under uvicorn; with several workers
 uvicorn imports `gateway.serving.app:create_app` as a factory in each worker, which reads
 its settings from the environment: GW467_PLANS (the plan file), GW467_SLI,
-GW467_METRICS ("0" turns metrics off) and GW467_ADMIN_TOKEN (no token: the admin
-API is off).
+GW467_METRICS ("0" turns metrics off), GW467_ADMIN_TOKEN (no token: the admin
+API is off), GW467_MIN_REQUESTS, GW467_STATUS_ACCESS, GW467_STATUS_TOKEN and
+GW467_RULE_HEADER (see `EntitlementMiddleware`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from starlette.types import ASGIApp
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 from gateway.serving.upstream import build_demo_app
 
 PLANS_VARIABLE = "GW467_PLANS"
 SLI_VARIABLE = "GW467_SLI"
 METRICS_VARIABLE = "GW467_METRICS"
 ADMIN_TOKEN_VARIABLE = "GW467_ADMIN_TOKEN"
+MIN_REQUESTS_VARIABLE = "GW467_MIN_REQUESTS"
+STATUS_ACCESS_VARIABLE = "GW467_STATUS_ACCESS"
+STATUS_TOKEN_VARIABLE = "GW467_STATUS_TOKEN"
+RULE_HEADER_VARIABLE = "GW467_RULE_HEADER"
 
 
 def build_gateway_app(
@@ -31,14 +37,22 @@ def build_gateway_app(
     sli: str = "first-party-denials",
     metrics: bool = True,
     admin_token: str | None = None,
+    min_requests: int = DEFAULT_MIN_REQUESTS,
+    status_access: str = "public",
+    status_token: str | None = None,
+    rule_header: str = "all",
 ) -> EntitlementMiddleware:
     plan_set = load_plan_set(plans)
     return EntitlementMiddleware(
         build_demo_app(plan_set),
         compile_plan_set(plan_set),
         sli=sli,
+        min_requests=min_requests,
         metrics=metrics,
         admin_token=admin_token,
+        status_access=status_access,
+        status_token=status_token,
+        rule_header=rule_header,
     )
 
 
@@ -52,4 +66,8 @@ def create_app() -> ASGIApp:
         sli=os.environ.get(SLI_VARIABLE, "first-party-denials"),
         metrics=os.environ.get(METRICS_VARIABLE, "1") != "0",
         admin_token=os.environ.get(ADMIN_TOKEN_VARIABLE) or None,
+        min_requests=int(os.environ.get(MIN_REQUESTS_VARIABLE, DEFAULT_MIN_REQUESTS)),
+        status_access=os.environ.get(STATUS_ACCESS_VARIABLE, "public"),
+        status_token=os.environ.get(STATUS_TOKEN_VARIABLE) or None,
+        rule_header=os.environ.get(RULE_HEADER_VARIABLE, "all"),
     )

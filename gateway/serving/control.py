@@ -1,9 +1,11 @@
 """The gateway's own endpoints under /_gw467/: status, metrics, and the admin API.
 
 - GET /_gw467/status: per client class operational / degraded / outage, from the
-  availability tracker under the configured SLI, and the burn-rate alert. Public.
+  availability tracker under the configured SLI, and the burn-rate alert.
   JSON, or a web page (`gateway.serving.status_page`) when Accept prefers text/html.
-- GET /_gw467/metrics: Prometheus text format (404 when metrics are off). Public.
+- GET /_gw467/metrics: Prometheus text format (404 when metrics are off).
+  Both are public by default; `status_access` "token" asks for a bearer token (401
+  otherwise), "loopback" answers only clients on 127.0.0.0/8 or ::1 (403 otherwise).
 - /_gw467/admin/...: push a plan file (direct, shadow or canary), promote, roll
   back, read the deployment. Off unless an admin token was configured; every call
   needs `Authorization: Bearer <token>`, compared in constant time. A plan file
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 from typing import Any
 from urllib.parse import parse_qs
@@ -33,20 +36,47 @@ ADMIN_PREFIX = "/_gw467/admin/"
 MAX_PLAN_BYTES = 1 << 20
 UPLOAD_SOURCE = "<pushed plan file>"
 VARY_ACCEPT = ((b"vary", b"accept"),)  # /status answers HTML or JSON by the Accept header
+BEARER_CHALLENGE = ((b"www-authenticate", b'Bearer realm="gw467"'),)
+
+STATUS_ACCESS = ("public", "token", "loopback")
+STATUS_PATHS = ("/_gw467/status", "/_gw467/metrics")
 
 
 class ControlApi:
-    """Serves /_gw467/ for one gateway runtime."""
+    """Serves /_gw467/ for one gateway runtime.
 
-    def __init__(self, gateway: Gateway, admin_token: str | None) -> None:
+    `status_access` guards /status and /metrics (see the module docstring); its token
+    is `status_token`, or the admin token when that is None.
+    """
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        admin_token: str | None,
+        status_access: str = "public",
+        status_token: str | None = None,
+    ) -> None:
         self.gateway = gateway
         self._admin_token = admin_token.encode() if admin_token else None
+        if status_access not in STATUS_ACCESS:
+            choices = ", ".join(STATUS_ACCESS)
+            raise ValueError(f"status_access must be one of {choices}, not {status_access!r}")
+        token = status_token or admin_token
+        if status_access == "token" and not token:
+            raise ValueError('status_access="token" needs a status_token or an admin_token')
+        self._status_access = status_access
+        self._status_token = token.encode() if status_access == "token" and token else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """Answer a request for `path`, the raw path below the root path, starting /_gw467/."""
         method = scope["method"]
         if path.startswith(ADMIN_PREFIX):
             await self._admin(scope, receive, send, path.removeprefix(ADMIN_PREFIX), method)
+        elif path in STATUS_PATHS and self._status_access != "public" and not self._may_read_status(scope):
+            if self._status_access == "token":
+                await _error(send, 401, "gateway status: missing or wrong bearer token", BEARER_CHALLENGE)
+            else:
+                await _error(send, 403, "gateway status is served to loopback clients only")
         elif path == "/_gw467/status" and method == "GET":
             status = self.gateway.status()
             if wants_html(scope["headers"]):
@@ -91,13 +121,13 @@ class ControlApi:
             await _error(send, 409, str(error))
 
     def _authorized(self, scope: Scope) -> bool:
-        values = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
-        try:
-            token = bearer_key(values)
-        except CredentialProblem:
-            return False
         assert self._admin_token is not None
-        return hmac.compare_digest(token, self._admin_token)
+        return _bearer_matches(scope, self._admin_token)
+
+    def _may_read_status(self, scope: Scope) -> bool:
+        if self._status_token is not None:
+            return _bearer_matches(scope, self._status_token)
+        return _from_loopback(scope)
 
     async def _push(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -132,6 +162,33 @@ class ControlApi:
         await _json(send, 200, self.gateway.deployment())
 
 
+def _bearer_matches(scope: Scope, expected: bytes) -> bool:
+    """Whether the request's bearer token is `expected`, compared in constant time."""
+    values = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
+    try:
+        token = bearer_key(values)
+    except CredentialProblem:
+        return False
+    return hmac.compare_digest(token, expected)
+
+
+def _from_loopback(scope: Scope) -> bool:
+    """Whether the peer is on a loopback address (an IPv4-mapped IPv6 one included).
+
+    A peer without an address (a Unix socket, most often a proxy's) is refused.
+    """
+    client = scope.get("client")
+    if not client:
+        return False
+    try:
+        address = ipaddress.ip_address(client[0])
+    except ValueError:
+        return False  # a Unix socket peer or a name: not provably local
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
     chunks: list[bytes] = []
     size = 0
@@ -153,8 +210,9 @@ async def _json(send: Send, status: int, document: dict[str, Any]) -> None:
     await _send(send, status, json.dumps(document).encode(), b"application/json")
 
 
-async def _error(send: Send, status: int, message: str) -> None:
-    await _json(send, status, {"errors": [{"message": message}]})
+async def _error(send: Send, status: int, message: str, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    body = json.dumps({"errors": [{"message": message}]}).encode()
+    await _send(send, status, body, b"application/json", extra)
 
 
 async def _send(

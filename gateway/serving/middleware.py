@@ -5,6 +5,8 @@ the raw path and the Authorization headers go to `decide`, a forwarded decision 
 `admit`, and the outcome to `observe`. Refused requests are answered here (400, 401,
 404, 467, 429) and never reach the app; allowed ones reach it on the canonical path
 the decision was taken on, with the client, plan and endpoint in `scope["state"]`.
+Under a root path (`scope["root_path"]`) the decision is taken on the path below it,
+whether the server put the root path in `path`/`raw_path` (uvicorn 0.26+) or not.
 Paths under /_gw467/ go to the control API. Lifespan passes through. WebSocket
 handshakes are refused (close code 1008, which servers turn into HTTP 403): plan
 files cannot grant WebSocket endpoints, and an unguarded upgrade would be a way
@@ -13,12 +15,14 @@ around them.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable, preflight_method
 from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
@@ -27,19 +31,32 @@ from gateway.serving.control import CONTROL_PREFIX, ControlApi
 from gateway.serving.metrics import GatewayMetrics
 from gateway.serving.responses import RULE_HEADER, send_gateway_response
 from gateway.serving.runtime import Gateway
+from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 
 _AUTHORIZATION = b"authorization"
+RULE_HEADER_CHOICES = ("all", "refusals")
 
 
 class EntitlementMiddleware:
     """Decide every HTTP request against a plan file before `app` sees it.
 
-    `plans` is a plan-file path, a PlanSet or a compiled DecisionTable; a bad
-    file raises `gateway.core.config.ConfigError` here, at start-up, not per
-    request. `clock`, `sli`, `slo` and `metrics` configure the runtime (see
+    `plans` is a plan-file path, a PlanSet or a compiled DecisionTable, loaded and
+    compiled here, once. A bad file does not raise here: Starlette builds
+    `Middleware(...)` and `add_middleware` lazily, inside the server's first call,
+    where uvicorn's default lifespan mode would swallow an exception and serve 500s.
+    The `ConfigError` is kept in `startup_error` and answered to the server's
+    `lifespan.startup` as `lifespan.startup.failed` with its one line, so the server
+    stops before it accepts a connection (uvicorn: exit 3), however the middleware
+    was built. A server without lifespan gets 500 with that line for every request.
+    To fail in your own code instead, load the file first (`load_plan_set` raises).
+
+    `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see
     `Gateway`); pass `gateway=` instead of `plans` to front a runtime built
     elsewhere (the replay does). `admin_token` turns on the admin API under
-    /_gw467/admin/ (off when None).
+    /_gw467/admin/ (off when None). `status_access` ("public", "token" or
+    "loopback") guards /_gw467/status and /_gw467/metrics, with `status_token`
+    (or the admin token) as the bearer token. `rule_header` "refusals" keeps
+    `x-gw467-rule` off the responses the app made ("all": on every response).
     """
 
     def __init__(
@@ -50,22 +67,38 @@ class EntitlementMiddleware:
         *,
         sli: str = "first-party-denials",
         slo: float = 0.999,
+        min_requests: int = DEFAULT_MIN_REQUESTS,
         metrics: bool | GatewayMetrics = False,
         admin_token: str | None = None,
+        status_access: str = "public",
+        status_token: str | None = None,
+        rule_header: str = "all",
         gateway: Gateway | None = None,
     ) -> None:
+        if rule_header not in RULE_HEADER_CHOICES:
+            choices = ", ".join(RULE_HEADER_CHOICES)
+            raise ValueError(f"rule_header must be one of {choices}, not {rule_header!r}")
+        self.app = app
+        self.startup_error: ConfigError | None = None
         if gateway is None:
             if plans is None:
                 raise TypeError("EntitlementMiddleware needs plans (a file, PlanSet or table) or gateway")
-            gateway = Gateway(plans, clock, sli=sli, slo=slo, metrics=metrics)
+            try:
+                gateway = Gateway(plans, clock, sli=sli, slo=slo, min_requests=min_requests, metrics=metrics)
+            except ConfigError as error:
+                self.startup_error = error
+                return
         elif plans is not None:
             raise TypeError("EntitlementMiddleware takes plans or gateway, not both")
-        self.app = app
         self.gateway = gateway
-        self.control = ControlApi(self.gateway, admin_token)
+        self.control = ControlApi(self.gateway, admin_token, status_access, status_token)
         self._timed = self.gateway.metrics is not None
+        self._rule_on_app_responses = rule_header == "all"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.startup_error is not None:
+            await _refuse_to_start(self.startup_error, scope, receive, send)
+            return
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 await receive()
@@ -81,8 +114,16 @@ class EntitlementMiddleware:
             raw_path = raw.decode("latin-1")
             if "?" in raw_path:
                 raw_path = raw_path.partition("?")[0]
+        root_path = scope.get("root_path")
+        if root_path and raw_path.startswith(root_path):
+            # uvicorn 0.26+ puts the root path in `path` and `raw_path`; older servers leave it
+            # out. Starlette routes on what follows a root path that ends at a segment
+            # boundary, so the decision is taken on that same path.
+            below = raw_path[len(root_path) :]
+            if not below or below[0] == "/":
+                raw_path = below or "/"
         if raw_path.startswith(CONTROL_PREFIX):
-            await self.control(scope, receive, send)
+            await self.control(scope, receive, send, raw_path)
             return
 
         started = time.perf_counter() if self._timed else 0.0
@@ -105,7 +146,10 @@ class EntitlementMiddleware:
             await send_gateway_response(send, STATUS_QUOTA, rule, admission.headers, decision.bodies)
             gateway.observe(decision, STATUS_QUOTA, rule, True, _since(started), canary)
             return
-        extra_headers = [(RULE_HEADER, rule.encoded), *admission.headers]
+        if self._rule_on_app_responses:
+            extra_headers = [(RULE_HEADER, rule.encoded), *admission.headers]
+        else:
+            extra_headers = admission.headers
 
         verdict = decision.verdict
         client = decision.client
@@ -121,12 +165,12 @@ class EntitlementMiddleware:
         state["gw467_endpoint"] = decision.endpoint
         state["gw467_rule"] = rule.text
         path = decision.path
-        root_path = scope.get("root_path")
         forwarded_path = root_path + path if root_path else path
         if raw_path != path or scope["path"] != forwarded_path:
-            # Respelled, or under a root path: the app routes on exactly what was decided.
+            # Respelled, or a server that left the root path out: the app routes on exactly
+            # what was decided, in the shape uvicorn gives (root path in both).
             scope["path"] = forwarded_path
-            scope["raw_path"] = raw_path_for(path)
+            scope["raw_path"] = raw_path_for(forwarded_path)
         status = 500  # what the server answers if the app raises before starting a response
 
         async def send_with_rule(message: Message) -> None:
@@ -140,6 +184,29 @@ class EntitlementMiddleware:
             await self.app(scope, receive, send_with_rule)
         finally:
             gateway.observe(decision, status, rule, False, _since(started), canary)
+
+
+async def _refuse_to_start(error: ConfigError, scope: Scope, receive: Receive, send: Send) -> None:
+    """Fail the server's lifespan startup with `error`'s line; without lifespan, answer 500 with it.
+
+    After `lifespan.startup.failed` the error is raised, as Starlette's router does: uvicorn
+    then stops quietly (it has the message), and Starlette's TestClient raises it.
+    """
+    kind = scope["type"]
+    if kind == "lifespan":
+        event = await receive()
+        if event["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.failed", "message": str(error)})
+            raise error
+        await send({"type": "lifespan.shutdown.complete"})
+    elif kind == "http":
+        body = json.dumps({"errors": [{"message": f"gw467 is not configured: {error}"}]}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    elif kind == "websocket":
+        await receive()
+        await send({"type": "websocket.close", "code": 1011, "reason": "gw467 is not configured"})
 
 
 def _since(started: float) -> float:

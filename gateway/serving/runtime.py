@@ -26,6 +26,7 @@ from gateway.serving.metrics import GatewayMetrics
 from gateway.serving.quota import QuotaLedger
 from gateway.serving.rollout import DIRECT, Rollout
 from gateway.serving.slo import (
+    DEFAULT_MIN_REQUESTS,
     AlertState,
     AvailabilityTracker,
     BurnRateAlert,
@@ -68,7 +69,9 @@ class Gateway:
     `plans` is a plan-file path, a PlanSet or a compiled DecisionTable; a bad
     file raises `gateway.core.config.ConfigError` here. `sli` chooses what counts
     as a failed request for the status page, the burn-rate alert and the canary:
-    "first-party-denials" (the default) or "5xx". `metrics` turns on Prometheus
+    "first-party-denials" (the default) or "5xx". `min_requests` is the evidence the
+    status page and the alert need before a class can be degraded or an alert page
+    (`slo.DEFAULT_MIN_REQUESTS` in the window). `metrics` turns on Prometheus
     metrics (True, or a GatewayMetrics to share).
     """
 
@@ -79,6 +82,7 @@ class Gateway:
         *,
         sli: str = "first-party-denials",
         slo: float = 0.999,
+        min_requests: int = DEFAULT_MIN_REQUESTS,
         metrics: bool | GatewayMetrics = False,
     ) -> None:
         self.clock = clock
@@ -86,7 +90,7 @@ class Gateway:
         self.quotas = QuotaLedger(clock)
         self.sli = parse_sli(sli)
         self.availability = AvailabilityTracker()
-        self.alert = BurnRateAlert(slo=slo)
+        self.alert = BurnRateAlert(slo=slo, min_requests=min_requests)
         self.metrics = GatewayMetrics() if metrics is True else (metrics or None)
 
     @property
@@ -193,7 +197,9 @@ class Gateway:
     def status(self) -> dict[str, Any]:
         now = self.clock()
         alert = self.alert.evaluate(self.availability, now)
-        document = status_document(self.availability, alert, now, self.sli, self.alert.slo)
+        document = status_document(
+            self.availability, alert, now, self.sli, self.alert.slo, self.alert.min_requests
+        )
         document["deployment"] = self.deployment()
         return document
 

@@ -31,6 +31,10 @@ STATUS_WINDOW_SECONDS = 300
 # - "no traffic" when the class sent nothing: no evidence is not evidence of health.
 OUTAGE_ERROR_RATE = 0.5
 DEGRADED_BURN_RATE = 14.4
+# Evidence needed before a class can be called degraded or outage, or a burn-rate rule can
+# page: this many requests in the window. Below it one request is the whole error rate, so
+# one gateway-made 404 to a first-party client would read as "outage" (burn rate 1000).
+DEFAULT_MIN_REQUESTS = 20
 
 # Worst first, for `overall_status`. "no traffic" ranks below "operational" so that one
 # idle class does not hide the others; it is the overall state only if every
@@ -258,15 +262,24 @@ class AlertState:
 
 
 class BurnRateAlert:
-    """Multiwindow burn-rate alerting on first-party availability."""
+    """Multiwindow burn-rate alerting on first-party availability.
 
-    def __init__(self, slo: float = DEFAULT_SLO, rules: tuple[BurnRateRule, ...] = DEFAULT_RULES) -> None:
+    A rule fires only when both its windows hold at least `min_requests` requests.
+    """
+
+    def __init__(
+        self,
+        slo: float = DEFAULT_SLO,
+        rules: tuple[BurnRateRule, ...] = DEFAULT_RULES,
+        min_requests: int = DEFAULT_MIN_REQUESTS,
+    ) -> None:
         if not 0 < slo < 1:
             raise ValueError(f"an SLO must be between 0 and 1 exclusive, not {slo}")
         if not rules:
             raise ValueError("an alert needs at least one rule")
         self.slo = slo
         self.rules = rules
+        self.min_requests = check_min_requests(min_requests)
 
     def evaluate(self, tracker: AvailabilityTracker, now: float) -> AlertState:
         # With less history than a window (the start of a replay or of a process), the
@@ -274,19 +287,33 @@ class BurnRateAlert:
         # as Prometheus' rate() over a range with less data does in effect. The long
         # window then behaves like a shorter one, so early alerts are quicker and noisier.
         burn_rates: dict[str, float] = {}
+        enough: dict[str, bool] = {}
         for rule in self.rules:
             for seconds in (rule.long_seconds, rule.short_seconds):
                 label = window_label(seconds)
                 if label not in burn_rates:
-                    burn_rates[label] = tracker.window(now, seconds).error_rate / (1 - self.slo)
-        fired_by = next((rule.name for rule in self.rules if self._fires(rule, burn_rates)), None)
+                    counts = tracker.window(now, seconds)
+                    burn_rates[label] = counts.error_rate / (1 - self.slo)
+                    enough[label] = counts.total >= self.min_requests
+        fired_by = next((rule.name for rule in self.rules if _fires(rule, burn_rates, enough)), None)
         return AlertState(fired_by is not None, fired_by, burn_rates)
 
-    @staticmethod
-    def _fires(rule: BurnRateRule, burn_rates: dict[str, float]) -> bool:
-        long_rate = burn_rates[window_label(rule.long_seconds)]
-        short_rate = burn_rates[window_label(rule.short_seconds)]
-        return long_rate > rule.factor and short_rate > rule.factor
+
+def _fires(rule: BurnRateRule, burn_rates: dict[str, float], enough: dict[str, bool]) -> bool:
+    long_label, short_label = window_label(rule.long_seconds), window_label(rule.short_seconds)
+    return (
+        enough[long_label]
+        and enough[short_label]
+        and burn_rates[long_label] > rule.factor
+        and burn_rates[short_label] > rule.factor
+    )
+
+
+def check_min_requests(min_requests: int) -> int:
+    """`min_requests` when it is a whole number of at least 1 (0 would let no traffic page)."""
+    if isinstance(min_requests, bool) or not isinstance(min_requests, int) or min_requests < 1:
+        raise ValueError(f"min_requests must be a whole number of at least 1, not {min_requests!r}")
+    return min_requests
 
 
 def window_label(seconds: int) -> str:
@@ -316,22 +343,27 @@ def class_statuses(
     window_seconds: int = STATUS_WINDOW_SECONDS,
     *,
     only_5xx: bool = False,
+    min_requests: int = DEFAULT_MIN_REQUESTS,
 ) -> dict[str, ClassStatus]:
     """The state of every class seen, sorted by class, third-party ones included.
 
     `only_5xx`: the states a status page on the "5xx" SLI would show for the same traffic.
+    A class with fewer than `min_requests` requests in the window is not called degraded
+    or outage, whatever its error rate (which the document still shows).
     """
     statuses: dict[str, ClassStatus] = {}
     for name, first_party in tracker.classes().items():
         counts = tracker.window(now, window_seconds, name, only_5xx=only_5xx)
-        state = _state(counts, slo)
+        state = _state(counts, slo, min_requests)
         statuses[name] = ClassStatus(name, first_party, state, counts.error_rate, counts.total)
     return statuses
 
 
-def _state(counts: WindowCounts, slo: float) -> State:
+def _state(counts: WindowCounts, slo: float, min_requests: int) -> State:
     if counts.total == 0:
         return "no traffic"
+    if counts.total < min_requests:
+        return "operational"
     if counts.error_rate >= OUTAGE_ERROR_RATE:
         return "outage"
     if counts.error_rate >= DEGRADED_BURN_RATE * (1 - slo):
@@ -348,7 +380,12 @@ def overall_status(statuses: dict[str, ClassStatus]) -> State:
 
 
 def status_document(
-    tracker: AvailabilityTracker, alert: AlertState, now: float, sli: Sli, slo: float
+    tracker: AvailabilityTracker,
+    alert: AlertState,
+    now: float,
+    sli: Sli,
+    slo: float,
+    min_requests: int = DEFAULT_MIN_REQUESTS,
 ) -> dict[str, Any]:
     """The JSON body served at /_gw467/status, keys in a fixed order and classes sorted.
 
@@ -356,13 +393,15 @@ def status_document(
     page and anything else the caller does with it; `slo` should be the alert's.
     "5xx_view" is what a status page on the "5xx" SLI would say of the same traffic
     (the page Twitter had on 2023-03-06), for comparison; it never sets "status".
+    `min_requests` should be the alert's too.
     """
-    statuses = class_statuses(tracker, now, slo)
-    five_xx = class_statuses(tracker, now, slo, only_5xx=True)
+    statuses = class_statuses(tracker, now, slo, min_requests=min_requests)
+    five_xx = class_statuses(tracker, now, slo, only_5xx=True, min_requests=min_requests)
     return {
         "status": overall_status(statuses),
         "sli": sli,
         "slo": slo,
+        "min_requests": min_requests,
         "alert": {
             "firing": alert.firing,
             "fired_by": alert.fired_by,

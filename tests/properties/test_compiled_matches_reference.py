@@ -76,5 +76,9 @@ def test_compiled_table_decides_every_cors_preflight_and_head_as_the_reference_d
         assert (fast.endpoint.id if fast.endpoint else None) == slow.endpoint_id
         head = decide(table, "HEAD", path, authorization)
         slow_head = reference_decide(keyed.plan_set, "HEAD", path, authorization)
-        assert (head.status, head.rule.text, head.path) == (slow_head.status, slow_head.rule, slow_head.path), path
+        assert (head.status, head.rule.text, head.path) == (
+            slow_head.status,
+            slow_head.rule,
+            slow_head.path,
+        ), path
         assert (head.client.id if head.client else None) == slow_head.client_id

@@ -4,8 +4,11 @@
   availability tracker under the configured SLI, and the burn-rate alert. Public.
   JSON, or a web page (`gateway.serving.status_page`) when Accept prefers text/html.
 - GET /_gw467/metrics: Prometheus text format (404 when metrics are off). Public.
+- /_gw467/check: the decision for a request another proxy holds (`gateway.serving.check`);
+  loopback callers, or callers with the check token, only.
 - /_gw467/admin/...: push a plan file (direct, shadow or canary), promote, roll
-  back, read the deployment. Off unless an admin token was configured; every call
+  back, read the deployment, read back the plan file of the active table or the
+  candidate (`plans/active`, `plans/candidate`). Off unless an admin token was configured; every call
   needs `Authorization: Bearer <token>`, compared in constant time. A plan file
   that fails validation is refused with 400 and one line, and nothing changes.
 """
@@ -24,6 +27,7 @@ from gateway.core.config import ConfigError
 from gateway.core.credentials import CredentialProblem, bearer_key
 from gateway.core.planfile import parse_plan_set
 from gateway.serving.canary import UNITS, CanaryPolicy
+from gateway.serving.check import CHECK_PATH, answer_check, may_ask
 from gateway.serving.rollout import CANARY, MODES, RolloutError
 from gateway.serving.runtime import Gateway
 from gateway.serving.status_page import HTML_CONTENT_TYPE, render_status_page, wants_html
@@ -38,9 +42,10 @@ VARY_ACCEPT = ((b"vary", b"accept"),)  # /status answers HTML or JSON by the Acc
 class ControlApi:
     """Serves /_gw467/ for one gateway runtime."""
 
-    def __init__(self, gateway: Gateway, admin_token: str | None) -> None:
+    def __init__(self, gateway: Gateway, admin_token: str | None, check_token: str | None = None) -> None:
         self.gateway = gateway
         self._admin_token = admin_token.encode() if admin_token else None
+        self._check_token = check_token.encode() if check_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -55,6 +60,11 @@ class ControlApi:
                 await _send(send, 200, json.dumps(status).encode(), b"application/json", VARY_ACCEPT)
         elif path == "/_gw467/metrics" and method == "GET":
             await self._metrics(send)
+        elif path == CHECK_PATH:
+            if not may_ask(scope, self._check_token):
+                await _error(send, 403, "check: only from loopback, or with x-gw467-check-token")
+            elif not await answer_check(self.gateway, scope, send):
+                await _error(send, 400, "check: send X-Original-Method and X-Original-URI")
         else:
             await _error(send, 404, f"no such gateway endpoint: {method} {path}")
 
@@ -79,6 +89,8 @@ class ControlApi:
                 await _json(send, 200, gateway.deployment())
             elif action == "plans" and method == "POST":
                 await self._push(scope, receive, send)
+            elif action in ("plans/active", "plans/candidate") and method == "GET":
+                await self._plan_file(send, action.removeprefix("plans/"))
             elif action == "promote" and method == "POST":
                 gateway.promote(reason="admin API")
                 await _json(send, 200, gateway.deployment())
@@ -98,6 +110,16 @@ class ControlApi:
             return False
         assert self._admin_token is not None
         return hmac.compare_digest(token, self._admin_token)
+
+    async def _plan_file(self, send: Send, which: str) -> None:
+        stage = self.gateway.rollout.stage
+        table = stage.active if which == "active" else stage.candidate
+        if table is None:
+            await _error(send, 404, "no candidate in shadow or canary")
+        elif not table.plan_set.text:
+            await _error(send, 404, f"the {which} table ({table.version}) was built in code, not read")
+        else:
+            await _send(send, 200, table.plan_set.text.encode(), b"application/toml; charset=utf-8")
 
     async def _push(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))

@@ -39,7 +39,8 @@ class EntitlementMiddleware:
     request. `clock`, `sli`, `slo` and `metrics` configure the runtime (see
     `Gateway`); pass `gateway=` instead of `plans` to front a runtime built
     elsewhere (the replay does). `admin_token` turns on the admin API under
-    /_gw467/admin/ (off when None).
+    /_gw467/admin/ (off when None); `check_token` lets callers other than
+    loopback ask /_gw467/check for decisions.
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class EntitlementMiddleware:
         slo: float = 0.999,
         metrics: bool | GatewayMetrics = False,
         admin_token: str | None = None,
+        check_token: str | None = None,
         gateway: Gateway | None = None,
     ) -> None:
         if gateway is None:
@@ -62,8 +64,7 @@ class EntitlementMiddleware:
             raise TypeError("EntitlementMiddleware takes plans or gateway, not both")
         self.app = app
         self.gateway = gateway
-        self.control = ControlApi(self.gateway, admin_token)
-        self._timed = self.gateway.metrics is not None
+        self.control = ControlApi(self.gateway, admin_token, check_token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,7 +86,7 @@ class EntitlementMiddleware:
             await self.control(scope, receive, send)
             return
 
-        started = time.perf_counter() if self._timed else 0.0
+        started = time.perf_counter()
         authorization = [
             value for name, value in scope["headers"] if len(name) == 13 and name.lower() == _AUTHORIZATION
         ]
@@ -143,5 +144,4 @@ class EntitlementMiddleware:
 
 
 def _since(started: float) -> float:
-    """Seconds since `started`, or 0 when the request was not timed (metrics off)."""
-    return time.perf_counter() - started if started else 0.0
+    return time.perf_counter() - started

@@ -6,11 +6,14 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from gateway.serving.decision_log import DECISIONS, OPERATIONS, send_logs_to
 from tests.conftest import BILLING, DEMO_KEYS
+from tests.processes import gw467_serve
 from tests.test_middleware import RecordingApp, gateway_for, send
 
 NOW = 1_678_118_400.0  # 2023-03-06 16:00:00 UTC
@@ -100,3 +103,15 @@ def test_decision_log_off_still_writes_operations(log: io.StringIO) -> None:
         DECISIONS.removeHandler(handler)
         OPERATIONS.removeHandler(handler)
     assert stream.getvalue() == "gw467: an operation\n"
+
+
+@pytest.mark.slow
+def test_gw467_serve_logs_decisions_to_stderr_unless_told_not_to(tmp_path: Path) -> None:
+    with gw467_serve(BILLING, tmp_path) as server:
+        httpx.get(f"{server.base}/2/links/t3st", headers={"Authorization": "Bearer gw467-demo-tco"})
+        log = server.wait_for_log('"rule":"plan:free/deny"')
+    (line,) = [line for line in log.splitlines() if line.startswith("{")]
+    assert json.loads(line)["status"] == 467 and "gw467-demo-tco" not in log
+    with gw467_serve(BILLING, tmp_path, "--no-decision-log") as server:
+        assert httpx.get(f"{server.base}/2/links/t3st").status_code == 401
+    assert "{" not in server.log_text()

@@ -1,4 +1,8 @@
-"""`gw467 serve`: the gateway in front of the demo upstream under uvicorn, one or several workers."""
+"""`gw467 serve`: the gateway in front of the demo upstream or `--upstream URL` under uvicorn.
+
+One worker or several; decision logs on stderr unless `--no-decision-log`; SIGHUP re-reads
+the plan file (one worker: that worker's table; several: uvicorn restarts the workers).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import errno
 import os
 import socket
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,17 +23,24 @@ from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.planfile import load_plan_set
 from gateway.serving.app import (
     ADMIN_TOKEN_VARIABLE,
+    CHECK_TOKEN_VARIABLE,
+    DECISION_LOG_VARIABLE,
     METRICS_VARIABLE,
     PLANS_VARIABLE,
     SLI_VARIABLE,
+    UPSTREAM_VARIABLE,
     build_gateway_app,
 )
+from gateway.serving.decision_log import send_logs_to
 from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
+from gateway.serving.proxy import UpstreamError, parse_upstream
 from gateway.serving.slo import SLI_NAMES
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
-    serve = commands.add_parser("serve", help="run the gateway in front of the demo upstream")
+    serve = commands.add_parser(
+        "serve", help="run the gateway in front of the demo upstream or an HTTP service"
+    )
     serve.add_argument("--plans", required=True, metavar="FILE", type=plan_file, help=PLAN_FILE_HELP)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8467, help="port to bind (default: 8467)")
@@ -51,11 +63,31 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="what counts as a failed request for /_gw467/status and the alert",
     )
     serve.add_argument("--no-metrics", action="store_true", help="do not serve /_gw467/metrics")
+    serve.add_argument(
+        "--upstream",
+        metavar="URL",
+        type=upstream_url,
+        help="proxy allowed requests to this HTTP service (http://127.0.0.1:9000), not the demo upstream",
+    )
+    serve.add_argument(
+        "--no-decision-log",
+        action="store_true",
+        help="do not write a JSON line per request to stderr (logger gw467.decisions)",
+    )
     serve.set_defaults(handler=run)
 
 
+def upstream_url(text: str) -> str:
+    try:
+        parse_upstream(text)
+    except UpstreamError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run uvicorn; the admin API is on only when GW467_ADMIN_TOKEN is set in the environment."""
+    """Run uvicorn; the admin API is on only when GW467_ADMIN_TOKEN is set in the environment,
+    /_gw467/check answers non-loopback callers only with GW467_CHECK_TOKEN."""
     if not 0 < args.port < 65536:
         raise UsageError(f"gw467 serve: error: --port {args.port} is not a TCP port")
     if args.workers < 1:
@@ -69,9 +101,15 @@ def run(args: argparse.Namespace) -> int:
             f"--workers is {args.workers}): a push would reach only the worker that answered it"
         )
     _check_address_free(args.host, args.port)
+    send_logs_to(sys.stderr, decisions=not args.no_decision_log)
     if args.workers == 1:
         app = build_gateway_app(
-            args.plans, sli=args.sli, metrics=not args.no_metrics, admin_token=admin_token
+            args.plans,
+            sli=args.sli,
+            metrics=not args.no_metrics,
+            admin_token=admin_token,
+            check_token=os.environ.get(CHECK_TOKEN_VARIABLE) or None,
+            upstream=args.upstream,
         )
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
         return EXIT_OK
@@ -81,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
     os.environ[PLANS_VARIABLE] = str(Path(args.plans).resolve())
     os.environ[SLI_VARIABLE] = args.sli
     os.environ[METRICS_VARIABLE] = "0" if args.no_metrics else "1"
+    os.environ[DECISION_LOG_VARIABLE] = "0" if args.no_decision_log else "1"
+    if args.upstream:
+        os.environ[UPSTREAM_VARIABLE] = args.upstream
     if not args.no_metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):
         os.environ[MULTIPROC_DIR_VARIABLE] = tempfile.mkdtemp(prefix="gw467-metrics-")
     uvicorn.run(

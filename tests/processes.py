@@ -95,8 +95,11 @@ def nginx(tmp_path: Path, server_block: str) -> Iterator[Server]:
     root = tmp_path / f"nginx-{port}"
     (root / "temp").mkdir(parents=True)
     config = root / "nginx.conf"
+    # As root, nginx's workers would drop to `nobody`, who cannot read a test's private tmp_path.
+    user = "user root;" if os.geteuid() == 0 else ""
     config.write_text(
         f"""daemon off;
+{user}
 worker_processes 1;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;

@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
             f"--workers is {args.workers}): a push would reach only the worker that answered it"
         )
     _check_address_free(args.host, args.port)
+    # proxy_headers=False: the client address is the TCP peer's, never a header's. /_gw467/check
+    # trusts loopback peers, and --upstream appends the peer to X-Forwarded-For itself.
     send_logs_to(sys.stderr, decisions=not args.no_decision_log)
     if args.workers == 1:
         app = build_gateway_app(
@@ -111,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             check_token=os.environ.get(CHECK_TOKEN_VARIABLE) or None,
             upstream=args.upstream,
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
         return EXIT_OK
     # Several workers: each imports the factory and reads its settings from the environment.
     # Validate the file here first, so a bad file is one line now rather than N tracebacks.
@@ -131,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        proxy_headers=False,
     )
     return EXIT_OK
 

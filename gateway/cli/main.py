@@ -16,11 +16,11 @@ from types import FrameType
 from typing import NoReturn
 
 from gateway import __version__
-from gateway.cli import catalogue, check, diff, explain, matrix, replay, serve, test, traffic, verify
+from gateway.cli import admin, catalogue, check, diff, explain, matrix, replay, serve, test, traffic, verify
 from gateway.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from gateway.core.config import ConfigError
 
-COMMANDS = (serve, check, explain, matrix, replay, verify, diff, traffic, test, catalogue)
+COMMANDS = (serve, admin, check, explain, matrix, replay, verify, diff, traffic, test, catalogue)
 
 
 class _Parser(argparse.ArgumentParser):

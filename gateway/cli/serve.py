@@ -1,4 +1,8 @@
-"""`gw467 serve`: the gateway in front of the demo upstream under uvicorn, one or several workers."""
+"""`gw467 serve`: the gateway in front of the demo upstream or `--upstream URL` under uvicorn.
+
+One worker or several; decision logs on stderr unless `--no-decision-log`; SIGHUP re-reads
+the plan file (one worker: that worker's table; several: uvicorn restarts the workers).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import errno
 import os
 import socket
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,8 @@ from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.planfile import load_plan_set
 from gateway.serving.app import (
     ADMIN_TOKEN_VARIABLE,
+    CHECK_TOKEN_VARIABLE,
+    DECISION_LOG_VARIABLE,
     METRICS_VARIABLE,
     MIN_REQUESTS_VARIABLE,
     PLANS_VARIABLE,
@@ -25,18 +32,23 @@ from gateway.serving.app import (
     SLI_VARIABLE,
     STATUS_ACCESS_VARIABLE,
     STATUS_TOKEN_VARIABLE,
+    UPSTREAM_VARIABLE,
     build_gateway_app,
 )
 from gateway.serving.control import STATUS_ACCESS
+from gateway.serving.decision_log import send_logs_to
 from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
 from gateway.serving.middleware import RULE_HEADER_CHOICES
+from gateway.serving.proxy import UpstreamError, parse_upstream
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
 
 HTTP_IMPLEMENTATIONS = ("auto", "h11", "httptools")
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
-    serve = commands.add_parser("serve", help="run the gateway in front of the demo upstream")
+    serve = commands.add_parser(
+        "serve", help="run the gateway in front of the demo upstream or an HTTP service"
+    )
     serve.add_argument("--plans", required=True, metavar="FILE", type=plan_file, help=PLAN_FILE_HELP)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8467, help="port to bind (default: 8467)")
@@ -87,11 +99,31 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="uvicorn's HTTP implementation (default: auto, httptools when installed); the gateway "
         "decides alike under both (see the README's Paths section for the one difference, '#')",
     )
+    serve.add_argument(
+        "--upstream",
+        metavar="URL",
+        type=upstream_url,
+        help="proxy allowed requests to this HTTP service (http://127.0.0.1:9000), not the demo upstream",
+    )
+    serve.add_argument(
+        "--no-decision-log",
+        action="store_true",
+        help="do not write a JSON line per request to stderr (logger gw467.decisions)",
+    )
     serve.set_defaults(handler=run)
 
 
+def upstream_url(text: str) -> str:
+    try:
+        parse_upstream(text)
+    except UpstreamError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run uvicorn; the admin API is on only when GW467_ADMIN_TOKEN is set in the environment."""
+    """Run uvicorn; the admin API is on only when GW467_ADMIN_TOKEN is set in the environment,
+    /_gw467/check answers non-loopback callers only with GW467_CHECK_TOKEN."""
     if not 0 < args.port < 65536:
         raise UsageError(f"gw467 serve: error: --port {args.port} is not a TCP port")
     if args.workers < 1:
@@ -113,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
             f"--workers is {args.workers}): a push would reach only the worker that answered it"
         )
     _check_address_free(args.host, args.port)
+    # proxy_headers=False: the client address is the TCP peer's, never a header's. /_gw467/check
+    # trusts loopback peers, and --upstream appends the peer to X-Forwarded-For itself.
+    send_logs_to(sys.stderr, decisions=not args.no_decision_log)
     if args.workers == 1:
         app = build_gateway_app(
             args.plans,
@@ -123,8 +158,12 @@ def run(args: argparse.Namespace) -> int:
             status_access=args.status_access,
             status_token=status_token,
             rule_header=args.rule_header,
+            check_token=os.environ.get(CHECK_TOKEN_VARIABLE) or None,
+            upstream=args.upstream,
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, http=args.http)
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_level=args.log_level, http=args.http, proxy_headers=False
+        )
         return EXIT_OK
     # Several workers: each imports the factory and reads its settings from the environment.
     # Validate the file here first, so a bad file is one line now rather than N tracebacks.
@@ -135,6 +174,9 @@ def run(args: argparse.Namespace) -> int:
     os.environ[MIN_REQUESTS_VARIABLE] = str(args.min_requests)
     os.environ[STATUS_ACCESS_VARIABLE] = args.status_access
     os.environ[RULE_HEADER_VARIABLE] = args.rule_header
+    os.environ[DECISION_LOG_VARIABLE] = "0" if args.no_decision_log else "1"
+    if args.upstream:
+        os.environ[UPSTREAM_VARIABLE] = args.upstream
     if not args.no_metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):
         os.environ[MULTIPROC_DIR_VARIABLE] = tempfile.mkdtemp(prefix="gw467-metrics-")
     uvicorn.run(
@@ -145,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         http=args.http,
+        proxy_headers=False,
     )
     return EXIT_OK
 

@@ -121,7 +121,7 @@ def parse_plan_set(text: str, source: str = "<plan file>") -> PlanSet:
     """Validate plan-file text (as read from `source`) into a PlanSet."""
     document = parse_toml(text, source)
     entry = validate_model(PlanFile, document, source, _endpoint_label(document), secret_keys=SECRET_FIELDS)
-    return _build(entry, source)
+    return _build(entry, source, text)
 
 
 def sha256_hex(key: str) -> str:
@@ -143,7 +143,7 @@ def _endpoint_label(document: dict[str, Any]) -> Any:
     return label
 
 
-def _build(entry: PlanFile, source: str) -> PlanSet:
+def _build(entry: PlanFile, source: str, text: str) -> PlanSet:
     fail = failure(source)
     endpoints = _build_endpoints(entry.endpoints, fail)
     plans = _build_plans(entry.plans, endpoints, fail)
@@ -159,6 +159,7 @@ def _build(entry: PlanFile, source: str) -> PlanSet:
         policy=policy,
         source=source,
         responses=_build_responses(entry.responses, fail),
+        text=text,
     )
 
 

@@ -139,6 +139,9 @@ class PlanSet:
     description: str = ""
     source: str = "<memory>"
     responses: Responses = TWITTER_RESPONSES
+    # The plan-file text this set was read from, kept so the table in force can be written
+    # back out exactly (`gw467 admin dump`); empty for a set built in code.
+    text: str = field(default="", compare=False, repr=False)
 
     def plan(self, name: str) -> Plan:
         for plan in self.plans:

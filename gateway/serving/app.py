@@ -1,23 +1,29 @@
-"""The runnable gateway: `EntitlementMiddleware` in front of the demo upstream.
+"""The runnable gateway: `EntitlementMiddleware` in front of the demo upstream or an HTTP upstream.
 
 `gw467 serve` runs `build_gateway_app()` under uvicorn; with several workers
 uvicorn imports `gateway.serving.app:create_app` as a factory in each worker, which reads
 its settings from the environment: GW467_PLANS (the plan file), GW467_SLI,
 GW467_METRICS ("0" turns metrics off), GW467_ADMIN_TOKEN (no token: the admin
 API is off), GW467_MIN_REQUESTS, GW467_STATUS_ACCESS, GW467_STATUS_TOKEN and
-GW467_RULE_HEADER (see `EntitlementMiddleware`).
+GW467_RULE_HEADER (see `EntitlementMiddleware`), GW467_CHECK_TOKEN (lets non-loopback
+callers use /_gw467/check), GW467_UPSTREAM (an http:// URL to proxy to instead of the demo
+upstream) and GW467_DECISION_LOG ("0": no decision log on stderr).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from starlette.types import ASGIApp
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
+from gateway.serving.decision_log import send_logs_to
 from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.proxy import ReverseProxy
+from gateway.serving.reload import ReloadOnHangup
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 from gateway.serving.upstream import build_demo_app
 
@@ -29,6 +35,9 @@ MIN_REQUESTS_VARIABLE = "GW467_MIN_REQUESTS"
 STATUS_ACCESS_VARIABLE = "GW467_STATUS_ACCESS"
 STATUS_TOKEN_VARIABLE = "GW467_STATUS_TOKEN"
 RULE_HEADER_VARIABLE = "GW467_RULE_HEADER"
+CHECK_TOKEN_VARIABLE = "GW467_CHECK_TOKEN"
+UPSTREAM_VARIABLE = "GW467_UPSTREAM"
+DECISION_LOG_VARIABLE = "GW467_DECISION_LOG"
 
 
 def build_gateway_app(
@@ -41,10 +50,14 @@ def build_gateway_app(
     status_access: str = "public",
     status_token: str | None = None,
     rule_header: str = "all",
-) -> EntitlementMiddleware:
+    check_token: str | None = None,
+    upstream: str | None = None,
+) -> ReloadOnHangup:
+    """The gateway in front of `upstream` (a URL, proxied) or the demo app; SIGHUP re-reads `plans`."""
     plan_set = load_plan_set(plans)
-    return EntitlementMiddleware(
-        build_demo_app(plan_set),
+    app: ASGIApp = ReverseProxy(upstream) if upstream else build_demo_app(plan_set)
+    middleware = EntitlementMiddleware(
+        app,
         compile_plan_set(plan_set),
         sli=sli,
         min_requests=min_requests,
@@ -53,7 +66,9 @@ def build_gateway_app(
         status_access=status_access,
         status_token=status_token,
         rule_header=rule_header,
+        check_token=check_token,
     )
+    return ReloadOnHangup(middleware, plans)
 
 
 def create_app() -> ASGIApp:
@@ -61,6 +76,7 @@ def create_app() -> ASGIApp:
     plans = os.environ.get(PLANS_VARIABLE)
     if not plans:
         raise RuntimeError(f"set {PLANS_VARIABLE} to the plan file to serve")
+    send_logs_to(sys.stderr, decisions=os.environ.get(DECISION_LOG_VARIABLE, "1") != "0")
     return build_gateway_app(
         plans,
         sli=os.environ.get(SLI_VARIABLE, "first-party-denials"),
@@ -70,4 +86,6 @@ def create_app() -> ASGIApp:
         status_access=os.environ.get(STATUS_ACCESS_VARIABLE, "public"),
         status_token=os.environ.get(STATUS_TOKEN_VARIABLE) or None,
         rule_header=os.environ.get(RULE_HEADER_VARIABLE, "all"),
+        check_token=os.environ.get(CHECK_TOKEN_VARIABLE) or None,
+        upstream=os.environ.get(UPSTREAM_VARIABLE) or None,
     )

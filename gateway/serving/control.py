@@ -6,8 +6,11 @@
 - GET /_gw467/metrics: Prometheus text format (404 when metrics are off).
   Both are public by default; `status_access` "token" asks for a bearer token (401
   otherwise), "loopback" answers only clients on 127.0.0.0/8 or ::1 (403 otherwise).
+- /_gw467/check: the decision for a request another proxy holds (`gateway.serving.check`);
+  loopback callers, or callers with the check token, only.
 - /_gw467/admin/...: push a plan file (direct, shadow or canary), promote, roll
-  back, read the deployment. Off unless an admin token was configured; every call
+  back, read the deployment, read back the plan file of the active table or the
+  candidate (`plans/active`, `plans/candidate`). Off unless an admin token was configured; every call
   needs `Authorization: Bearer <token>`, compared in constant time. A plan file
   that fails validation is refused with 400 and one line, and nothing changes.
 """
@@ -15,7 +18,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,6 +29,9 @@ from gateway.core.config import ConfigError
 from gateway.core.credentials import CredentialProblem, bearer_key
 from gateway.core.planfile import parse_plan_set
 from gateway.serving.canary import UNITS, CanaryPolicy
+from gateway.serving.check import CHECK_PATH, answer_check, may_ask
+from gateway.serving.peers import from_loopback
+from gateway.serving.responses import BEARER_CHALLENGE
 from gateway.serving.rollout import CANARY, MODES, RolloutError
 from gateway.serving.runtime import Gateway
 from gateway.serving.status_page import HTML_CONTENT_TYPE, render_status_page, wants_html
@@ -36,7 +41,6 @@ ADMIN_PREFIX = "/_gw467/admin/"
 MAX_PLAN_BYTES = 1 << 20
 UPLOAD_SOURCE = "<pushed plan file>"
 VARY_ACCEPT = ((b"vary", b"accept"),)  # /status answers HTML or JSON by the Accept header
-BEARER_CHALLENGE = ((b"www-authenticate", b'Bearer realm="gw467"'),)
 
 STATUS_ACCESS = ("public", "token", "loopback")
 STATUS_PATHS = ("/_gw467/status", "/_gw467/metrics")
@@ -55,6 +59,7 @@ class ControlApi:
         admin_token: str | None,
         status_access: str = "public",
         status_token: str | None = None,
+        check_token: str | None = None,
     ) -> None:
         self.gateway = gateway
         self._admin_token = admin_token.encode() if admin_token else None
@@ -66,6 +71,7 @@ class ControlApi:
             raise ValueError('status_access="token" needs a status_token or an admin_token')
         self._status_access = status_access
         self._status_token = token.encode() if status_access == "token" and token else None
+        self._check_token = check_token.encode() if check_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Answer a request for `path`, the raw path below the root path, starting /_gw467/."""
@@ -74,7 +80,7 @@ class ControlApi:
             await self._admin(scope, receive, send, path.removeprefix(ADMIN_PREFIX), method)
         elif path in STATUS_PATHS and self._status_access != "public" and not self._may_read_status(scope):
             if self._status_access == "token":
-                await _error(send, 401, "gateway status: missing or wrong bearer token", BEARER_CHALLENGE)
+                await _error(send, 401, "gateway status: missing or wrong bearer token", (BEARER_CHALLENGE,))
             else:
                 await _error(send, 403, "gateway status is served to loopback clients only")
         elif path == "/_gw467/status" and method == "GET":
@@ -85,6 +91,11 @@ class ControlApi:
                 await _send(send, 200, json.dumps(status).encode(), b"application/json", VARY_ACCEPT)
         elif path == "/_gw467/metrics" and method == "GET":
             await self._metrics(send)
+        elif path == CHECK_PATH:
+            if not may_ask(scope, self._check_token):
+                await _error(send, 403, "check: only from loopback, or with x-gw467-check-token")
+            elif not await answer_check(self.gateway, scope, send):
+                await _error(send, 400, "check: send X-Original-Method and X-Original-URI")
         else:
             await _error(send, 404, f"no such gateway endpoint: {method} {path}")
 
@@ -109,6 +120,8 @@ class ControlApi:
                 await _json(send, 200, gateway.deployment())
             elif action == "plans" and method == "POST":
                 await self._push(scope, receive, send)
+            elif action in ("plans/active", "plans/candidate") and method == "GET":
+                await self._plan_file(send, action.removeprefix("plans/"))
             elif action == "promote" and method == "POST":
                 gateway.promote(reason="admin API")
                 await _json(send, 200, gateway.deployment())
@@ -127,7 +140,17 @@ class ControlApi:
     def _may_read_status(self, scope: Scope) -> bool:
         if self._status_token is not None:
             return _bearer_matches(scope, self._status_token)
-        return _from_loopback(scope)
+        return from_loopback(scope)
+
+    async def _plan_file(self, send: Send, which: str) -> None:
+        stage = self.gateway.rollout.stage
+        table = stage.active if which == "active" else stage.candidate
+        if table is None:
+            await _error(send, 404, "no candidate in shadow or canary")
+        elif not table.plan_set.text:
+            await _error(send, 404, f"the {which} table ({table.version}) was built in code, not read")
+        else:
+            await _send(send, 200, table.plan_set.text.encode(), b"application/toml; charset=utf-8")
 
     async def _push(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -170,23 +193,6 @@ def _bearer_matches(scope: Scope, expected: bytes) -> bool:
     except CredentialProblem:
         return False
     return hmac.compare_digest(token, expected)
-
-
-def _from_loopback(scope: Scope) -> bool:
-    """Whether the peer is on a loopback address (an IPv4-mapped IPv6 one included).
-
-    A peer without an address (a Unix socket, most often a proxy's) is refused.
-    """
-    client = scope.get("client")
-    if not client:
-        return False
-    try:
-        address = ipaddress.ip_address(client[0])
-    except ValueError:
-        return False  # a Unix socket peer or a name: not provably local
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

@@ -57,6 +57,7 @@ class EntitlementMiddleware:
     "loopback") guards /_gw467/status and /_gw467/metrics, with `status_token`
     (or the admin token) as the bearer token. `rule_header` "refusals" keeps
     `x-gw467-rule` off the responses the app made ("all": on every response).
+    `check_token` lets callers other than loopback ask /_gw467/check for decisions.
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class EntitlementMiddleware:
         status_access: str = "public",
         status_token: str | None = None,
         rule_header: str = "all",
+        check_token: str | None = None,
         gateway: Gateway | None = None,
     ) -> None:
         if rule_header not in RULE_HEADER_CHOICES:
@@ -91,8 +93,7 @@ class EntitlementMiddleware:
         elif plans is not None:
             raise TypeError("EntitlementMiddleware takes plans or gateway, not both")
         self.gateway = gateway
-        self.control = ControlApi(self.gateway, admin_token, status_access, status_token)
-        self._timed = self.gateway.metrics is not None
+        self.control = ControlApi(self.gateway, admin_token, status_access, status_token, check_token)
         self._rule_on_app_responses = rule_header == "all"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -126,7 +127,7 @@ class EntitlementMiddleware:
             await self.control(scope, receive, send, raw_path)
             return
 
-        started = time.perf_counter() if self._timed else 0.0
+        started = time.perf_counter()
         authorization = [
             value for name, value in scope["headers"] if len(name) == 13 and name.lower() == _AUTHORIZATION
         ]
@@ -210,5 +211,4 @@ async def _refuse_to_start(error: ConfigError, scope: Scope, receive: Receive, s
 
 
 def _since(started: float) -> float:
-    """Seconds since `started`, or 0 when the request was not timed (metrics off)."""
-    return time.perf_counter() - started if started else 0.0
+    return time.perf_counter() - started

@@ -25,6 +25,7 @@ from gateway.core.rules import (
 RULE_HEADER = b"x-gw467-rule"
 
 JSON_CONTENT_TYPE = (b"content-type", b"application/json; charset=utf-8")
+BEARER_CHALLENGE = (b"www-authenticate", b'Bearer realm="gw467"')  # on every 401
 
 NOT_ENTITLED_BODY = TWITTER_BODIES[STATUS_NOT_ENTITLED]
 UNAUTHENTICATED_BODY = TWITTER_BODIES[STATUS_UNAUTHENTICATED]
@@ -78,7 +79,7 @@ def _prepared(
             (RULE_HEADER, rule.encoded),
         ]
         if status == STATUS_UNAUTHENTICATED:
-            headers.append((b"www-authenticate", b'Bearer realm="gw467"'))
+            headers.append(BEARER_CHALLENGE)
         found = (headers, body)
         if len(_PREPARED) < _PREPARED_LIMIT:
             _PREPARED[key] = found

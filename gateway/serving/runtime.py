@@ -11,6 +11,7 @@ this object; none of them keeps gateway state of its own.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from gateway.core.planfile import load_plan_set
 from gateway.core.plans import PlanSet
 from gateway.core.rules import Rule, StatusKind, quota_spent, status_kind
 from gateway.serving.canary import CanaryController, CanaryPolicy
+from gateway.serving.decision_log import DECISIONS, decision_record, log_decision
 from gateway.serving.metrics import GatewayMetrics
 from gateway.serving.quota import QuotaLedger
 from gateway.serving.rollout import DIRECT, Rollout
@@ -158,11 +160,24 @@ class Gateway:
         seconds: float,
         canary: CanaryController | None,
     ) -> None:
-        """Feed one outcome to the availability tracker, the canary controller and the metrics."""
+        """Feed one outcome to the availability tracker, the canary controller, the metrics and
+        the decision log (`gateway.serving.decision_log`, when its logger is on)."""
         client = decision.client
         metrics = self.metrics
+        endpoint = decision.endpoint
+        if DECISIONS.isEnabledFor(logging.INFO):
+            log_decision(
+                decision_record(
+                    self.clock(),
+                    client.id if client is not None else None,
+                    client.client_class if client is not None else None,
+                    endpoint.id if endpoint is not None else None,
+                    rule.text,
+                    status,
+                    seconds,
+                )
+            )
         if metrics is not None:
-            endpoint = decision.endpoint
             metrics.observe_request(
                 client.client_class if client is not None else UNKNOWN,
                 endpoint.surface if endpoint is not None else UNKNOWN,

@@ -1,0 +1,59 @@
+"""The decision log: one JSON line per request on the `gw467.decisions` logger.
+
+Each record says when, who (client id and class, never the key or the
+Authorization header), which endpoint, the rule that decided, the status and the
+duration. The logger follows the standard library's rules: nothing is written
+unless the application (or `gw467 serve`) gives it a level of INFO and a handler.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import IO, Any
+
+DECISIONS = logging.getLogger("gw467.decisions")
+OPERATIONS = logging.getLogger("gw467.operations")  # reloads and other events an operator caused
+
+
+def decision_record(
+    at: float,
+    client_id: str | None,
+    client_class: str | None,
+    endpoint: str | None,
+    rule: str,
+    status: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """The fields of one decision-log line (`at` in seconds since the epoch, on the gateway's clock)."""
+    return {
+        "time": datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "client": client_id,
+        "class": client_class,
+        "endpoint": endpoint,
+        "rule": rule,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 3),
+    }
+
+
+def log_decision(record: dict[str, Any]) -> None:
+    """Write one record; handlers get the JSON line as the message and the fields as `record.decision`."""
+    DECISIONS.info(json.dumps(record, separators=(",", ":")), extra={"decision": record})
+
+
+def send_logs_to(stream: IO[str], decisions: bool = True) -> logging.Handler:
+    """Write the gateway's own log lines (decisions, when on, and operations) to `stream`, one per line.
+
+    What `gw467 serve` calls at start-up; an application embedding the middleware configures
+    `logging` its own way instead. Returns the handler, so a caller can remove it.
+    """
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for logger, on in ((DECISIONS, decisions), (OPERATIONS, True)):
+        logger.setLevel(logging.INFO if on else logging.WARNING)
+        logger.propagate = False  # uvicorn's root configuration would print them a second time
+        if on:
+            logger.addHandler(handler)
+    return handler

@@ -1,0 +1,64 @@
+"""Re-reading the plan file a gateway was started from: `reload_plans`, and `ReloadOnHangup`,
+which does it on SIGHUP (how `gw467 serve` is wrapped).
+
+A file that reads, compiles and keeps every class on its side of the first-party line is
+pushed directly; any problem is one line on the operations log, and the table in force stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from starlette.types import Message, Receive, Scope, Send
+
+from gateway.core.compiler import compile_plan_set
+from gateway.core.config import ConfigError
+from gateway.core.planfile import load_plan_set
+from gateway.serving.decision_log import OPERATIONS
+from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.rollout import DIRECT, RolloutError
+from gateway.serving.runtime import Gateway
+
+
+def reload_plans(gateway: Gateway, path: str | Path, reason: str) -> bool:
+    """Push the file at `path` directly, with `reason`; False (and one logged line) when it cannot be."""
+    kept = gateway.table.version
+    try:
+        table = compile_plan_set(load_plan_set(path))
+        gateway.push(table, DIRECT, reason=reason)
+    except (ConfigError, RolloutError) as error:
+        OPERATIONS.error(f"gw467: {reason}: kept version {kept}: {error}")
+        return False
+    OPERATIONS.info(f"gw467: {reason}: {path}: version {table.version} in force (was {kept})")
+    return True
+
+
+class ReloadOnHangup:
+    """An ASGI wrapper: while the app is up (lifespan startup to shutdown), SIGHUP re-reads `path`.
+
+    The handler runs on the event loop (`loop.add_signal_handler`), between requests' steps,
+    never inside one: a request decides with one stage, old or new.
+    """
+
+    def __init__(self, app: EntitlementMiddleware, path: str | Path) -> None:
+        self.app = app
+        self.gateway = app.gateway
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+
+        async def receive_and_watch() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                loop.add_signal_handler(signal.SIGHUP, reload_plans, self.gateway, self.path, "SIGHUP")
+            elif message["type"] == "lifespan.shutdown":
+                loop.remove_signal_handler(signal.SIGHUP)
+            return message
+
+        await self.app(scope, receive_and_watch, send)

@@ -1,0 +1,120 @@
+"""Real servers for the tests that need one: `gw467 serve` and Debian's nginx, on free loopback ports.
+
+Each runs as a child process with its log in a file the test can read while it runs, and is
+ended (SIGTERM, then waited for) when the `with` block ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# Debian's nginx (/usr/sbin is not on every user's PATH); .ci/run installs it when missing.
+NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text()
+
+    def wait_for_log(self, text: str, timeout: float = 10) -> str:
+        deadline = time.monotonic() + timeout
+        while text not in (found := self.log_text()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the log:\n{found}")
+            time.sleep(0.05)
+        return found
+
+
+def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log.read_text()}") from None
+            time.sleep(0.05)
+
+
+@contextmanager
+def running(command: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+    try:
+        _wait_until_listening(port, process, log)
+        yield Server(f"http://127.0.0.1:{port}", port, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def gw467_serve(
+    plans: Path | str, tmp_path: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    port = free_port()
+    command = [sys.executable, "-m", "gateway", "serve", "--plans", str(plans), "--port", str(port), *options]
+    with running(command, port, tmp_path / f"gw467-{port}.log", env) as server:
+        yield server
+
+
+@contextmanager
+def nginx(tmp_path: Path, server_block: str) -> Iterator[Server]:
+    """nginx in the foreground with `server_block` (which must `listen 127.0.0.1:{port}`, formatted
+    here) and every path it writes under `tmp_path`."""
+    assert NGINX is not None, "these tests need Debian's nginx: apt-get install nginx"
+    port = free_port()
+    root = tmp_path / f"nginx-{port}"
+    (root / "temp").mkdir(parents=True)
+    config = root / "nginx.conf"
+    # As root, nginx's workers would drop to `nobody`, who cannot read a test's private tmp_path.
+    user = "user root;" if os.geteuid() == 0 else ""
+    config.write_text(
+        f"""daemon off;
+{user}
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/temp/body;
+    proxy_temp_path {root}/temp/proxy;
+    fastcgi_temp_path {root}/temp/fastcgi;
+    uwsgi_temp_path {root}/temp/uwsgi;
+    scgi_temp_path {root}/temp/scgi;
+    {server_block.replace("{port}", str(port))}
+}}
+"""
+    )
+    command = [NGINX, "-p", str(root), "-c", str(config), "-e", str(root / "error.log")]
+    with running(command, port, root / "stdout.log") as server:
+        yield server

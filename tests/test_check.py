@@ -1,0 +1,112 @@
+"""`/_gw467/check`: the middleware's decision for a request another proxy holds, loopback or token only."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from gateway.core.compiler import compile_plan_set
+from gateway.core.planfile import load_plan_set
+from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope, receive_once
+from gateway.serving.middleware import EntitlementMiddleware
+from gateway.testing import RecordingUpstream
+from tests.conftest import BILLING, DEMO_KEYS, FIXED
+from tests.test_middleware import INCIDENT_BODY, send
+
+
+def gateway(plans: Any = BILLING, **options: Any) -> EntitlementMiddleware:
+    return EntitlementMiddleware(RecordingUpstream(), compile_plan_set(load_plan_set(plans)), **options)
+
+
+def check(
+    app: EntitlementMiddleware,
+    method: str,
+    uri: str,
+    client: str | None = None,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> InProcessResponse:
+    headers = [(b"x-original-method", method.encode()), (b"x-original-uri", uri.encode()), *(extra or [])]
+    if client is not None:
+        headers.append((b"authorization", f"Bearer {DEMO_KEYS[client]}".encode()))
+    return asyncio.run(call_asgi(app, "GET", "/_gw467/check", headers))
+
+
+def test_the_check_answers_what_the_middleware_answers_for_the_same_request() -> None:
+    asked, direct = gateway(), gateway()
+    cases = [
+        ("GET", "/2/links/t3st", "tco"),
+        ("GET", "/2/tweets/12", "web"),
+        ("POST", "/2/tweets", "sunrise-bot"),
+        ("GET", "/2/tweets/12", None),
+        ("GET", "/2/nowhere", "web"),
+        ("GET", "/2/links/%2e%2e", "tco"),
+    ]
+    for method, path, client in cases:
+        answer, served = check(asked, method, path, client), send(direct, method, path, client)
+        assert answer.status == served.status, (method, path, client)
+        assert answer.header("x-gw467-rule") == served.header("x-gw467-rule")
+        assert answer.body == b""
+        if served.status != 200:
+            assert answer.header("x-gw467-body").encode() == served.body
+    assert check(asked, "GET", "/2/links/t3st", "tco").header("x-gw467-body").encode() == INCIDENT_BODY
+
+
+def test_a_passed_request_names_its_client_class_and_plan_for_the_app() -> None:
+    answer = check(gateway(), "POST", "/2/tweets?x=1", "sunrise-bot")
+    assert answer.status == 200
+    assert (answer.header("x-gw467-client"), answer.header("x-gw467-class")) == ("sunrise-bot", "third_party")
+    assert answer.header("x-gw467-plan") == "free"
+    assert answer.header("x-rate-limit-remaining") == "49"
+
+
+def test_the_check_spends_the_same_quota_and_answers_429_with_retry_after() -> None:
+    app = gateway(FIXED)
+    answers = [check(app, "POST", "/2/tweets", "sunrise-bot").status for _ in range(51)]
+    assert answers == [200] * 50 + [429]
+    limited = check(app, "POST", "/2/tweets", "sunrise-bot")
+    assert limited.header("x-gw467-rule") == "quota:free" and limited.header("retry-after")
+    assert send(app, "POST", "/2/tweets", "sunrise-bot").status == 429  # one ledger for both
+
+
+def test_a_401_from_the_check_carries_the_bearer_challenge() -> None:
+    answer = check(gateway(), "GET", "/2/tweets/12")
+    assert answer.status == 401 and answer.header("www-authenticate") == 'Bearer realm="gw467"'
+
+
+def test_the_check_counts_in_the_status_page_as_the_middleware_would() -> None:
+    asked, direct = gateway(clock=lambda: 1000.0), gateway(clock=lambda: 1000.0)
+    for _ in range(30):
+        check(asked, "GET", "/2/tweets/12", "web")
+        send(direct, "GET", "/2/tweets/12", "web")
+    assert asked.gateway.status()["classes"] == direct.gateway.status()["classes"]
+    assert asked.gateway.status()["classes"]["web"]["status"] != "operational"
+
+
+def from_address(app: EntitlementMiddleware, host: str, token: bytes | None = None) -> int:
+    headers = [(b"x-original-method", b"GET"), (b"x-original-uri", b"/2/links/t3st")]
+    if token is not None:
+        headers.append((b"x-gw467-check-token", token))
+    scope = http_scope("GET", "/_gw467/check", headers) | {"client": (host, 4000)}
+    statuses: list[int] = []
+
+    async def collect(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    asyncio.run(app(scope, receive_once(b""), collect))
+    return statuses[0]
+
+
+def test_only_loopback_or_the_check_token_is_answered() -> None:
+    app = gateway(check_token="s3cret")
+    assert from_address(app, "127.0.0.1") == 401
+    assert from_address(app, "::1") == 401
+    assert from_address(app, "203.0.113.7") == 403
+    assert from_address(app, "203.0.113.7", b"wrong") == 403
+    assert from_address(app, "203.0.113.7", b"s3cret") == 401
+    assert from_address(gateway(), "203.0.113.7", b"s3cret") == 403  # no token configured: loopback only
+
+
+def test_a_check_without_the_original_request_is_400() -> None:
+    answer = asyncio.run(call_asgi(gateway(), "GET", "/_gw467/check"))
+    assert answer.status == 400 and b"X-Original-URI" in answer.body

@@ -1,0 +1,113 @@
+"""docs/nginx/gw467-auth-request.conf under Debian's nginx, asking a real `gw467 serve` for each decision:
+clients see gw467's own status, body and rule (467, 429, 401, 404), and allowed requests reach the app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BILLING, FIXED, ROOT
+from tests.processes import Server, free_port, gw467_serve, nginx
+from tests.test_middleware import INCIDENT_BODY
+
+pytestmark = pytest.mark.slow
+EXAMPLE = ROOT / "docs" / "nginx" / "gw467-auth-request.conf"
+
+# The app behind nginx: static files, and a page that shows which gw467 headers reached it.
+APP = """
+server {{
+    listen 127.0.0.1:{app};
+    root {root};
+    location /2/users/ {{
+        default_type text/plain;
+        return 200 "client=$http_x_gw467_client class=$http_x_gw467_class plan=$http_x_gw467_plan";
+    }}
+    location = /2/tweets {{
+        return 201 "created";
+    }}
+}}
+"""
+
+
+def front(tmp_path: Path, plans: Path) -> Iterator[tuple[Server, Server]]:
+    site = tmp_path / "site"
+    (site / "2" / "links").mkdir(parents=True)
+    (site / "2" / "links" / "t3st").write_bytes(b"the app's own bytes\n")
+    app = free_port()
+    with gw467_serve(plans, tmp_path, "--no-decision-log") as gateway:
+        example = (
+            EXAMPLE.read_text()
+            .replace("listen 127.0.0.1:8080;", "listen 127.0.0.1:{port};")
+            .replace("127.0.0.1:8467", f"127.0.0.1:{gateway.port}")
+            .replace("127.0.0.1:9000", f"127.0.0.1:{app}")
+        )
+        with nginx(tmp_path, example + APP.format(app=app, root=site)) as proxy:
+            yield proxy, gateway
+
+
+@pytest.fixture
+def billing(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    yield from front(tmp_path, BILLING)
+
+
+@pytest.fixture
+def fixed(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    yield from front(tmp_path, FIXED)
+
+
+def key(client: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer gw467-demo-{client}"}
+
+
+def test_a_denied_request_gets_gw467s_467_and_body_through_nginx(billing: tuple[Server, Server]) -> None:
+    proxy, gateway = billing
+    denied = httpx.get(f"{proxy.base}/2/links/t3st", headers=key("tco"))
+    direct = httpx.get(f"{gateway.base}/2/links/t3st", headers=key("tco"))
+    assert denied.status_code == direct.status_code == 467
+    assert denied.content == direct.content == INCIDENT_BODY
+    assert denied.headers["x-gw467-rule"] == "plan:free/deny"
+    assert denied.headers["content-type"] == "application/json; charset=utf-8"
+
+    anonymous = httpx.get(f"{proxy.base}/2/links/t3st")
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == 'Bearer realm="gw467"'
+    assert anonymous.content == httpx.get(f"{gateway.base}/2/links/t3st").content
+    nowhere = httpx.get(f"{proxy.base}/2/nowhere", headers=key("tco"))
+    assert (nowhere.status_code, nowhere.headers["x-gw467-rule"]) == (404, "route:none")
+
+
+def test_an_allowed_request_reaches_the_app_with_who_called(fixed: tuple[Server, Server]) -> None:
+    proxy, _ = fixed
+    allowed = httpx.get(f"{proxy.base}/2/links/t3st", headers=key("tco"))
+    assert allowed.status_code == 200 and allowed.content == b"the app's own bytes\n"
+    assert allowed.headers["x-gw467-rule"] == "exempt:first_party"
+    forged = {**key("media"), "X-Gw467-Client": "web", "X-Gw467-Plan": "enterprise"}
+    seen = httpx.get(f"{proxy.base}/2/users/7/tweets", headers=forged)
+    assert seen.text == "client=media class=media plan="
+
+
+def test_a_spent_quota_is_429_with_retry_after_through_nginx(fixed: tuple[Server, Server]) -> None:
+    proxy, _ = fixed
+    with httpx.Client(base_url=proxy.base, headers=key("sunrise-bot")) as client:
+        # POST /2/tweets is granted to the free plan, 50 a window.
+        answers = [client.post("/2/tweets") for _ in range(51)]
+    assert [a.status_code for a in answers] == [201] * 50 + [429]
+    assert answers[0].text == "created" and answers[0].headers["x-rate-limit-remaining"] == "49"
+    assert answers[0].headers["x-gw467-rule"] == "plan:free/grant:tweets.create"
+    limited = answers[-1]
+    assert limited.headers["x-gw467-rule"] == "quota:free" and int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["errors"][0]["code"] == 88
+
+
+def test_nginx_fails_closed_when_gw467_is_down(tmp_path: Path) -> None:
+    gone = free_port()
+    example = (
+        EXAMPLE.read_text()
+        .replace("listen 127.0.0.1:8080;", "listen 127.0.0.1:{port};")
+        .replace("127.0.0.1:8467", f"127.0.0.1:{gone}")
+    )
+    with nginx(tmp_path, example) as proxy:
+        answer = httpx.get(f"{proxy.base}/2/links/t3st", headers=key("tco"))
+    assert answer.status_code == 503

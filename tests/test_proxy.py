@@ -1,0 +1,102 @@
+"""`gw467 serve --upstream` in front of Debian's nginx serving static files: 467 for a denied
+request, the upstream's bytes for an allowed one, streamed both ways, hop-by-hop headers dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.types import Message
+
+from gateway.serving.proxy import ReverseProxy, UpstreamError, parse_upstream
+from tests.conftest import FIXED
+from tests.processes import free_port, gw467_serve, nginx
+from tests.test_middleware import INCIDENT_BODY
+
+MEDIA = {"Authorization": "Bearer gw467-demo-media"}
+BOT = {"Authorization": "Bearer gw467-demo-sunrise-bot"}
+
+STATIC = """
+server {{
+    listen 127.0.0.1:{{port}};
+    root {root};
+    location /2/users/ {{
+        default_type text/plain;
+        set $seen "xff=$http_x_forwarded_for proto=$http_x_forwarded_proto fhost=$http_x_forwarded_host";
+        set $seen "$seen host=$http_host client=$http_x_gw467_client class=$http_x_gw467_class";
+        return 200 "$seen plan=$http_x_gw467_plan te=$http_te uri=$request_uri";
+    }}
+}}
+"""
+
+
+@pytest.mark.slow
+def test_gw467_in_front_of_nginx_denies_with_467_and_passes_allowed_bytes_exactly(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "2" / "media").mkdir(parents=True)
+    payload = os.urandom(3 * 1024 * 1024 + 7)  # several chunks: the response is streamed through
+    (site / "2" / "media" / "pic.bin").write_bytes(payload)
+    with (
+        nginx(tmp_path, STATIC.format(root=site)) as upstream,
+        gw467_serve(FIXED, tmp_path, "--upstream", upstream.base, "--no-decision-log") as gateway,
+    ):
+        denied = httpx.get(f"{gateway.base}/2/media/pic.bin", headers=BOT)
+        allowed = httpx.get(f"{gateway.base}/2/media/pic.bin", headers=MEDIA)
+        direct = httpx.get(f"{upstream.base}/2/media/pic.bin")
+        echoed = httpx.get(
+            f"{gateway.base}/2/users/7/tweets?max=5",
+            headers={
+                **MEDIA,
+                "X-Gw467-Client": "web",  # forged: the gateway's own value replaces it
+                "X-Forwarded-For": "198.51.100.9",
+                "TE": "trailers",
+                "Connection": "TE",
+            },
+        )
+    assert denied.status_code == 467 and denied.content == INCIDENT_BODY
+    assert allowed.status_code == 200 and allowed.content == payload
+    assert allowed.headers["x-gw467-rule"] == "exempt:first_party"
+    for name in ("content-type", "etag", "last-modified", "content-length"):
+        assert allowed.headers[name] == direct.headers[name]
+    assert echoed.status_code == 200
+    assert echoed.text == (
+        f"xff=198.51.100.9, 127.0.0.1 proto=http fhost=127.0.0.1:{gateway.port} "
+        f"host=127.0.0.1:{upstream.port} client=media class=media plan= te= uri=/2/users/7/tweets?max=5"
+    )
+
+
+def test_an_absent_upstream_is_502_with_one_line() -> None:
+    proxy = ReverseProxy(f"http://127.0.0.1:{free_port()}")
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/x",
+        "raw_path": b"/x",
+        "query_string": b"",
+        "headers": [],
+    }
+    asyncio.run(proxy(scope, receive, send))
+    start, body = sent
+    assert start["status"] == 502
+    assert body["body"] == b'{"errors":[{"message":"upstream unreachable: ConnectError"}]}'
+
+
+@pytest.mark.parametrize("url", ["ftp://host", "127.0.0.1:9000", "http://", "http://h/?q=1"])
+def test_an_unusable_upstream_url_is_refused_with_what_is_wrong(url: str) -> None:
+    with pytest.raises(UpstreamError, match=r"URL|query"):
+        parse_upstream(url)
+
+
+def test_a_base_path_on_the_upstream_url_is_kept_without_its_trailing_slash() -> None:
+    assert parse_upstream("http://127.0.0.1:9000/api/") == ("http://127.0.0.1:9000", "/api")

@@ -4,15 +4,12 @@ servers: every path trick and header is decided alike, and absolute-form targets
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import FIXED
-from tests.test_serve import free_port
+from tests.processes import gw467_serve
 
 pytestmark = pytest.mark.slow
 
@@ -61,23 +58,9 @@ def exchange(port: int, target: bytes, headers: bytes) -> tuple[int, dict[bytes,
 
 
 @pytest.fixture(scope="module", params=["h11", "httptools"])
-def server(request: pytest.FixtureRequest) -> Iterator[int]:
-    port = free_port()
-    command = [sys.executable, "-m", "gateway", "serve", "--plans", str(FIXED), "--port", str(port)]
-    process = subprocess.Popen([*command, "--http", request.param], stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, process.stderr
-                time.sleep(0.05)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    with gw467_serve(FIXED, tmp_path_factory.mktemp("serve"), "--http", request.param) as running:
+        yield running.port
 
 
 @pytest.mark.parametrize(

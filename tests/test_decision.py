@@ -318,3 +318,39 @@ def test_the_table_carries_the_refusal_bodies_of_its_plan_file() -> None:
         b'{"errors":[{"message":"Your plan does not include this endpoint","code":1001}]}'
     )
     assert decision.bodies[STATUS_UNAUTHENTICATED] == TWITTER_BODIES[STATUS_UNAUTHENTICATED]
+
+
+def test_a_public_endpoint_keeps_the_plan_of_the_client_whose_key_is_known() -> None:
+    # The client's own verdict (plan "none"), not the anonymous one: metrics and quotas follow it.
+    known = decide(realistic_table(), "GET", "/healthz", [b"Bearer nobody-key-0001"])
+    anonymous = decide(realistic_table(), "GET", "/healthz", [])
+    assert known.verdict is not None and anonymous.verdict is not None
+    assert (known.verdict.plan, anonymous.verdict.plan) == ("none", None)
+
+
+def test_a_public_endpoint_decided_for_a_given_client_ignores_the_key_sent() -> None:
+    # `gw467 explain --client`: the client named wins over whatever Authorization carries.
+    decisions = realistic_table()
+    decision = decide(decisions, "GET", "/healthz", app_key(), client=decisions.clients_by_id["nobody"])
+    assert decision.client is not None and decision.client.id == "nobody"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "authorization", "preflight"),
+    [
+        ("GET", "/healthz", [], None),
+        ("GET", "/healthz", [b"Bearer nobody-key-0001"], None),
+        ("OPTIONS", "/v1/items", [], "POST"),
+        ("OPTIONS", "/v1/nowhere", [], "GET"),
+        ("OPTIONS", "/v1/%2e%2e/items", [], "POST"),
+    ],
+)
+def test_public_and_preflight_decisions_carry_the_plan_files_refusal_bodies(
+    method: str, path: str, authorization: list[bytes], preflight: str | None
+) -> None:
+    # A forwarded decision may still be refused later (a quota), and a refused preflight is
+    # answered at once: both with the bodies of the file in force, never Twitter's defaults.
+    decisions = realistic_table()
+    decision = decide(decisions, method, path, authorization, preflight=preflight)
+    assert decision.bodies is decisions.bodies
+    assert decision.bodies[STATUS_NOT_ENTITLED] != TWITTER_BODIES[STATUS_NOT_ENTITLED]

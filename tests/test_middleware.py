@@ -374,6 +374,40 @@ def test_without_lifespan_a_bad_plan_file_answers_500_with_its_line_and_never_re
         "errors": [{"message": f"gw467 is not configured: {tmp_path / 'missing.toml'}: no such file"}]
     }
     assert upstream.scopes == []
+    assert response.header("content-type") == "application/json"
+    assert response.header("content-length") == str(len(response.body))
+
+
+def test_a_misconfigured_gateway_completes_a_lifespan_shutdown_it_is_sent_first(tmp_path: Any) -> None:
+    gateway = EntitlementMiddleware(RecordingApp(), tmp_path / "missing.toml")
+    replies: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "lifespan.shutdown"}
+
+    async def reply(message: Message) -> None:
+        replies.append(message)
+
+    asyncio.run(gateway({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, reply))
+    assert replies == [{"type": "lifespan.shutdown.complete"}]
+
+
+def test_a_misconfigured_gateway_closes_a_websocket_with_internal_error_and_never_reaches_the_app(
+    tmp_path: Any,
+) -> None:
+    upstream = RecordingApp()
+    gateway = EntitlementMiddleware(upstream, tmp_path / "missing.toml")
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "websocket.connect"}
+
+    async def capture(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(gateway({"type": "websocket", "path": "/2/tweets/1", "headers": []}, receive, capture))
+    assert sent == [{"type": "websocket.close", "code": 1011, "reason": "gw467 is not configured"}]
+    assert upstream.scopes == []
 
 
 def test_a_direct_push_changes_decisions_for_later_requests() -> None:

@@ -6,7 +6,14 @@ from urllib.parse import unquote
 
 import pytest
 
-from gateway.core.paths import MAX_PATH_BYTES, PathRejected, canonical_segments, join_segments, raw_path_for
+from gateway.core.paths import (
+    MAX_PATH_BYTES,
+    PathRejected,
+    canonical_segments,
+    join_segments,
+    origin_path,
+    raw_path_for,
+)
 
 
 @pytest.mark.parametrize(
@@ -150,3 +157,24 @@ def test_escaped_spaces_and_utf8_decode_as_starlette_decodes_them(
 def test_the_raw_path_of_a_canonical_path_is_rebuilt_from_it_and_decodes_back(path: str, raw: bytes) -> None:
     assert raw_path_for(path) == raw
     assert canonical_segments(raw.decode("ascii")) == tuple(path[1:].split("/"))
+
+
+@pytest.mark.parametrize(
+    ("target", "path"),
+    [
+        ("http://api.twitter.com/2/tweets/1", "/2/tweets/1"),
+        ("HTTPS://api.twitter.com:443/2/users/me", "/2/users/me"),
+        ("http://[::1]:8467/2/tweets/7", "/2/tweets/7"),
+        ("http://api.twitter.com", "/"),
+        ("http://api.twitter.com:8080", "/"),
+    ],
+)
+def test_an_absolute_form_target_yields_its_path_or_the_root(target: str, path: str) -> None:
+    assert origin_path(target) == path
+
+
+@pytest.mark.parametrize("target", ["http://", "ftp://host/a", "http://bad host/a", "http://host:123456/a"])
+def test_an_absolute_form_target_without_a_well_formed_authority_is_refused(target: str) -> None:
+    with pytest.raises(PathRejected) as caught:
+        origin_path(target)
+    assert caught.value.reason == "not-absolute"

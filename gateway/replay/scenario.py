@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.core.config import ConfigError, Fail, failure, parse_toml, read_text, validate_model
 from gateway.core.planfile import load_plan_set, sha256_hex
 from gateway.core.plans import PlanSet
+from gateway.replay.fleet import FleetModel, Ring
 from gateway.serving.services import ServiceMap, load_service_map
 
 Action = Literal["push_plans", "rollback_plans", "push_services", "rollback_services"]
@@ -33,6 +34,7 @@ class _TrafficEntry(_Strict):
     key: Annotated[str, Field(min_length=1)]
     per_minute: Annotated[float, Field(ge=0)]
     mix: Annotated[dict[str, Annotated[float, Field(gt=0)]], Field(min_length=1)]
+    internal: bool = False
 
 
 class _EventEntry(_Strict):
@@ -51,6 +53,22 @@ class _OperatorsEntry(_Strict):
     page_to_rollback_minutes: Annotated[int, Field(ge=0)] = 10
 
 
+class _RingEntry(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    internal: bool = False
+    percent: Annotated[float, Field(gt=0, le=100)] | None = None
+    bake_minutes: Annotated[int, Field(ge=0)] = 10
+
+
+class _FleetEntry(_Strict):
+    instances: Annotated[int, Field(gt=0, le=1000)]
+    internal_instances: Annotated[int, Field(ge=0, le=100)] = 0
+    propagation_seconds: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    halt_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    halt_min_requests: Annotated[int, Field(ge=1)] = 20
+    rings: Annotated[list[_RingEntry], Field(min_length=1)] = [_RingEntry(name="everywhere", percent=100)]
+
+
 class _ScenarioFile(_Strict):
     schema_: Literal[1] = Field(default=1, alias="schema")
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
@@ -67,6 +85,7 @@ class _ScenarioFile(_Strict):
     operators: _OperatorsEntry = _OperatorsEntry()
     traffic: Annotated[list[_TrafficEntry], Field(min_length=1)]
     events: list[_EventEntry] = []
+    fleet: _FleetEntry | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,7 @@ class TrafficSource:
     key: str
     per_minute: float
     mix: tuple[tuple[str, float], ...]
+    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,7 @@ class Scenario:
     operators: OperatorModel
     traffic: tuple[TrafficSource, ...]
     events: tuple[ScenarioEvent, ...]
+    fleet: FleetModel | None = None
 
     def load_factor(self, minute: int) -> float:
         """The traffic multiplier at `minute`, linear between the shape's points."""
@@ -164,6 +185,7 @@ def load_scenario(path: str | Path) -> Scenario:
         ),
         traffic=traffic,
         events=events,
+        fleet=_fleet(entry, fail),
     )
 
 
@@ -194,7 +216,64 @@ def _traffic(index: int, item: _TrafficEntry, plan_set: PlanSet, fail: Fail) -> 
         if endpoint_id not in endpoint_ids:
             raise fail(f"{where}.mix.{endpoint_id}", f"unknown endpoint in {plan_set.version}")
     return TrafficSource(
-        item.client, item.key, float(item.per_minute), tuple((k, float(v)) for k, v in item.mix.items())
+        item.client,
+        item.key,
+        float(item.per_minute),
+        tuple((k, float(v)) for k, v in item.mix.items()),
+        item.internal,
+    )
+
+
+def _fleet(entry: _ScenarioFile, fail: Fail) -> FleetModel | None:
+    """The declared fleet, its rings checked to grow and to end on every instance."""
+    fleet = entry.fleet
+    internal_traffic = [i for i, item in enumerate(entry.traffic) if item.internal]
+    if fleet is None:
+        if internal_traffic:
+            where = f"traffic[{internal_traffic[0]}].internal"
+            raise fail(where, "internal traffic needs a [fleet] with internal_instances to serve it")
+        return None
+    if internal_traffic and fleet.internal_instances == 0:
+        where = f"traffic[{internal_traffic[0]}].internal"
+        raise fail(where, "internal traffic needs fleet.internal_instances of at least 1")
+    if fleet.internal_instances and not internal_traffic:
+        raise fail("fleet.internal_instances", "no traffic entry has internal = true: these would idle")
+    rings: list[Ring] = []
+    reached = -1
+    for index, item in enumerate(fleet.rings):
+        where = f"fleet.rings[{index}]"
+        if item.internal == (item.percent is not None):
+            raise fail(where, "give either internal = true or a percent of instances")
+        if item.internal:
+            if index:
+                raise fail(f"{where}.internal", "the internal ring comes first")
+            if fleet.internal_instances == 0:
+                raise fail(f"{where}.internal", "an internal ring needs fleet.internal_instances >= 1")
+            ring = Ring(item.name, True, 0.0, item.bake_minutes)
+        else:
+            assert item.percent is not None
+            ring = Ring(item.name, False, float(item.percent), item.bake_minutes)
+        if any(ring.name == earlier.name for earlier in rings):
+            raise fail(f"{where}.name", f"ring {ring.name!r} is named twice")
+        rings.append(ring)
+        model = FleetModel(fleet.instances, fleet.internal_instances, 0.0, 0.5, 1, (ring,))
+        size = len(model.members(ring))
+        if size <= reached:
+            raise fail(
+                f"{where}.percent",
+                f"{ring.percent:g}% of {fleet.instances} instances reaches no instance the ring before "
+                "did not: give more instances or fewer rings",
+            )
+        reached = size
+    if rings[-1].internal or rings[-1].percent < 100:
+        raise fail(f"fleet.rings[{len(rings) - 1}].percent", "the last ring must reach 100% of instances")
+    return FleetModel(
+        instances=fleet.instances,
+        internal_instances=fleet.internal_instances,
+        propagation_seconds=float(fleet.propagation_seconds),
+        halt_threshold=float(fleet.halt_threshold),
+        halt_min_requests=fleet.halt_min_requests,
+        rings=tuple(rings),
     )
 
 

@@ -83,10 +83,17 @@ class ReplayRecord:
     # A fleet's rings as they ran, and at each minute's end how many instances ran each version.
     rings: tuple[RingOutcome, ...] = ()
     instances_by_minute: tuple[dict[str, int], ...] = ()
+    pushed_plans: tuple[str, ...] = ()  # the versions of the plan pushes, in order
 
     @property
     def requests(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def layer(self) -> str:
+        """What kept this replay safe: the safety layer, or for a fleet its rollout."""
+        fleet = self.scenario.fleet
+        return f"fleet: {fleet.label}" if fleet is not None else self.safety
 
     @property
     def instances(self) -> int:
@@ -207,6 +214,7 @@ class ReplayEngine:
             instances_ran={version: len(ran) for version, ran in sorted(self._enforced.items())},
             rings=tuple(self.fleet.rings) if self.fleet is not None else (),
             instances_by_minute=tuple(self._instances_by_minute),
+            pushed_plans=tuple(push.version for push in self.pushes if push.kind == "plans"),
         )
 
     def _note_enforced(self) -> None:

@@ -114,6 +114,8 @@ class Fleet:
         self._order = 0
         self._sent: set[int] = set()  # instances the push in progress was sent to
         self.enforced: dict[str, set[int]] = {}  # version -> instances that ever enforced it
+        for instance, gateway in enumerate(self.gateways):
+            self.enforced.setdefault(gateway.table.version, set()).add(instance)
         self.rings: list[RingOutcome] = []
         self._ring: int | None = None
         self._ring_minute = 0

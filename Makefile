@@ -65,7 +65,7 @@ replay-2019: $(CLI_STAMP) | out
 	$(BIN)/gw467 replay scenarios/2019-07-11-technically-wrong.toml --json out/replay-2019.json --chart out/replay-2019.png --html out/replay-2019.html
 
 compare: $(CLI_STAMP) | out
-	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --compare --json out/compare.json --chart out/compare.png --html out/compare.html
+	$(BIN)/gw467 replay scenarios/2023-03-06-ringed-rollout.toml --compare --json out/compare.json --chart out/compare.png --html out/compare.html
 
 demo: $(CLI_STAMP)
 	$(BIN)/gw467 matrix plans/2023-02-baseline.toml

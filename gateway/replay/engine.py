@@ -179,7 +179,7 @@ class ReplayEngine:
                 front = self.front
                 if fleet is not None:
                     fleet.deliver_until(now)
-                    front = fleet.fronts[fleet.route(request.internal)]
+                    front = fleet.fronts[fleet.route(request.client_id)]
                 scope = http_scope(
                     request.method, request.raw_path, [(b"authorization", request.authorization)]
                 )

@@ -1,7 +1,8 @@
 """The replay's fleet: N real gateways in process, pushes that take time to reach them, rollout rings.
 
 A `FleetModel` is what a scenario declares: public instances, instances that
-serve only internal (staff) traffic, how long a push takes to reach an instance,
+serve only internal traffic (a share of some first-party clients' requests: staff
+on the first-party apps, dogfooding), how long a push takes to reach an instance,
 and the rings a plan push goes through, each baked for some minutes and halted
 (and rolled back everywhere it was sent) when the ring's first-party SLI, read
 from the ring's own gateways, breaches the threshold. A `Fleet` runs it: every
@@ -49,6 +50,8 @@ class FleetModel:
 
     instances: int
     internal_instances: int
+    internal_clients: tuple[str, ...]
+    internal_share: float
     propagation_seconds: float
     halt_threshold: float
     halt_min_requests: int
@@ -127,12 +130,13 @@ class Fleet:
     def start_minute(self, minute: int) -> None:
         self._rng = random.Random(f"gw467-fleet:{self.seed}:{minute}")
 
-    def route(self, internal: bool) -> int:
-        """The instance that answers the next request: a seeded draw among the internal or public ones."""
-        model = self.model
-        if internal:
-            return self._rng.randrange(model.internal_instances)
-        return model.internal_instances + self._rng.randrange(model.instances)
+    def route(self, client_id: str) -> int:
+        """The instance that answers the client's next request: a seeded draw; `internal_share` of
+        an internal client's requests (its staff users) go to the internal instances."""
+        model, rng = self.model, self._rng
+        if client_id in model.internal_clients and rng.random() < model.internal_share:
+            return rng.randrange(model.internal_instances)
+        return model.internal_instances + rng.randrange(model.instances)
 
     # Config distribution: every change reaches an instance `propagation_seconds` after it is sent.
 

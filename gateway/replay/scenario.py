@@ -34,7 +34,6 @@ class _TrafficEntry(_Strict):
     key: Annotated[str, Field(min_length=1)]
     per_minute: Annotated[float, Field(ge=0)]
     mix: Annotated[dict[str, Annotated[float, Field(gt=0)]], Field(min_length=1)]
-    internal: bool = False
 
 
 class _EventEntry(_Strict):
@@ -63,6 +62,8 @@ class _RingEntry(_Strict):
 class _FleetEntry(_Strict):
     instances: Annotated[int, Field(gt=0, le=1000)]
     internal_instances: Annotated[int, Field(ge=0, le=100)] = 0
+    internal_clients: list[str] = []
+    internal_share: Annotated[float, Field(gt=0, lt=1)] = 0.01
     propagation_seconds: Annotated[float, Field(ge=0, le=3600)] = 0.0
     halt_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.01
     halt_min_requests: Annotated[int, Field(ge=1)] = 20
@@ -96,7 +97,6 @@ class TrafficSource:
     key: str
     per_minute: float
     mix: tuple[tuple[str, float], ...]
-    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def load_scenario(path: str | Path) -> Scenario:
         ),
         traffic=traffic,
         events=events,
-        fleet=_fleet(entry, fail),
+        fleet=_fleet(entry, initial, fail),
     )
 
 
@@ -220,24 +220,25 @@ def _traffic(index: int, item: _TrafficEntry, plan_set: PlanSet, fail: Fail) -> 
         item.key,
         float(item.per_minute),
         tuple((k, float(v)) for k, v in item.mix.items()),
-        item.internal,
     )
 
 
-def _fleet(entry: _ScenarioFile, fail: Fail) -> FleetModel | None:
-    """The declared fleet, its rings checked to grow and to end on every instance."""
+def _fleet(entry: _ScenarioFile, plan_set: PlanSet, fail: Fail) -> FleetModel | None:
+    """The declared fleet: its internal clients first-party ones, its rings growing to every instance."""
     fleet = entry.fleet
-    internal_traffic = [i for i, item in enumerate(entry.traffic) if item.internal]
     if fleet is None:
-        if internal_traffic:
-            where = f"traffic[{internal_traffic[0]}].internal"
-            raise fail(where, "internal traffic needs a [fleet] with internal_instances to serve it")
         return None
-    if internal_traffic and fleet.internal_instances == 0:
-        where = f"traffic[{internal_traffic[0]}].internal"
-        raise fail(where, "internal traffic needs fleet.internal_instances of at least 1")
-    if fleet.internal_instances and not internal_traffic:
-        raise fail("fleet.internal_instances", "no traffic entry has internal = true: these would idle")
+    first_party = {client.id for client in plan_set.clients if client.first_party}
+    for index, client_id in enumerate(fleet.internal_clients):
+        if client_id not in first_party:
+            raise fail(
+                f"fleet.internal_clients[{index}]",
+                f"{client_id!r} is not a first-party client in {plan_set.version}",
+            )
+    if fleet.internal_clients and fleet.internal_instances == 0:
+        raise fail("fleet.internal_clients", "internal clients need fleet.internal_instances of at least 1")
+    if fleet.internal_instances and not fleet.internal_clients:
+        raise fail("fleet.internal_instances", "no fleet.internal_clients: these instances would idle")
     rings: list[Ring] = []
     reached = -1
     for index, item in enumerate(fleet.rings):
@@ -256,7 +257,7 @@ def _fleet(entry: _ScenarioFile, fail: Fail) -> FleetModel | None:
         if any(ring.name == earlier.name for earlier in rings):
             raise fail(f"{where}.name", f"ring {ring.name!r} is named twice")
         rings.append(ring)
-        model = FleetModel(fleet.instances, fleet.internal_instances, 0.0, 0.5, 1, (ring,))
+        model = FleetModel(fleet.instances, fleet.internal_instances, (), 0.0, 0.0, 0.5, 1, (ring,))
         size = len(model.members(ring))
         if size <= reached:
             raise fail(
@@ -270,6 +271,8 @@ def _fleet(entry: _ScenarioFile, fail: Fail) -> FleetModel | None:
     return FleetModel(
         instances=fleet.instances,
         internal_instances=fleet.internal_instances,
+        internal_clients=tuple(fleet.internal_clients),
+        internal_share=float(fleet.internal_share),
         propagation_seconds=float(fleet.propagation_seconds),
         halt_threshold=float(fleet.halt_threshold),
         halt_min_requests=fleet.halt_min_requests,

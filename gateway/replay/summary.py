@@ -230,6 +230,8 @@ def fleet_json(record: ReplayRecord) -> dict[str, Any]:
     return {
         "instances": fleet.instances,
         "internal_instances": fleet.internal_instances,
+        "internal_clients": list(fleet.internal_clients),
+        "internal_share": fleet.internal_share,
         "propagation_seconds": fleet.propagation_seconds,
         "halt": {"threshold": fleet.halt_threshold, "min_requests": fleet.halt_min_requests}
         if fleet.halt

@@ -1,8 +1,5 @@
 """Virtual traffic: the requests each client sends in each minute of a scenario, from a seed.
 
-A source marked internal (staff on the first-party apps) is routed by a fleet to its
-internal instances only; its requests are drawn exactly like any other source's.
-
 Open-loop and deterministic: minute m's requests depend only on (seed, m) and the
 traffic model, never on how earlier requests were answered, so every replay of a
 scenario (with any safety layer) faces exactly the same traffic.
@@ -32,14 +29,12 @@ class VirtualRequest:
     method: str
     raw_path: str
     authorization: bytes
-    internal: bool = False
 
 
 @dataclass(frozen=True)
 class _Source:
     client_id: str
     authorization: bytes
-    internal: bool
     per_minute: float
     endpoints: tuple[Endpoint, ...]
     cumulative_weights: tuple[float, ...]
@@ -62,7 +57,6 @@ class TrafficModel:
                 _Source(
                     source.client_id,
                     f"Bearer {source.key}".encode(),
-                    source.internal,
                     source.per_minute,
                     endpoints,
                     tuple(cumulative),
@@ -88,7 +82,6 @@ class TrafficModel:
                         method=endpoint.method,
                         raw_path=concrete_path(endpoint.path, rng),
                         authorization=source.authorization,
-                        internal=source.internal,
                     )
                 )
         requests.sort(key=lambda request: request.second)

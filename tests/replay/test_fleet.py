@@ -18,21 +18,14 @@ from gateway.replay.engine import ReplayEngine, ReplayRecord
 from gateway.replay.scenario import Scenario, load_scenario
 from gateway.replay.summary import record_json
 from tests.conftest import BILLING, FIXED
-from tests.replay.conftest import SHORT_TRAFFIC, short_scenario
-
-STAFF = """
-[[traffic]]
-client = "web"
-key = "gw467-demo-web"
-per_minute = 40
-internal = true
-mix = { "timeline.home" = 2, "media.view" = 2, "links.resolve" = 1 }
-"""
+from tests.replay.conftest import short_scenario
 
 RINGS = """
 [fleet]
 instances = 10
 internal_instances = 1
+internal_clients = ["web"]
+internal_share = 0.5
 propagation_seconds = 5
 halt_threshold = 0.01
 halt_min_requests = 10
@@ -60,9 +53,7 @@ def push_at(minute: int, file: Path) -> str:
 
 def fleet_scenario(directory: Path, fleet: str = RINGS, events: str | None = None, minutes: int = 6) -> Path:
     """The short scenario (billing pushed at minute 2 unless `events` says otherwise) on a fleet."""
-    return short_scenario(
-        directory, header_extra=fleet, traffic=SHORT_TRAFFIC + STAFF, events=events, minutes=minutes
-    )
+    return short_scenario(directory, header_extra=fleet, events=events, minutes=minutes)
 
 
 def replay(scenario: Scenario | Path) -> ReplayRecord:
@@ -95,7 +86,7 @@ def test_the_first_ring_halts_on_its_first_party_sli_and_the_bad_table_never_lea
     assert max(on_pushed(record, "2023-03-06-billing")) == 1
     assert on_pushed(record, "2023-03-06-billing")[-1] == 0
     assert [event.action for event in record.events] == ["push_plans", "rollback_plans", "noop"]
-    # Only the staff on the internal instance met the bad table: a few dozen 467s, all in minute 2-3.
+    # Only web's staff half, on the internal instance, met the bad table: some 467s, in minutes 2-3.
     failed = first_party_467(record)
     assert 0 < sum(failed) < 100 and sum(failed[2:4]) == sum(failed)
 
@@ -182,69 +173,67 @@ def test_safety_layers_refuse_a_fleet_scenario_in_one_line(
 
 
 RING = '[[fleet.rings]]\nname = "{name}"\npercent = {percent}\n'
-FLEET = "[fleet]\ninstances = {instances}\ninternal_instances = 1\n"
+FLEET = '[fleet]\ninstances = {instances}\ninternal_instances = 1\ninternal_clients = ["web"]\n'
+INTERNAL_RING = '[[fleet.rings]]\nname = "i"\ninternal = true\n'
 
 
 @pytest.mark.parametrize(
-    ("fleet", "traffic", "expected"),
+    ("fleet", "expected"),
     [
         (
             FLEET.format(instances=10)
             + RING.format(name="a", percent=50)
             + RING.format(name="b", percent=20),
-            STAFF,
             "fleet.rings[1].percent: 20% of 10 instances reaches no instance the ring before did not",
         ),
         (
             FLEET.format(instances=5) + RING.format(name="a", percent=1) + RING.format(name="b", percent=10),
-            STAFF,
             "fleet.rings[1].percent: 10% of 5 instances reaches no instance the ring before did not",
         ),
         (
             FLEET.format(instances=10) + RING.format(name="a", percent=50),
-            STAFF,
             "fleet.rings[0].percent: the last ring must reach 100% of instances",
         ),
         (
-            FLEET.format(instances=10)
-            + RING.format(name="a", percent=50)
-            + '[[fleet.rings]]\nname = "i"\ninternal = true\n',
-            STAFF,
+            FLEET.format(instances=10) + RING.format(name="a", percent=50) + INTERNAL_RING,
             "fleet.rings[1].internal: the internal ring comes first",
         ),
         (
-            FLEET.format(instances=10) + '[[fleet.rings]]\nname = "i"\ninternal = true\npercent = 5\n',
-            STAFF,
+            FLEET.format(instances=10) + INTERNAL_RING + "percent = 5\n",
             "fleet.rings[0]: give either internal = true or a percent of instances",
         ),
         (
-            "[fleet]\ninstances = 4\n" + '[[fleet.rings]]\nname = "i"\ninternal = true\n',
-            "",
+            "[fleet]\ninstances = 4\n" + INTERNAL_RING,
             "fleet.rings[0].internal: an internal ring needs fleet.internal_instances >= 1",
         ),
-        ("", STAFF, "traffic[4].internal: internal traffic needs a [fleet] with internal_instances"),
         (
-            "[fleet]\ninstances = 4\n",
-            STAFF,
-            "traffic[4].internal: internal traffic needs fleet.internal_instances",
+            '[fleet]\ninstances = 4\ninternal_clients = ["web"]\n',
+            "fleet.internal_clients: internal clients need fleet.internal_instances of at least 1",
         ),
-        (FLEET.format(instances=4), "", "fleet.internal_instances: no traffic entry has internal = true"),
-        (FLEET.format(instances=0), STAFF, "fleet.instances"),
-        (FLEET.format(instances=4) + "propagation_seconds = -1\n", STAFF, "fleet.propagation_seconds"),
-        (FLEET.format(instances=4) + "shards = 2\n", STAFF, "fleet.shards"),
+        (
+            "[fleet]\ninstances = 4\ninternal_instances = 1\n",
+            "fleet.internal_instances: no fleet.internal_clients: these instances would idle",
+        ),
+        (
+            '[fleet]\ninstances = 4\ninternal_instances = 1\ninternal_clients = ["web", "newsdesk-pro"]\n',
+            "fleet.internal_clients[1]: 'newsdesk-pro' is not a first-party client in 2023-02-baseline",
+        ),
+        (FLEET.format(instances=0), "fleet.instances"),
+        (FLEET.format(instances=4) + "internal_share = 1.5\n", "fleet.internal_share"),
+        (FLEET.format(instances=4) + "propagation_seconds = -1\n", "fleet.propagation_seconds"),
+        (FLEET.format(instances=4) + "shards = 2\n", "fleet.shards"),
         (
             FLEET.format(instances=4)
             + RING.format(name="a", percent=50)
             + RING.format(name="a", percent=100),
-            STAFF,
             "fleet.rings[1].name: ring 'a' is named twice",
         ),
     ],
 )
 def test_a_bad_fleet_is_refused_in_one_line_naming_the_file_and_key(
-    tmp_path: Path, fleet: str, traffic: str, expected: str
+    tmp_path: Path, fleet: str, expected: str
 ) -> None:
-    path = short_scenario(tmp_path, header_extra=fleet, traffic=SHORT_TRAFFIC + traffic)
+    path = short_scenario(tmp_path, header_extra=fleet)
     with pytest.raises(ConfigError) as caught:
         load_scenario(path)
     message = str(caught.value)
@@ -255,7 +244,7 @@ def test_a_bad_fleet_is_refused_in_one_line_naming_the_file_and_key(
 def test_the_cli_exits_2_with_one_line_on_a_bad_fleet(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = short_scenario(tmp_path, header_extra=FLEET.format(instances=0), traffic=SHORT_TRAFFIC + STAFF)
+    path = short_scenario(tmp_path, header_extra=FLEET.format(instances=0))
     assert main(["replay", str(path)]) == 2
     error = capsys.readouterr().err.strip()
     assert "\n" not in error and f"{path}: fleet.instances: " in error

@@ -239,7 +239,8 @@ class ReplayEngine:
             push = next(p for p in reversed(self.pushes) if p.kind == "plans")
             push.state = ROLLED_BACK
             ring = self.fleet.rings[-1].ring
-            self.record(minute, "rollback_plans", note.removeprefix("halt: "), f"ring controller ({ring})")
+            by = f"ring controller ({ring})"
+            self.record(minute, "rollback_plans", note.removeprefix("halt: "), by, self.fleet.restores)
             self.detect(minute, f"ring halt ({ring})")
         else:
             self.record(minute, "ring", note, "ring controller")
@@ -271,7 +272,8 @@ class ReplayEngine:
         push.state = ROLLED_BACK
         if push.kind == "plans" and self.fleet is not None:
             sent = self.fleet.roll_back(self.clock.now)
-            self.record(minute, "rollback_plans", f"{note} (sent to {counted(sent)})", by)
+            restores = self.fleet.restores
+            self.record(minute, "rollback_plans", f"{note} (sent to {counted(sent)})", by, restores)
         elif push.kind == "plans":
             self.gateway.rollback(reason=note)
             self.record(minute, "rollback_plans", note, by)

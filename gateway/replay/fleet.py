@@ -124,6 +124,7 @@ class Fleet:
         self._ring_minute = 0
         self._table: DecisionTable | None = None
         self._rng = random.Random()
+        self.restores = ""  # what a rollback of the push in progress brings the instances back to
 
     # Routing.
 
@@ -171,6 +172,7 @@ class Fleet:
         """Start a ringed rollout of `table` (a push in progress is taken over where it stands)."""
         self._table = table
         self._sent = set()
+        self.restores = next(iter(self.versions()))
         self._start_ring(0, minute, now)
 
     def _start_ring(self, index: int, minute: int, now: float) -> None:

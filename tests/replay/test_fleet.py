@@ -85,7 +85,11 @@ def test_the_first_ring_halts_on_its_first_party_sli_and_the_bad_table_never_lea
     assert record.detected_minute == 2 and record.detected_by == "ring halt (internal)"
     assert max(on_pushed(record, "2023-03-06-billing")) == 1
     assert on_pushed(record, "2023-03-06-billing")[-1] == 0
-    assert [event.action for event in record.events] == ["push_plans", "rollback_plans", "noop"]
+    assert [(event.action, event.version, event.by) for event in record.events] == [
+        ("push_plans", "2023-03-06-billing", "scenario"),
+        ("rollback_plans", "2023-02-baseline", "ring controller (internal)"),
+        ("noop", "2023-02-baseline", "scenario"),
+    ]
     # Only web's staff half, on the internal instance, met the bad table: some 467s, in minutes 2-3.
     failed = first_party_467(record)
     assert 0 < sum(failed) < 100 and sum(failed[2:4]) == sum(failed)

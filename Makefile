@@ -16,7 +16,7 @@ PLAN   ?= plans/2023-03-06-billing.toml
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json, .png and .html"
 	@echo "make replay-fixed, make replay-2019   the same hour with the fix; the 2019 contrast"
-	@echo "make compare    the same hour once per safety layer; out/compare.json, .png and .html"
+	@echo "make compare    the same hour once per safety layer, and on a fleet with rollout rings; out/compare.json, .png and .html"
 	@echo "make demo       client x surface matrix: baseline, billing (the outage), fixed"
 	@echo "make test       the whole test suite (Hypothesis 'ci' profile when CI=true)"
 	@echo "make test-deep  property tests under the deep Hypothesis profile"

@@ -169,7 +169,8 @@ class Fleet:
         return self._ring is not None
 
     def push(self, table: DecisionTable, minute: int, now: float) -> None:
-        """Start a ringed rollout of `table` (a push in progress is taken over where it stands)."""
+        """Start a ringed rollout of `table` from its first ring. A push sent while another one
+        rolls out starts its own rings; instances the earlier push reached keep it beneath."""
         self._table = table
         self._sent = set()
         self.restores = next(iter(self.versions()))

@@ -252,3 +252,13 @@ def test_the_cli_exits_2_with_one_line_on_a_bad_fleet(
     assert main(["replay", str(path)]) == 2
     error = capsys.readouterr().err.strip()
     assert "\n" not in error and f"{path}: fleet.instances: " in error
+
+
+def test_a_fleet_replay_writes_its_json_chart_and_web_report(tmp_path: Path) -> None:
+    path = fleet_scenario(tmp_path)
+    out = {suffix: tmp_path / f"out{suffix}" for suffix in (".json", ".png", ".html")}
+    args = ["replay", str(path), "--json", str(out[".json"]), "--chart", str(out[".png"])]
+    assert main([*args, "--html", str(out[".html"])]) == 0
+    assert json.loads(out[".json"].read_text())["fleet"]["rings_run"][0]["outcome"] == "halted"
+    assert out[".png"].read_bytes().startswith(b"\x89PNG")
+    assert "ring controller (internal)" in out[".html"].read_text()

@@ -164,10 +164,6 @@ class Fleet:
 
     # The rollout.
 
-    @property
-    def in_progress(self) -> bool:
-        return self._ring is not None
-
     def push(self, table: DecisionTable, minute: int, now: float) -> None:
         """Start a ringed rollout of `table` from its first ring. A push sent while another one
         rolls out starts its own rings; instances the earlier push reached keep it beneath."""

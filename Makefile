@@ -16,7 +16,7 @@ PLAN   ?= plans/2023-03-06-billing.toml
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json, .png and .html"
 	@echo "make replay-fixed, make replay-2019   the same hour with the fix; the 2019 contrast"
-	@echo "make compare    the same hour once per safety layer; out/compare.json, .png and .html"
+	@echo "make compare    the same hour once per safety layer, and on a fleet with rollout rings; out/compare.json, .png and .html"
 	@echo "make demo       client x surface matrix: baseline, billing (the outage), fixed"
 	@echo "make test       the whole test suite (Hypothesis 'ci' profile when CI=true)"
 	@echo "make test-deep  property tests under the deep Hypothesis profile"
@@ -65,7 +65,7 @@ replay-2019: $(CLI_STAMP) | out
 	$(BIN)/gw467 replay scenarios/2019-07-11-technically-wrong.toml --json out/replay-2019.json --chart out/replay-2019.png --html out/replay-2019.html
 
 compare: $(CLI_STAMP) | out
-	$(BIN)/gw467 replay scenarios/2023-03-06-error-467.toml --compare --json out/compare.json --chart out/compare.png --html out/compare.html
+	$(BIN)/gw467 replay scenarios/2023-03-06-ringed-rollout.toml --compare --json out/compare.json --chart out/compare.png --html out/compare.html
 
 demo: $(CLI_STAMP)
 	$(BIN)/gw467 matrix plans/2023-02-baseline.toml

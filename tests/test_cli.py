@@ -206,7 +206,8 @@ def test_a_shipped_scenario_is_found_by_name(capsys: pytest.CaptureFixture[str])
         (
             ["replay", "error-467"],
             "gw467 replay: error: argument SCENARIO: error-467: no such file, nor a shipped scenario "
-            "of that name (2019-07-11-technically-wrong, 2023-03-06-error-467, 2023-03-06-fixed)",
+            "of that name (2019-07-11-technically-wrong, 2023-03-06-error-467, 2023-03-06-fixed, "
+            "2023-03-06-ringed-rollout)",
         ),
         (
             ["serve", "--plans", "2023-02-baseline", "--log-level", "bogus"],

@@ -43,6 +43,7 @@ SHIPPED = [
     "gateway/data/scenarios/2019-07-11-technically-wrong.toml",
     "gateway/data/scenarios/2023-03-06-error-467.toml",
     "gateway/data/scenarios/2023-03-06-fixed.toml",
+    "gateway/data/scenarios/2023-03-06-ringed-rollout.toml",
     "gateway/data/scenarios/services/2019-07-11-core-reroute.toml",
     "gateway/data/scenarios/services/healthy.toml",
 ]
@@ -173,6 +174,7 @@ def test_every_shipped_scenario_loads_by_name_outside_the_repository(installed: 
         "2019-07-11-technically-wrong",
         "2023-03-06-error-467",
         "2023-03-06-fixed",
+        "2023-03-06-ringed-rollout",
     ]
     assert all(
         line.split()[1] == str(installed / "gateway/data/plans/2023-02-baseline.toml") for line in lines

@@ -13,12 +13,13 @@ from gateway.replay.scenario import load_scenario
 from tests.conftest import BASELINE, ROOT
 
 
-def test_the_package_ships_the_three_plan_versions_and_the_three_scenarios() -> None:
+def test_the_package_ships_the_three_plan_versions_and_the_four_scenarios() -> None:
     assert shipped_names("plans") == ("2023-02-baseline", "2023-03-06-billing", "2023-03-06-billing-fixed")
     assert shipped_names("scenarios") == (
         "2019-07-11-technically-wrong",
         "2023-03-06-error-467",
         "2023-03-06-fixed",
+        "2023-03-06-ringed-rollout",
     )
 
 
@@ -55,7 +56,8 @@ def test_an_unknown_name_is_a_one_line_error_listing_the_shipped_names() -> None
         locate("scenarios", "2023-03-06")
     assert str(error.value) == (
         "2023-03-06: no such file, nor a shipped scenario of that name "
-        "(2019-07-11-technically-wrong, 2023-03-06-error-467, 2023-03-06-fixed)"
+        "(2019-07-11-technically-wrong, 2023-03-06-error-467, 2023-03-06-fixed, "
+        "2023-03-06-ringed-rollout)"
     )
 
 

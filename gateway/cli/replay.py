@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console, RenderableType
 
 from gateway.cli.console import report_console
-from gateway.cli.errors import EXIT_OK
+from gateway.cli.errors import EXIT_OK, UsageError
 from gateway.cli.inputs import SCENARIO_HELP, scenario_file
 from gateway.cli.output import output_path, output_with_suffix, replacing, write_text
 from gateway.replay.chart import write_chart, write_comparison_chart
@@ -77,7 +77,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     replay.add_argument(
         "--compare",
         action="store_true",
-        help="replay once per safety layer (canary and alert under both SLIs) and compare",
+        help="replay once per safety layer (canary and alert under both SLIs), and for a scenario "
+        "with a fleet once per rollout (everywhere within seconds, with and without a halt; its rings), "
+        "and compare",
     )
     replay.set_defaults(handler=run)
 
@@ -85,7 +87,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.compare:
         return _compare(args)
-    engine = ReplayEngine(load_scenario(args.scenario), seed=args.seed, safety=args.safety, sli=args.sli)
+    scenario = load_scenario(args.scenario)
+    if scenario.fleet is not None and args.safety != "none":
+        raise UsageError(
+            f"{args.scenario}: declares a fleet, whose rollout rings are its safety layer; "
+            f"--safety {args.safety} drives one gateway (--compare shows both)"
+        )
+    engine = ReplayEngine(scenario, seed=args.seed, safety=args.safety, sli=args.sli)
     record = run_with_progress(engine, Console(stderr=True))
     return _publish(
         args,
@@ -98,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    with Console(stderr=True).status("replaying the hour once per safety layer (2 processes)..."):
+    with Console(stderr=True).status("replaying the hour once per safety layer and rollout (2 processes)..."):
         comparison = compare(args.scenario, seed=args.seed)
     return _publish(
         args,

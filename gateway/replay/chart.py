@@ -113,15 +113,16 @@ def write_comparison_chart(comparison: Comparison, path: str | Path) -> None:
     bars.set_yticks(positions, labels, fontsize=8)
     bars.invert_yaxis()
     for position, value, row in zip(positions, values, comparison.rows, strict=True):
+        ran = f"; ran on {row.instances_ran_pushed_table} of {row.instances}" if row.instances > 1 else ""
         bars.annotate(
-            f"{value:,}  ({row.minutes_to_recover} min)",
+            f"{value:,}  ({row.minutes_to_recover} min{ran})",
             xy=(value, position),
             xytext=(4, 0),
             textcoords="offset points",
             va="center",
             fontsize=8,
         )
-    bars.set_xlabel("first-party requests failed (minutes to recover)")
+    bars.set_xlabel("first-party requests failed (minutes to recover; fleet: instances that ran the push)")
     bars.set_xlim(0, max([*values, 1]) * 1.45)
     bars.grid(axis="x", alpha=0.3)
 

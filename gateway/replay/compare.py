@@ -5,6 +5,12 @@ canary and alert, under each SLI definition), so every figure comes from the rea
 gateway. Minutes to detect count from the push to the first minute something saw
 the problem: the layer itself, or, when it saw nothing, the users, whose reports
 reach the operators `user_reports_after_minutes` after the impact starts.
+
+A scenario that declares a fleet adds three rows on that fleet: the push replicated to
+every instance within the propagation delay, as on the day; the same with the ring
+controller's halt on the first-party SLI; and the scenario's rings. (The layer rows replay
+the same hour on one gateway.) Every row counts the instances that ever enforced the
+hour's first pushed plan table.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import signal
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,8 @@ CONFIGURATIONS: tuple[tuple[str, str], ...] = (
     ("alert", "first-party-denials"),
 )
 SLI_MATTERS = {"canary", "alert"}
+# A fleet's rows: replicated everywhere (no halt, then halted on the SLI), then its rings.
+FLEET_VARIANTS = ("everywhere", "everywhere, halt on SLI", "rings")
 
 # One replay to run: the scenario, the seed (None: the scenario's), the layer and the SLI.
 Job = tuple[Scenario, int | None, str, str]
@@ -51,6 +59,8 @@ class ComparisonRow:
     third_party_467: int
     third_party_failure_rate_during_change: float
     in_force_at_end: str
+    instances: int
+    instances_ran_pushed_table: int
 
 
 @dataclass(frozen=True)
@@ -73,10 +83,27 @@ class Comparison:
 def compare(scenario_path: str | Path, seed: int | None = None, workers: int = 2) -> Comparison:
     """Replay the scenario once per configuration (in `workers` processes) and compare."""
     scenario = load_scenario(scenario_path)
-    jobs = [(scenario, seed, layer, sli) for layer, sli in CONFIGURATIONS]
+    one_gateway = replace(scenario, fleet=None)
+    jobs = [(one_gateway, seed, layer, sli) for layer, sli in CONFIGURATIONS]
+    jobs += [(fleet_scenario, seed, "none", FLEET_SLI) for fleet_scenario in fleet_variants(scenario)]
     records = _in_processes(jobs, workers) if workers > 1 else [_replay(job) for job in jobs]
     rows = tuple(comparison_row(record) for record in records)
     return Comparison(scenario.name, scenario.title, records[0].seed, rows, tuple(records))
+
+
+FLEET_SLI = "first-party-denials"
+
+
+def fleet_variants(scenario: Scenario) -> list[Scenario]:
+    """The scenario on its fleet, one per FLEET_VARIANTS entry; none without a fleet."""
+    fleet = scenario.fleet
+    if fleet is None:
+        return []
+    return [
+        replace(scenario, fleet=fleet.everywhere(halt=False)),
+        replace(scenario, fleet=fleet.everywhere(halt=True)),
+        scenario,
+    ]
 
 
 def _in_processes(jobs: list[Job], workers: int) -> list[ReplayRecord]:
@@ -107,9 +134,12 @@ def comparison_row(record: ReplayRecord) -> ComparisonRow:
     recover = summary.impact_last_minute + 1 - push if summary.impact_last_minute is not None else 0
     per_minute = summary.first_party_requests / record.scenario.minutes
     budget = (1 - SLO) * per_minute * MONTH_MINUTES
+    fleet = record.scenario.fleet
+    sli_matters = record.safety in SLI_MATTERS or (fleet is not None and fleet.halt)
+    pushed = record.pushed_plans[0] if record.pushed_plans else None
     return ComparisonRow(
-        layer=record.safety,
-        sli=record.sli if record.safety in SLI_MATTERS else "-",
+        layer=record.layer,
+        sli=record.sli if sli_matters else "-",
         first_party_failed=summary.first_party_failed,
         minutes_to_detect=detected_minute - push if detected_minute is not None else None,
         detected_by=detected_by,
@@ -118,6 +148,8 @@ def comparison_row(record: ReplayRecord) -> ComparisonRow:
         third_party_467=summary.third_party_467,
         third_party_failure_rate_during_change=summary.third_party_failure_rate_during_change,
         in_force_at_end=record.plans_by_minute[-1],
+        instances=record.instances,
+        instances_ran_pushed_table=record.instances_ran.get(pushed, 0) if pushed is not None else 0,
     )
 
 

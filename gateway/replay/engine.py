@@ -9,6 +9,10 @@ safety`), which may block, shadow or canary them, or page operators who roll bac
 The result is a `ReplayRecord` of counts per (minute, client class, surface,
 status), with the events as they happened, when the layer detected trouble, and
 what the status page said at the end of each minute (under the replay's SLI and 5xx-only).
+A scenario that declares a fleet is replayed on N gateways (`gateway.replay.fleet`): each
+request is answered by one instance's middleware, plan pushes go out ring by ring and
+take the declared propagation delay to reach each instance, and the status page is the
+fleet's (every instance's requests). A fleet takes safety layer "none": its rings are its layer.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
+from gateway.replay.fleet import Fleet, RingOutcome, counted
 from gateway.replay.layers import IN_FORCE, ON_TRIAL, ROLLED_BACK, PushRecord, make_layer
 from gateway.replay.scenario import Scenario, ScenarioEvent
 from gateway.replay.traffic import TrafficModel
@@ -73,10 +78,27 @@ class ReplayRecord:
     sli: str = "first-party-denials"
     detected_minute: int | None = None
     detected_by: str | None = None
+    # version -> how many gateway instances ever enforced it (for any request: a canary counts)
+    instances_ran: dict[str, int] = field(default_factory=dict)
+    # A fleet's rings as they ran, and at each minute's end how many instances ran each version.
+    rings: tuple[RingOutcome, ...] = ()
+    instances_by_minute: tuple[dict[str, int], ...] = ()
+    pushed_plans: tuple[str, ...] = ()  # the versions of the plan pushes, in order
 
     @property
     def requests(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def layer(self) -> str:
+        """What kept this replay safe: the safety layer, or for a fleet its rollout."""
+        fleet = self.scenario.fleet
+        return f"fleet: {fleet.label}" if fleet is not None else self.safety
+
+    @property
+    def instances(self) -> int:
+        fleet = self.scenario.fleet
+        return fleet.size if fleet is not None else 1
 
 
 class VirtualClock:
@@ -109,9 +131,22 @@ class ReplayEngine:
         services = load_service_map(scenario.services) if scenario.services else HEALTHY
         self.clock = VirtualClock(scenario.start.timestamp())
         self.upstream = DemoUpstream(plan_set, services)
-        self.gateway = Gateway(compile_plan_set(plan_set), self.clock, sli=sli)
+        initial = compile_plan_set(plan_set)
+        self.fleet: Fleet | None = None
+        if scenario.fleet is not None:
+            if safety != "none":
+                raise ValueError(f"{scenario.source} declares a fleet: its rings are its safety layer")
+            self.fleet = Fleet(
+                scenario.fleet, lambda: Gateway(initial, self.clock, sli=sli), self.upstream, self.seed
+            )
+            # The layer ("none") is never asked to push; instance 0 stands for the fleet's alert rules.
+            self.gateway = self.fleet.gateways[0]
+        else:
+            self.gateway = Gateway(initial, self.clock, sli=sli)
         self.front = EntitlementMiddleware(self.upstream, gateway=self.gateway)
         self.layer = make_layer(safety, self)
+        self._enforced: dict[str, set[int]] = {}
+        self._instances_by_minute: list[dict[str, int]] = []
         self.pushes: list[PushRecord] = []
         self.detected_minute: int | None = None
         self.detected_by: str | None = None
@@ -129,20 +164,34 @@ class ReplayEngine:
         for minute in range(self.scenario.minutes):
             minute_start = start + minute * 60
             self.clock.now = minute_start
+            fleet = self.fleet
+            if fleet is not None:
+                fleet.start_minute(minute)
             self.layer.before_minute(minute)
             while events and events[0].minute == minute:
                 self._apply(events.pop(0))
-            plans_by_minute.append(self._plans_label())
+            self._note_enforced()
+            if fleet is None:
+                plans_by_minute.append(self._plans_label())
             services_by_minute.append(self.upstream.services.version)
             for request in self.traffic.minute(minute, self.seed):
-                self.clock.now = minute_start + request.second
+                now = self.clock.now = minute_start + request.second
+                front = self.front
+                if fleet is not None:
+                    fleet.deliver_until(now)
+                    front = fleet.fronts[fleet.route(request.client_id)]
                 scope = http_scope(
                     request.method, request.raw_path, [(b"authorization", request.authorization)]
                 )
-                status = await status_of(self.front, scope)
+                status = await status_of(front, scope)
                 counts[(minute, self.client_class[request.client_id], request.surface, status)] += 1
             self.clock.now = minute_start + 60
+            if fleet is not None:
+                fleet.deliver_until(self.clock.now)
+                self._ring_controller(minute)
+                plans_by_minute.append(self._plans_label())
             self.layer.after_minute(minute)
+            self._note_enforced()
             status_by_minute.append(self._status_page())
             if on_minute is not None:
                 on_minute(minute)
@@ -162,7 +211,39 @@ class ReplayEngine:
             sli=self.sli,
             detected_minute=self.detected_minute,
             detected_by=self.detected_by,
+            instances_ran={version: len(ran) for version, ran in sorted(self._enforced.items())},
+            rings=tuple(self.fleet.rings) if self.fleet is not None else (),
+            instances_by_minute=tuple(self._instances_by_minute),
+            pushed_plans=tuple(push.version for push in self.pushes if push.kind == "plans"),
         )
+
+    def _note_enforced(self) -> None:
+        """Remember which instances have enforced which tables (a canary enforces for its slice)."""
+        if self.fleet is not None:
+            self._enforced = self.fleet.enforced
+            return
+        stage = self.gateway.rollout.stage
+        enforced = [stage.active]
+        if stage.canary is not None and stage.candidate is not None:
+            enforced.append(stage.candidate)
+        for table in enforced:
+            self._enforced.setdefault(table.version, set()).add(0)
+
+    def _ring_controller(self, minute: int) -> None:
+        assert self.fleet is not None
+        note = self.fleet.after_minute(minute, self.clock.now)
+        self._instances_by_minute.append(self.fleet.versions())
+        if note is None:
+            return
+        if note.startswith("halt: "):
+            push = next(p for p in reversed(self.pushes) if p.kind == "plans")
+            push.state = ROLLED_BACK
+            ring = self.fleet.rings[-1].ring
+            by = f"ring controller ({ring})"
+            self.record(minute, "rollback_plans", note.removeprefix("halt: "), by, self.fleet.restores)
+            self.detect(minute, f"ring halt ({ring})")
+        else:
+            self.record(minute, "ring", note, "ring controller")
 
     def record(self, minute: int, action: str, note: str, by: str, version: str | None = None) -> None:
         """Log an event as it happened; `version` defaults to the plans in force afterwards."""
@@ -189,7 +270,11 @@ class ReplayEngine:
 
     def _undo(self, push: PushRecord, minute: int, note: str, by: str) -> None:
         push.state = ROLLED_BACK
-        if push.kind == "plans":
+        if push.kind == "plans" and self.fleet is not None:
+            sent = self.fleet.roll_back(self.clock.now)
+            restores = self.fleet.restores
+            self.record(minute, "rollback_plans", f"{note} (sent to {counted(sent)})", by, restores)
+        elif push.kind == "plans":
             self.gateway.rollback(reason=note)
             self.record(minute, "rollback_plans", note, by)
         else:
@@ -199,19 +284,26 @@ class ReplayEngine:
     def _status_page(self) -> StatusAtMinute:
         gateway, now = self.gateway, self.clock.now
         alert = gateway.alert
-        statuses = class_statuses(gateway.availability, now, alert.slo, min_requests=alert.min_requests)
+        availability = self.fleet.availability if self.fleet is not None else gateway.availability
+        statuses = class_statuses(availability, now, alert.slo, min_requests=alert.min_requests)
         statuses_5xx = class_statuses(
-            gateway.availability, now, alert.slo, only_5xx=True, min_requests=alert.min_requests
+            availability, now, alert.slo, only_5xx=True, min_requests=alert.min_requests
         )
         return StatusAtMinute(
             status=overall_status(statuses),
             status_5xx=overall_status(statuses_5xx),
             classes={name: status.state for name, status in statuses.items()},
             classes_5xx={name: status.state for name, status in statuses_5xx.items()},
-            alert_firing=gateway.alert_state().firing,
+            alert_firing=alert.evaluate(availability, now).firing,
         )
 
     def _plans_label(self) -> str:
+        if self.fleet is not None:
+            versions = self.fleet.versions()
+            if len(versions) == 1:
+                return next(iter(versions))
+            size = self.fleet.model.size
+            return ", ".join(f"{version} on {count}/{size}" for version, count in versions.items())
         stage = self.gateway.rollout.stage
         if stage.candidate is None:
             return stage.active.version
@@ -223,7 +315,19 @@ class ReplayEngine:
             table = self.table(event.file)
             push = PushRecord("plans", event.minute, table.version)
             self.pushes.append(push)
-            self.layer.push_plans(push, table, event.note)
+            if self.fleet is not None:
+                self.fleet.push(table, event.minute, self.clock.now)
+                ring, size = self.fleet.rings[-1], self.fleet.model.size
+                self.record(
+                    event.minute,
+                    "push_plans",
+                    f"{event.note} (ring {ring.ring!r}: {ring.instances} of {counted(size)})",
+                    "scenario",
+                    table.version,
+                )
+                self.fleet.deliver_until(self.clock.now)
+            else:
+                self.layer.push_plans(push, table, event.note)
         elif event.action == "push_services":
             assert event.file is not None
             self._service_stack.append(self.upstream.services)

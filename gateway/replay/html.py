@@ -439,7 +439,7 @@ def _layers_at_minute(layers: list[tuple[MinuteRow, ReplayRecord]]) -> str:
     for row, record in layers:
         events = "; ".join(f"{e.action.replace('_', ' ')} ({e.by})" for e in row.events)
         rows.append(
-            f'<tr><th scope="row">{escape(record.safety)}</th><td>{escape(record.sli)}</td>'
+            f'<tr><th scope="row">{escape(record.layer)}</th><td>{escape(record.sli)}</td>'
             f'<td class="n">{_share(row.first_party)}</td><td>{_badge(row.status_page.status)}</td>'
             f"<td>{_badge(row.status_page.status_5xx)}</td>"
             f"<td>{'firing' if row.status_page.alert_firing else 'quiet'}</td>"
@@ -555,6 +555,7 @@ def _comparison_table(comparison: Comparison) -> str:
             f'<td>{escape(detect)}</td><td class="n">{row.minutes_to_recover}</td>'
             f'<td class="n">{row.error_budget_share:.1%}</td><td class="n">{row.third_party_467:,}</td>'
             f'<td class="n">{row.third_party_failure_rate_during_change:.1%}</td>'
+            f'<td class="n">{row.instances}</td><td class="n">{row.instances_ran_pushed_table}</td>'
             f"<td><code>{escape(row.in_force_at_end)}</code></td></tr>"
         )
     heads = "".join(
@@ -568,6 +569,8 @@ def _comparison_table(comparison: Comparison) -> str:
             "month's error budget",
             "3p 467s",
             "3p failing during change",
+            "instances",
+            "instances that ran the pushed table",
             "in force at the end",
         )
     )

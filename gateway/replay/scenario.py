@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.core.config import ConfigError, Fail, failure, parse_toml, read_text, validate_model
 from gateway.core.planfile import load_plan_set, sha256_hex
 from gateway.core.plans import PlanSet
+from gateway.replay.fleet import FleetModel, Ring
 from gateway.serving.services import ServiceMap, load_service_map
 
 Action = Literal["push_plans", "rollback_plans", "push_services", "rollback_services"]
@@ -51,6 +52,24 @@ class _OperatorsEntry(_Strict):
     page_to_rollback_minutes: Annotated[int, Field(ge=0)] = 10
 
 
+class _RingEntry(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    internal: bool = False
+    percent: Annotated[float, Field(gt=0, le=100)] | None = None
+    bake_minutes: Annotated[int, Field(ge=0)] = 10
+
+
+class _FleetEntry(_Strict):
+    instances: Annotated[int, Field(gt=0, le=1000)]
+    internal_instances: Annotated[int, Field(ge=0, le=100)] = 0
+    internal_clients: list[str] = []
+    internal_share: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    propagation_seconds: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    halt_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    halt_min_requests: Annotated[int, Field(ge=1)] = 20
+    rings: Annotated[list[_RingEntry], Field(min_length=1)] = [_RingEntry(name="everywhere", percent=100)]
+
+
 class _ScenarioFile(_Strict):
     schema_: Literal[1] = Field(default=1, alias="schema")
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
@@ -67,6 +86,7 @@ class _ScenarioFile(_Strict):
     operators: _OperatorsEntry = _OperatorsEntry()
     traffic: Annotated[list[_TrafficEntry], Field(min_length=1)]
     events: list[_EventEntry] = []
+    fleet: _FleetEntry | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,7 @@ class Scenario:
     operators: OperatorModel
     traffic: tuple[TrafficSource, ...]
     events: tuple[ScenarioEvent, ...]
+    fleet: FleetModel | None = None
 
     def load_factor(self, minute: int) -> float:
         """The traffic multiplier at `minute`, linear between the shape's points."""
@@ -164,6 +185,7 @@ def load_scenario(path: str | Path) -> Scenario:
         ),
         traffic=traffic,
         events=events,
+        fleet=_fleet(entry, initial, fail),
     )
 
 
@@ -194,7 +216,67 @@ def _traffic(index: int, item: _TrafficEntry, plan_set: PlanSet, fail: Fail) -> 
         if endpoint_id not in endpoint_ids:
             raise fail(f"{where}.mix.{endpoint_id}", f"unknown endpoint in {plan_set.version}")
     return TrafficSource(
-        item.client, item.key, float(item.per_minute), tuple((k, float(v)) for k, v in item.mix.items())
+        item.client,
+        item.key,
+        float(item.per_minute),
+        tuple((k, float(v)) for k, v in item.mix.items()),
+    )
+
+
+def _fleet(entry: _ScenarioFile, plan_set: PlanSet, fail: Fail) -> FleetModel | None:
+    """The declared fleet: its internal clients first-party ones, its rings growing to every instance."""
+    fleet = entry.fleet
+    if fleet is None:
+        return None
+    first_party = {client.id for client in plan_set.clients if client.first_party}
+    for index, client_id in enumerate(fleet.internal_clients):
+        if client_id not in first_party:
+            raise fail(
+                f"fleet.internal_clients[{index}]",
+                f"{client_id!r} is not a first-party client in {plan_set.version}",
+            )
+    if fleet.internal_clients and fleet.internal_instances == 0:
+        raise fail("fleet.internal_clients", "internal clients need fleet.internal_instances of at least 1")
+    if fleet.internal_instances and not fleet.internal_clients:
+        raise fail("fleet.internal_instances", "no fleet.internal_clients: these instances would idle")
+    rings: list[Ring] = []
+    reached = -1
+    for index, item in enumerate(fleet.rings):
+        where = f"fleet.rings[{index}]"
+        if item.internal == (item.percent is not None):
+            raise fail(where, "give either internal = true or a percent of instances")
+        if item.internal:
+            if index:
+                raise fail(f"{where}.internal", "the internal ring comes first")
+            if fleet.internal_instances == 0:
+                raise fail(f"{where}.internal", "an internal ring needs fleet.internal_instances >= 1")
+            ring = Ring(item.name, True, 0.0, item.bake_minutes)
+        else:
+            assert item.percent is not None
+            ring = Ring(item.name, False, float(item.percent), item.bake_minutes)
+        if any(ring.name == earlier.name for earlier in rings):
+            raise fail(f"{where}.name", f"ring {ring.name!r} is named twice")
+        rings.append(ring)
+        model = FleetModel(fleet.instances, fleet.internal_instances, (), 0.0, 0.0, 0.5, 1, (ring,))
+        size = len(model.members(ring))
+        if size <= reached:
+            raise fail(
+                f"{where}.percent",
+                f"{ring.percent:g}% of {fleet.instances} instances reaches no instance the ring before "
+                "did not: give more instances or fewer rings",
+            )
+        reached = size
+    if rings[-1].internal or rings[-1].percent < 100:
+        raise fail(f"fleet.rings[{len(rings) - 1}].percent", "the last ring must reach 100% of instances")
+    return FleetModel(
+        instances=fleet.instances,
+        internal_instances=fleet.internal_instances,
+        internal_clients=tuple(fleet.internal_clients),
+        internal_share=float(fleet.internal_share),
+        propagation_seconds=float(fleet.propagation_seconds),
+        halt_threshold=float(fleet.halt_threshold),
+        halt_min_requests=fleet.halt_min_requests,
+        rings=tuple(rings),
     )
 
 

@@ -180,7 +180,7 @@ def record_json(record: ReplayRecord) -> dict[str, Any]:
     """The full replay as JSON-ready data; the same seed gives byte-identical output."""
     scenario = record.scenario
     rows = minute_rows(record)
-    return {
+    document: dict[str, Any] = {
         "gw467_replay": 1,
         "scenario": {
             "name": scenario.name,
@@ -217,4 +217,36 @@ def record_json(record: ReplayRecord) -> dict[str, Any]:
             for row in rows
         ],
         "counts": [[m, c, s, status, n] for (m, c, s, status), n in sorted(record.counts.items())],
+    }
+    if scenario.fleet is not None:
+        document["fleet"] = fleet_json(record)
+    return document
+
+
+def fleet_json(record: ReplayRecord) -> dict[str, Any]:
+    """A fleet replay's own figures: the fleet, its rings as they ran, and who ran what."""
+    fleet = record.scenario.fleet
+    assert fleet is not None
+    return {
+        "instances": fleet.instances,
+        "internal_instances": fleet.internal_instances,
+        "internal_clients": list(fleet.internal_clients),
+        "internal_share": fleet.internal_share,
+        "propagation_seconds": fleet.propagation_seconds,
+        "halt": {"threshold": fleet.halt_threshold, "min_requests": fleet.halt_min_requests}
+        if fleet.halt
+        else None,
+        "rings": [
+            {
+                "name": ring.name,
+                "internal": ring.internal,
+                "percent": ring.percent,
+                "bake_minutes": ring.bake_minutes,
+                "instances": len(fleet.members(ring)),
+            }
+            for ring in fleet.rings
+        ],
+        "rings_run": [asdict(outcome) for outcome in record.rings],
+        "instances_ran": record.instances_ran,
+        "instances_by_minute": list(record.instances_by_minute),
     }

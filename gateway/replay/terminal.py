@@ -153,7 +153,8 @@ def _percent(part: int, whole: int) -> str:
 def render_comparison(comparison: Comparison) -> Table:
     """One row per replay: what each safety layer would have saved of the same hour."""
     table = Table(
-        title=f"{comparison.title}\nthe same hour (seed {comparison.seed}) replayed with each safety layer; "
+        title=f"{comparison.title}\nthe same hour (seed {comparison.seed}) replayed with each safety layer "
+        "(and, for a fleet, its rollouts); "
         f"error budget: a month of first-party traffic at a {SLO:.1%} SLO",
         title_justify="left",
         box=box.SIMPLE_HEAD,
@@ -161,7 +162,14 @@ def render_comparison(comparison: Comparison) -> Table:
     )
     for heading in ("layer", "SLI counts as failed", "1p requests failed", "minutes to detect"):
         table.add_column(heading, justify="left" if heading in ("layer", "SLI counts as failed") else "right")
-    for heading in ("minutes to recover", "month's error budget", "3p 467s", "3p failing during change"):
+    for heading in (
+        "minutes to recover",
+        "month's error budget",
+        "3p 467s",
+        "3p failing during change",
+        "instances",
+        "ran the pushed table",
+    ):
         table.add_column(heading, justify="right")
     table.add_column("in force at the end")
     for row in comparison.rows:
@@ -182,6 +190,8 @@ def render_comparison(comparison: Comparison) -> Table:
             Text(f"{row.error_budget_share:.1%}", style="bold red" if row.error_budget_share >= 1 else ""),
             f"{row.third_party_467:,}",
             f"{row.third_party_failure_rate_during_change:.1%}",
+            str(row.instances),
+            str(row.instances_ran_pushed_table),
             row.in_force_at_end,
         )
     return table

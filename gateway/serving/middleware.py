@@ -26,7 +26,6 @@ from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable, preflight_method
 from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
-from gateway.core.rules import STATUS_QUOTA
 from gateway.serving.control import CONTROL_PREFIX, ControlApi
 from gateway.serving.metrics import GatewayMetrics
 from gateway.serving.responses import RULE_HEADER, send_gateway_response
@@ -141,11 +140,11 @@ class EntitlementMiddleware:
             gateway.observe(decision, decision.status, decision.rule, True, _since(started), canary)
             return
 
-        admission = gateway.admit(decision)
+        admission = await gateway.admit(decision)
         rule = admission.rule
         if not admission.admitted:
-            await send_gateway_response(send, STATUS_QUOTA, rule, admission.headers, decision.bodies)
-            gateway.observe(decision, STATUS_QUOTA, rule, True, _since(started), canary)
+            await send_gateway_response(send, admission.status, rule, admission.headers, decision.bodies)
+            gateway.observe(decision, admission.status, rule, True, _since(started), canary)
             return
         if self._rule_on_app_responses:
             extra_headers = [(RULE_HEADER, rule.encoded), *admission.headers]

@@ -10,14 +10,20 @@ trip (a MULTI/EXEC pipeline of INCR and EXPIRE NX); a compare-and-set is one Lua
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+try:
+    import redis.asyncio as redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import RedisError
+except ModuleNotFoundError:  # without the `fleet` extra: only MemoryStore can be opened
+    HAVE_REDIS = False
+else:
+    HAVE_REDIS = True
 
 from gateway.serving.store import MemoryStore, StateStore, StoreUnavailable
 
@@ -41,6 +47,8 @@ class RedisStore:
     """A `StateStore` on the Redis server at `url` (redis://host:port/db)."""
 
     def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if not HAVE_REDIS:
+            raise ValueError(f"store {url}: the redis client is not installed (pip install 'gw467[fleet]')")
         self.url = url
         self.timeout = timeout
         self._client = redis.Redis.from_url(
@@ -153,16 +161,12 @@ class RedisStore:
                 if message is not None and message.get("type") == "message":
                     yield bytes(message["data"])
         finally:
-            try:
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
                 await asyncio.wait_for(pubsub.aclose(), self.timeout)  # type: ignore[no-untyped-call]
-            except (RedisError, OSError, TimeoutError):
-                pass
 
     async def close(self) -> None:
-        try:
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
             await asyncio.wait_for(self._client.aclose(), self.timeout)
-        except (RedisError, OSError, TimeoutError):
-            pass
 
 
 def _as_bytes(value: bytes | str) -> bytes:

@@ -15,7 +15,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
-
 # After a failed call, requests skip the store this long (answered by the failure policy at
 # once) before one tries again: an outage costs a request no timeout, and recovery is seen
 # within this time.

@@ -207,7 +207,8 @@ class Fleet:
         if held is not None:
             await self._apply(StageDocument.decode(held))
 
-    async def _apply(self, document: StageDocument) -> None:
+    async def _fetch(self, document: StageDocument) -> str | None:
+        """Compile the versions `document` names that this worker has not; why not, if it cannot."""
         for digest in (document.active, document.candidate):
             if digest is None or digest in self._tables:
                 continue
@@ -217,8 +218,14 @@ class Fleet:
                     raise ConfigError(f"<fleet version {digest[:12]}>", "", "not in the store")
                 self._compile(digest, text.decode("utf-8"))
             except (ConfigError, UnicodeDecodeError) as error:
-                self._refuse(document, str(error))
-                return
+                return str(error)
+        return None
+
+    async def _apply(self, document: StageDocument) -> None:
+        problem = await self._fetch(document)
+        if problem is not None:
+            self._refuse(document, problem)
+            return
         try:
             self._install(document)
         except RolloutError as error:
@@ -316,6 +323,9 @@ class Fleet:
             if held is None:
                 raise FleetError("the fleet has no stage yet (no worker has joined)")
             current = StageDocument.decode(held)
+            problem = await self._fetch(current)
+            if problem is not None:
+                raise FleetError(f"{action}: the stage in force cannot be read here: {problem}")
             changes = make(current)
             if changes is None:
                 return None

@@ -1,7 +1,7 @@
 """`RedisStore`: the state store shared by every worker and instance, on Redis (redis-py's asyncio client).
 
-Every call has a short deadline (`timeout`, default 0.25 s) and no client-side retries, so an
-outage costs a request at most that long and turns into `StoreUnavailable`, never a hang; the
+Every call has a short deadline (`timeout`, default 0.25 s) and one immediate retry, so an
+outage costs a request at most twice that and turns into `StoreUnavailable`, never a hang; the
 client reconnects by itself on the next call once Redis is back. A quota check is one round
 trip (a MULTI/EXEC pipeline of INCR and EXPIRE NX); a compare-and-set is one Lua script.
 `open_store` picks this store or `MemoryStore` from a URL. Needs the `fleet` extra (`redis>=5`).
@@ -55,7 +55,9 @@ class RedisStore:
             url,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
+            # One immediate retry: after a restart of Redis the pooled connection is dead, and
+            # the retry reconnects; against a Redis that is down it is one more refused connect.
+            retry=Retry(NoBackoff(), 1),
             health_check_interval=0,
         )
         self._swap = self._client.register_script(_SWAP)

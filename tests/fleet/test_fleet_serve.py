@@ -9,7 +9,6 @@ and killing Redis under load is answered by the declared failure policy, never 4
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ import redis as redis_client
 
 from gateway.serving.fleet import CHANNEL, PLAN_KEY, STAGE_KEY, StageDocument, plan_hash
 from tests.fleet.conftest import RedisServer
-from tests.fleet.test_shared_quotas import BOT, WEB, away_from_a_window_edge
+from tests.fleet.test_shared_quotas import BOT, WEB, away_from_a_window_edge, wait_for_the_store
 from tests.processes import Server, gw467_serve
 
 pytestmark = pytest.mark.slow
@@ -236,7 +235,9 @@ def test_killing_redis_under_load_is_answered_by_the_local_policy_and_quotas_rec
         status_document = client.get("/_gw467/status").json()
         metrics = client.get("/_gw467/metrics").text
         redis_server.start()
-        time.sleep(1.5)
+        for _ in range(4):  # each connection may reach either worker: every worker sees Redis back
+            wait_for_the_store(client)
+        time.sleep(0.6)
         after = [client.post("/2/tweets", headers=BOT) for _ in range(60)]
         document = wait_converged(server, 2)
     assert {r.status_code for r in before} == {201}

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -76,13 +77,23 @@ def test_a_store_outage_is_answered_by_the_policy_never_by_467_or_429(
         exempt = client.get("/2/users/12/timelines/reverse_chronological", headers=WEB)
         status_document = client.get("/_gw467/status").json()
         metrics = client.get("/_gw467/metrics").text
+        page = client.get("/_gw467/status", headers={"Accept": "text/html"}).text
     assert response.status_code == status
     assert response.headers["x-gw467-rule"] == f"store:unavailable ({policy})"
     assert ("x-rate-limit-remaining" in response.headers) is counted
     assert exempt.status_code == 200  # no quota to count: the outage does not touch it
     store = status_document["store"]
     assert store["available"] is False and store["failure_policy"] == policy
+    assert f"UNAVAILABLE: policy {policy} holds" in page and 'data-store="unavailable"' in page
     assert f'gw467_store_failures_total{{operation="quota",policy="{policy}"}} 1.0' in metrics
+
+
+def wait_for_the_store(client: TestClient | httpx.Client, timeout: float = 10) -> None:
+    """Until the gateway has seen the store answer again (its fleet heartbeat tries every 0.5 s)."""
+    deadline = time.monotonic() + timeout
+    while not client.get("/_gw467/status").json()["store"]["available"]:
+        assert time.monotonic() < deadline, "the store did not come back"
+        time.sleep(0.05)
 
 
 def test_quotas_are_shared_again_once_redis_comes_back(redis_server: RedisServer, tmp_path: Path) -> None:
@@ -92,7 +103,7 @@ def test_quotas_are_shared_again_once_redis_comes_back(redis_server: RedisServer
         redis_server.stop(kill=True)
         during = [client.post("/2/tweets", headers=BOT) for _ in range(5)]
         redis_server.start()  # empty: no persistence
-        time.sleep(1.1)  # the store is tried again after RETRY_SECONDS
+        wait_for_the_store(client)
         after = [client.post("/2/tweets", headers=BOT) for _ in range(55)]
         status_document = client.get("/_gw467/status").json()
     assert {r.headers["x-gw467-rule"] for r in during} == {"store:unavailable (local)"}

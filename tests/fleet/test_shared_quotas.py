@@ -7,13 +7,18 @@ loop under its own TestClient); they share one real redis-server.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():
+    # Starlette 1.x warns on importing its TestClient with httpx; the warning is not ours.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from gateway.core.planfile import load_plan_set
 from gateway.serving.middleware import EntitlementMiddleware

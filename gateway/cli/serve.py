@@ -140,8 +140,17 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def store_url(text: str) -> str:
-    if text != "memory" and urlsplit(text).scheme not in ("redis", "rediss", "unix"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not memory or a redis://HOST:PORT/DB URL")
+    if text == "memory":
+        return text
+    problem = f"{text!r} is not memory or a redis://HOST:PORT/DB URL"
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise argparse.ArgumentTypeError(problem) from None
+    database = parts.path.strip("/")
+    if parts.scheme not in ("redis", "rediss", "unix") or (database and not database.isdigit()):
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 

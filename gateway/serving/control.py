@@ -1,7 +1,8 @@
 """The gateway's own endpoints under /_gw467/: status, metrics, and the admin API.
 
 - GET /_gw467/status: per client class operational / degraded / outage, from the
-  availability tracker under the configured SLI, and the burn-rate alert.
+  availability tracker under the configured SLI, and the burn-rate alert; in a fleet,
+  from the whole fleet's counts (`Fleet.availability`).
   JSON, or a web page (`gateway.serving.status_page`) when Accept prefers text/html.
 - GET /_gw467/metrics: Prometheus text format (404 when metrics are off).
   Both are public by default; `status_access` "token" asks for a bearer token (401
@@ -39,6 +40,7 @@ from gateway.serving.peers import from_loopback
 from gateway.serving.responses import BEARER_CHALLENGE
 from gateway.serving.rollout import CANARY, MODES, RolloutError
 from gateway.serving.runtime import Gateway
+from gateway.serving.slo import AvailabilityTracker
 from gateway.serving.status_page import HTML_CONTENT_TYPE, render_status_page, wants_html
 from gateway.serving.store import StoreUnavailable
 
@@ -92,7 +94,7 @@ class ControlApi:
             else:
                 await _error(send, 403, "gateway status is served to loopback clients only")
         elif path == "/_gw467/status" and method == "GET":
-            status = self.gateway.status()
+            status = self.gateway.status(await self._fleet_availability())
             if wants_html(scope["headers"]):
                 await _send(send, 200, render_status_page(status), HTML_CONTENT_TYPE, VARY_ACCEPT)
             else:
@@ -107,8 +109,19 @@ class ControlApi:
         else:
             await _error(send, 404, f"no such gateway endpoint: {method} {path}")
 
+    async def _fleet_availability(self) -> AvailabilityTracker | None:
+        """The fleet's counts for the status page and the alert; None (this worker's own) without
+        a fleet, or while the store is down (the document's "counts" then says "worker")."""
+        if self.fleet is None:
+            return None
+        try:
+            return await self.fleet.availability()
+        except StoreUnavailable as error:
+            self.gateway.store_call_failed("status", error)
+            return None
+
     async def _metrics(self, send: Send) -> None:
-        exposition = self.gateway.metrics_exposition()
+        exposition = self.gateway.metrics_exposition(await self._fleet_availability())
         if exposition is None:
             await _error(send, 404, "metrics are off (start the gateway with metrics enabled)")
             return

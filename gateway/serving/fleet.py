@@ -37,6 +37,7 @@ from gateway.serving.decision_log import OPERATIONS
 from gateway.serving.rollout import CANARY, DIRECT, SHADOW, RolloutError, Stage, check_same_parties
 from gateway.serving.runtime import Gateway
 from gateway.serving.shadow import ShadowRecorder
+from gateway.serving.slo import DEFAULT_RETENTION_SECONDS, AvailabilityTracker
 from gateway.serving.store import StateStore, StoreUnavailable
 
 STAGE_KEY = "gw467:fleet:stage"
@@ -50,6 +51,11 @@ HISTORY_LIMIT = 20
 AUDIT_LIMIT = 1000
 LAST_GOOD_FILE = "last-good.json"
 CHANGE_ATTEMPTS = 50
+SLI_KEY = "gw467:fleet:sli:"  # + bucket start; fields "<class>|<1 first-party, 0 not>|t, b or s"
+CANARY_KEY = "gw467:fleet:canary:"  # + candidate hash + ":" + bucket start; fields t, b
+SLI_BUCKET_SECONDS = 60
+CANARY_BUCKET_SECONDS = 5
+FLUSH_SECONDS = 1.0
 
 
 def default_state_dir() -> Path:
@@ -129,7 +135,9 @@ class Fleet:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._trips: set[asyncio.Task[None]] = set()
+        self._pending: dict[str, dict[str, int]] = {}
         gateway.on_canary_trip = self._canary_tripped
+        gateway.on_record = self._record
         self._start_from_last_good()
 
     # The data plane.
@@ -297,12 +305,107 @@ class Fleet:
             await self._tick()
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
+    # Fleet-wide SLIs.
+
+    def _record(
+        self, client_class: str, first_party: bool, bad: bool, server_error: bool, now: float, in_canary: bool
+    ) -> None:
+        """Count one outcome towards the fleet's counters (sent by `_flush`)."""
+        pending = self._pending
+        bucket = int(now // SLI_BUCKET_SECONDS) * SLI_BUCKET_SECONDS
+        fields = pending.get(SLI_KEY + str(bucket))
+        if fields is None:
+            fields = pending[SLI_KEY + str(bucket)] = {}
+        prefix = f"{client_class}|{1 if first_party else 0}|"
+        fields[prefix + "t"] = fields.get(prefix + "t", 0) + 1
+        if bad:
+            fields[prefix + "b"] = fields.get(prefix + "b", 0) + 1
+        if server_error:
+            fields[prefix + "s"] = fields.get(prefix + "s", 0) + 1
+        applied = self.applied
+        if in_canary and first_party and applied is not None and applied.candidate is not None:
+            slot = int(now // CANARY_BUCKET_SECONDS) * CANARY_BUCKET_SECONDS
+            key = f"{CANARY_KEY}{applied.candidate}:{slot}"
+            counts = pending.setdefault(key, {})
+            counts["t"] = counts.get("t", 0) + 1
+            if bad:
+                counts["b"] = counts.get("b", 0) + 1
+
+    async def _flush(self) -> None:
+        """Send the counts gathered since the last flush; kept for the next one if the store is away."""
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        try:
+            await self.store.add_counts(pending, int(DEFAULT_RETENTION_SECONDS) + 2 * SLI_BUCKET_SECONDS)
+        except StoreUnavailable:
+            for key, fields in pending.items():
+                held = self._pending.setdefault(key, {})
+                for name, amount in fields.items():
+                    held[name] = held.get(name, 0) + amount
+            raise
+
+    async def availability(self) -> AvailabilityTracker:
+        """The whole fleet's request counts over the retention, in a tracker of minute buckets."""
+        now = self.gateway.clock()
+        last = int(now // SLI_BUCKET_SECONDS)
+        first = last - int(DEFAULT_RETENTION_SECONDS // SLI_BUCKET_SECONDS) + 1
+        buckets = [n * SLI_BUCKET_SECONDS for n in range(first, last + 1)]
+        found = await self.store.read_counts([SLI_KEY + str(bucket) for bucket in buckets])
+        tracker = AvailabilityTracker(SLI_BUCKET_SECONDS, DEFAULT_RETENTION_SECONDS)
+        for bucket, fields in zip(buckets, found, strict=True):
+            classes: dict[tuple[str, bool], list[int]] = {}
+            for name, amount in fields.items():
+                client_class, party, kind = name.rsplit("|", 2)
+                counts = classes.setdefault((client_class, party == "1"), [0, 0, 0])
+                counts["tbs".index(kind)] += amount
+            for (client_class, first_party), (total, bad, server_errors) in sorted(classes.items()):
+                tracker.record_counts(client_class, first_party, bucket, total, bad, server_errors)
+        return tracker
+
+    async def _check_canary(self) -> None:
+        """Roll a canary back, once for the fleet, when the slice's fleet-wide first-party error
+        rate over the policy's window crosses its threshold."""
+        applied = self.applied
+        canary = self.gateway.rollout.stage.canary
+        if applied is None or applied.candidate is None or canary is None:
+            return
+        policy = canary.policy
+        now = self.gateway.clock()
+        last = int(now // CANARY_BUCKET_SECONDS)
+        slots = range(last - max(1, int(policy.window_seconds // CANARY_BUCKET_SECONDS)) + 1, last + 1)
+        keys = [f"{CANARY_KEY}{applied.candidate}:{slot * CANARY_BUCKET_SECONDS}" for slot in slots]
+        found = await self.store.read_counts(keys)
+        total = sum(fields.get("t", 0) for fields in found)
+        bad = sum(fields.get("b", 0) for fields in found)
+        if total >= policy.min_requests and bad / total > policy.threshold:
+            reason = (
+                f"canary: fleet-wide first-party error rate {bad / total:.1%} in the canary slice over "
+                f"the last {policy.window_seconds:g}s (threshold {policy.threshold:.1%})"
+            )
+            self._canary_tripped(canary, reason)
+
+    async def _flushes(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self._flush()
+                await self._check_canary()
+            except StoreUnavailable as error:
+                self.gateway.store_call_failed("flush", error)
+
     async def start(self) -> None:
         """Join the fleet (or run on the last good version while the store is away) and keep in step."""
         await self._tick()
-        self._tasks = [asyncio.create_task(self._heartbeats()), asyncio.create_task(self._listen())]
+        self._tasks = [
+            asyncio.create_task(self._heartbeats()),
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._flushes()),
+        ]
 
     async def stop(self) -> None:
+        with contextlib.suppress(StoreUnavailable):
+            await self._flush()  # the last second's counts
         for task in [*self._tasks, *self._trips]:
             task.cancel()
         for task in [*self._tasks, *self._trips]:

@@ -130,6 +130,9 @@ class Gateway:
         self.store_health = StoreHealth()
         # Called with the reason when this worker's canary trips; a fleet rolls back fleet-wide.
         self.on_canary_trip: Callable[[CanaryController, str], None] | None = None
+        # Called with every outcome the SLIs count (class, first-party, bad, 5xx, time, in the
+        # canary slice): a fleet adds them to its shared counters.
+        self.on_record: Callable[[str, bool, bool, bool, float, bool], None] | None = None
 
     @property
     def table(self) -> DecisionTable:
@@ -280,6 +283,10 @@ class Gateway:
         bad = is_bad(self.sli, client.first_party, status, gateway_made)
         server_error = status_kind(status) is StatusKind.SERVER_ERROR  # what a 5xx-only page counts
         self.availability.record(client.client_class, client.first_party, bad, now, server_error)
+        if self.on_record is not None:
+            self.on_record(
+                client.client_class, client.first_party, bad, server_error, now, canary is not None
+            )
         if canary is None:
             return
         stage_canary = self.rollout.stage.canary
@@ -298,15 +305,17 @@ class Gateway:
 
     # The documents the control API serves.
 
-    def alert_state(self) -> AlertState:
-        return self.alert.evaluate(self.availability, self.clock())
+    # `availability`: the counts to judge by; this worker's own by default, a fleet's when given.
 
-    def status(self) -> dict[str, Any]:
+    def alert_state(self, availability: AvailabilityTracker | None = None) -> AlertState:
+        return self.alert.evaluate(availability or self.availability, self.clock())
+
+    def status(self, availability: AvailabilityTracker | None = None) -> dict[str, Any]:
         now = self.clock()
-        alert = self.alert.evaluate(self.availability, now)
-        document = status_document(
-            self.availability, alert, now, self.sli, self.alert.slo, self.alert.min_requests
-        )
+        tracker = availability or self.availability
+        alert = self.alert.evaluate(tracker, now)
+        document = status_document(tracker, alert, now, self.sli, self.alert.slo, self.alert.min_requests)
+        document["counts"] = "worker" if availability is None else "fleet"
         document["deployment"] = self.deployment()
         document["store"] = self.store_document()
         return document
@@ -337,7 +346,7 @@ class Gateway:
             "events": [event.__dict__ for event in rollout.events[-20:]],
         }
 
-    def metrics_exposition(self) -> tuple[bytes, str] | None:
+    def metrics_exposition(self, availability: AvailabilityTracker | None = None) -> tuple[bytes, str] | None:
         """The Prometheus text, with the deployment and alert gauges brought up to date; None when off."""
         metrics = self.metrics
         if metrics is None:
@@ -345,7 +354,7 @@ class Gateway:
         stage = self.rollout.stage
         candidate = stage.candidate.version if stage.candidate is not None else ""
         metrics.set_deployment(stage.active.version, candidate, stage.mode)
-        alert = self.alert_state()
+        alert = self.alert_state(availability)
         for alert_rule in self.alert.rules:
             metrics.set_alert(alert_rule.name, alert.firing and alert.fired_by == alert_rule.name)
         return metrics.exposition()

@@ -39,14 +39,16 @@ def away_from_a_window_edge(seconds: int = 900, margin: float = 15.0) -> None:
 
 
 @contextmanager
-def workers(url: str, count: int, tmp_path: Path, **options: object) -> Iterator[list[TestClient]]:
-    plan_set = load_plan_set(PLANS)
+def workers(
+    url: str, count: int, tmp_path: Path, plans: Path = PLANS, **options: object
+) -> Iterator[list[TestClient]]:
+    plan_set = load_plan_set(plans)
     with ExitStack() as stack:
         clients = []
         for n in range(count):
             app = EntitlementMiddleware(
                 build_demo_app(plan_set),
-                PLANS,
+                plans,
                 store=url,
                 state_dir=tmp_path / f"state-{n}",
                 metrics=True,

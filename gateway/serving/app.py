@@ -23,7 +23,7 @@ from starlette.types import ASGIApp
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.serving.decision_log import send_logs_to
+from gateway.serving.decision_log import OPERATIONS, send_logs_to
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.proxy import ReverseProxy
 from gateway.serving.reload import ReloadOnHangup
@@ -95,10 +95,13 @@ def create_app() -> ASGIApp:
     if admin_token and store == "memory" and multiprocessing.parent_process() is not None:
         # A worker of `uvicorn --workers N`: each would hold its own stage, and a push would
         # reach only the worker that answered it. A shared store makes the workers one fleet.
-        raise RuntimeError(
-            f"{ADMIN_TOKEN_VARIABLE} is set in a worker of several: set {STORE_VARIABLE}=redis://... "
-            "so that a push reaches every worker, or run one worker"
+        # The admin API stays off (raising here would have the supervisor restart the worker
+        # over and over).
+        OPERATIONS.error(
+            f"gw467: the admin API is off: {ADMIN_TOKEN_VARIABLE} is set in one of several workers; "
+            f"set {STORE_VARIABLE}=redis://HOST:PORT/DB so that a push reaches every worker"
         )
+        admin_token = None
     return build_gateway_app(
         plans,
         sli=os.environ.get(SLI_VARIABLE, "first-party-denials"),

@@ -406,6 +406,8 @@ class Fleet:
     async def stop(self) -> None:
         with contextlib.suppress(StoreUnavailable):
             await self._flush()  # the last second's counts
+            # Leave the deployment document now rather than when the heartbeat expires.
+            await self.store.beat(WORKER_PREFIX + self.worker_id, b"{}", 0.001)
         for task in [*self._tasks, *self._trips]:
             task.cancel()
         for task in [*self._tasks, *self._trips]:

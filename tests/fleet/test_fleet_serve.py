@@ -9,6 +9,7 @@ and killing Redis under load is answered by the declared failure policy, never 4
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -250,3 +251,20 @@ def test_killing_redis_under_load_is_answered_by_the_local_policy_and_quotas_rec
     # Redis came back empty (no persistence): the shared count starts again, exactly.
     assert [r.status_code for r in after].count(201) == 50
     assert worker_versions(document) == {("2023-03-06-billing-fixed", None, "none")}
+
+
+def test_sighup_in_fleet_mode_pushes_the_file_to_every_instance(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    plans = tmp_path / "plans.toml"
+    plans.write_bytes(BASELINE.read_bytes())
+    with fleet(redis_server, tmp_path, instances=2, workers=1, plans=plans) as (one, two):
+        plans.write_bytes(FIXED.read_bytes())
+        one.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while worker_versions(document := wait_converged(two, 2)) != {
+            ("2023-03-06-billing-fixed", None, "none")
+        }:
+            assert time.monotonic() < deadline, document
+            time.sleep(0.1)
+    assert document["audit"][-1]["who"] == "SIGHUP"

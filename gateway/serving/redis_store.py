@@ -3,7 +3,8 @@
 Every call has a short deadline (`timeout`, default 0.25 s) and one immediate retry, so an
 outage costs a request at most twice that and turns into `StoreUnavailable`, never a hang; the
 client reconnects by itself on the next call once Redis is back. A quota check is one round
-trip (a MULTI/EXEC pipeline of INCR and EXPIRE NX); a compare-and-set is one Lua script.
+trip, one Lua script (INCR, and EXPIRE when the counter is new: atomic, and about half the
+client time of a MULTI/EXEC pipeline of INCR and EXPIRE NX); so is a compare-and-set.
 `open_store` picks this store or `MemoryStore` from a URL. Needs the `fleet` extra (`redis>=5`).
 """
 
@@ -29,6 +30,12 @@ from gateway.serving.store import MemoryStore, StateStore, StoreUnavailable
 
 DEFAULT_TIMEOUT = 0.25
 _T = TypeVar("_T")
+
+_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
 
 # KEYS[1]; ARGV[1] expected ("" with ARGV[3] == "1": absent), ARGV[2] new value.
 _SWAP = """
@@ -61,6 +68,7 @@ class RedisStore:
             health_check_interval=0,
         )
         self._swap = self._client.register_script(_SWAP)
+        self._count = self._client.register_script(_COUNT)
 
     @property
     def shared(self) -> bool:
@@ -75,19 +83,13 @@ class RedisStore:
 
     async def _call(self, what: str, call: Awaitable[_T]) -> _T:
         try:
-            return await asyncio.wait_for(call, self.timeout * 2)
+            async with asyncio.timeout(self.timeout * 2):  # no task per call, unlike wait_for
+                return await call
         except (RedisError, OSError, TimeoutError) as error:
             raise StoreUnavailable(f"redis {what}: {type(error).__name__}: {error}") from None
 
     async def count(self, key: str, ttl_seconds: int) -> int:
-        async def run() -> int:
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, ttl_seconds, nx=True)
-                value, _ = await pipe.execute()
-            return int(value)
-
-        return await self._call("count", run())
+        return int(await self._call("count", self._count(keys=[key], args=[ttl_seconds])))
 
     async def add_counts(self, counts: Mapping[str, Mapping[str, int]], ttl_seconds: int) -> None:
         async def run() -> None:

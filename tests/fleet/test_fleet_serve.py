@@ -268,3 +268,53 @@ def test_sighup_in_fleet_mode_pushes_the_file_to_every_instance(
             assert time.monotonic() < deadline, document
             time.sleep(0.1)
     assert document["audit"][-1]["who"] == "SIGHUP"
+
+
+POLLSTER = {"Authorization": "Bearer gw467-demo-pollster-analytics"}  # basic plan: 600 per 900 s
+
+
+def test_under_load_a_redis_outage_loses_no_request_and_refuses_no_entitled_caller(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    away_from_a_window_edge(margin=60)
+    results: list[tuple[str, int, str]] = []
+    stop = threading.Event()
+
+    def load(who: str, headers: dict[str, str], path: str, most: int, pause: float) -> None:
+        with fresh(server.base) as client:
+            for _ in range(most):  # under the basic plan's 600: any 429 would be the outage's
+                if stop.is_set():
+                    return
+                time.sleep(pause)  # spreads the pollster's requests over the whole run
+                try:
+                    response = client.get(path, headers=headers)
+                    results.append((who, response.status_code, response.headers.get("x-gw467-rule", "")))
+                except httpx.HTTPError as error:
+                    results.append((who, 0, type(error).__name__))
+
+    with fleet(redis_server, tmp_path, plans=FIXED) as (server,):
+        threads = [
+            threading.Thread(target=load, args=("pollster", POLLSTER, "/2/tweets/12", 500, 0.01)),
+            threading.Thread(target=load, args=("web", WEB, HOME, 10_000, 0.0)),
+            threading.Thread(target=load, args=("web", WEB, HOME, 10_000, 0.0)),
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)
+        redis_server.stop(kill=True)
+        time.sleep(2)
+        redis_server.start()
+        with fresh(server.base) as probe:
+            for _ in range(4):
+                wait_for_the_store(probe)
+        time.sleep(1)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        document = wait_converged(server, 2)
+    statuses = {status for _, status, _ in results}
+    assert statuses == {200}, [r for r in results if r[1] != 200][:5]  # no 467, 429, 5xx or lost request
+    pollster_rules = {rule for who, _, rule in results if who == "pollster"}
+    assert "store:unavailable (local)" in pollster_rules  # the outage was seen, and answered by the policy
+    assert any(rule.startswith("plan:basic") for rule in pollster_rules)
+    assert worker_versions(document) == {("2023-03-06-billing-fixed", None, "none")}

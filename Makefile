@@ -47,6 +47,8 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PIP) -e '.[test]'
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; } || \
 		echo "gw467: the browser tests need Debian's chromium (apt-get install chromium)"
+	@command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; } || \
+		echo "gw467: the fleet tests need Debian's redis-server (apt-get install redis-server)"
 	@touch $@ $(CLI_STAMP)
 
 venv: $(TEST_STAMP)

@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from uvicorn.config import LOG_LEVELS
@@ -30,8 +31,11 @@ from gateway.serving.app import (
     PLANS_VARIABLE,
     RULE_HEADER_VARIABLE,
     SLI_VARIABLE,
+    STATE_DIR_VARIABLE,
     STATUS_ACCESS_VARIABLE,
     STATUS_TOKEN_VARIABLE,
+    STORE_FAILURE_VARIABLE,
+    STORE_VARIABLE,
     UPSTREAM_VARIABLE,
     build_gateway_app,
 )
@@ -40,6 +44,7 @@ from gateway.serving.decision_log import send_logs_to
 from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
 from gateway.serving.middleware import RULE_HEADER_CHOICES
 from gateway.serving.proxy import UpstreamError, parse_upstream
+from gateway.serving.runtime import LOCAL, STORE_FAILURE_POLICIES
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
 
 HTTP_IMPLEMENTATIONS = ("auto", "h11", "httptools")
@@ -110,7 +115,43 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="do not write a JSON line per request to stderr (logger gw467.decisions)",
     )
+    serve.add_argument(
+        "--store",
+        default="memory",
+        metavar="URL",
+        type=store_url,
+        help="where quotas and the stage live: memory (this process, the default) or redis://HOST:PORT/DB, "
+        "shared by every worker and instance (fleet mode; the admin API then works with --workers N)",
+    )
+    serve.add_argument(
+        "--store-failure",
+        choices=STORE_FAILURE_POLICIES,
+        default=LOCAL,
+        help="while a shared store is down: count quotas in each worker (local, the default), admit "
+        "uncounted (open) or refuse with 503 (closed); never 467 or 429 because of the outage",
+    )
+    serve.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="where each fleet worker keeps its last good version, to start from when the store "
+        "is down (default: $XDG_STATE_HOME/gw467 or ~/.local/state/gw467)",
+    )
     serve.set_defaults(handler=run)
+
+
+def store_url(text: str) -> str:
+    if text == "memory":
+        return text
+    problem = f"{text!r} is not memory or a redis://HOST:PORT/DB URL"
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise argparse.ArgumentTypeError(problem) from None
+    database = parts.path.strip("/")
+    if parts.scheme not in ("redis", "rediss", "unix") or (database and not database.isdigit()):
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def upstream_url(text: str) -> str:
@@ -137,12 +178,13 @@ def run(args: argparse.Namespace) -> int:
             f"gw467 serve: error: --status-access token needs {STATUS_TOKEN_VARIABLE} or "
             f"{ADMIN_TOKEN_VARIABLE} set in the environment"
         )
-    if admin_token and args.workers > 1:
+    if admin_token and args.workers > 1 and args.store == "memory":
         # Each worker holds its own stage: a push would reach one worker, and the others
         # would go on deciding with the old table. Refuse rather than split the fleet.
         raise UsageError(
-            f"gw467 serve: error: the admin API needs one worker ({ADMIN_TOKEN_VARIABLE} is set and "
-            f"--workers is {args.workers}): a push would reach only the worker that answered it"
+            f"gw467 serve: error: the admin API needs one worker or a shared store ({ADMIN_TOKEN_VARIABLE} "
+            f"is set and --workers is {args.workers}): use --store redis://HOST:PORT/DB, or a push "
+            "would reach only the worker that answered it"
         )
     _check_address_free(args.host, args.port)
     # proxy_headers=False: the client address is the TCP peer's, never a header's. /_gw467/check
@@ -160,6 +202,9 @@ def run(args: argparse.Namespace) -> int:
             rule_header=args.rule_header,
             check_token=os.environ.get(CHECK_TOKEN_VARIABLE) or None,
             upstream=args.upstream,
+            store=args.store,
+            store_failure=args.store_failure,
+            state_dir=args.state_dir,
         )
         uvicorn.run(
             app, host=args.host, port=args.port, log_level=args.log_level, http=args.http, proxy_headers=False
@@ -175,6 +220,10 @@ def run(args: argparse.Namespace) -> int:
     os.environ[STATUS_ACCESS_VARIABLE] = args.status_access
     os.environ[RULE_HEADER_VARIABLE] = args.rule_header
     os.environ[DECISION_LOG_VARIABLE] = "0" if args.no_decision_log else "1"
+    os.environ[STORE_VARIABLE] = args.store
+    os.environ[STORE_FAILURE_VARIABLE] = args.store_failure
+    if args.state_dir:
+        os.environ[STATE_DIR_VARIABLE] = str(Path(args.state_dir).resolve())
     if args.upstream:
         os.environ[UPSTREAM_VARIABLE] = args.upstream
     if not args.no_metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):

@@ -17,6 +17,7 @@ STATUS_UNAUTHENTICATED: Final = 401
 STATUS_NO_ROUTE: Final = 404
 STATUS_NOT_ENTITLED: Final = 467
 STATUS_QUOTA: Final = 429
+STATUS_STORE_UNAVAILABLE: Final = 503  # the state store is down and its failure policy is "closed"
 
 
 class StatusKind(StrEnum):
@@ -66,6 +67,7 @@ class RuleKind(StrEnum):
     QUOTA = "quota"  # the plan's quota is spent (429)
     PUBLIC = "public"  # a `public = true` endpoint: forwarded whoever calls
     PREFLIGHT = "cors"  # a CORS preflight, passed to the app when the policy allows them
+    STORE = "store"  # the state store could not count the quota; `reason` names the failure policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,8 @@ def _format(rule: Rule) -> str:
         return "public"
     if kind is RuleKind.PREFLIGHT:
         return "cors:preflight"
+    if kind is RuleKind.STORE:
+        return f"store:unavailable ({rule.reason})"
     return f"{kind.value}:{rule.reason}"
 
 
@@ -130,6 +134,12 @@ def not_authenticated(reason: str) -> Rule:
 @cache
 def quota_spent(plan: str | None) -> Rule:
     return Rule(RuleKind.QUOTA, plan=plan)
+
+
+@cache
+def store_unavailable(policy: str) -> Rule:
+    """The rule of a request whose quota the store could not count, under failure policy `policy`."""
+    return Rule(RuleKind.STORE, reason=policy)
 
 
 NO_ROUTE: Final = Rule(RuleKind.ROUTE)

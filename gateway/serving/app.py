@@ -7,11 +7,14 @@ GW467_METRICS ("0" turns metrics off), GW467_ADMIN_TOKEN (no token: the admin
 API is off), GW467_MIN_REQUESTS, GW467_STATUS_ACCESS, GW467_STATUS_TOKEN and
 GW467_RULE_HEADER (see `EntitlementMiddleware`), GW467_CHECK_TOKEN (lets non-loopback
 callers use /_gw467/check), GW467_UPSTREAM (an http:// URL to proxy to instead of the demo
-upstream) and GW467_DECISION_LOG ("0": no decision log on stderr).
+upstream), GW467_DECISION_LOG ("0": no decision log on stderr), GW467_STORE (memory, or a
+redis:// URL: fleet mode), GW467_STORE_FAILURE (local, open or closed) and GW467_STATE_DIR
+(where a fleet worker keeps its last good version).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from pathlib import Path
@@ -20,10 +23,11 @@ from starlette.types import ASGIApp
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.serving.decision_log import send_logs_to
+from gateway.serving.decision_log import OPERATIONS, send_logs_to
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.proxy import ReverseProxy
 from gateway.serving.reload import ReloadOnHangup
+from gateway.serving.runtime import LOCAL
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 from gateway.serving.upstream import build_demo_app
 
@@ -38,6 +42,9 @@ RULE_HEADER_VARIABLE = "GW467_RULE_HEADER"
 CHECK_TOKEN_VARIABLE = "GW467_CHECK_TOKEN"
 UPSTREAM_VARIABLE = "GW467_UPSTREAM"
 DECISION_LOG_VARIABLE = "GW467_DECISION_LOG"
+STORE_VARIABLE = "GW467_STORE"
+STORE_FAILURE_VARIABLE = "GW467_STORE_FAILURE"
+STATE_DIR_VARIABLE = "GW467_STATE_DIR"
 
 
 def build_gateway_app(
@@ -52,6 +59,9 @@ def build_gateway_app(
     rule_header: str = "all",
     check_token: str | None = None,
     upstream: str | None = None,
+    store: str = "memory",
+    store_failure: str = LOCAL,
+    state_dir: str | None = None,
 ) -> ReloadOnHangup:
     """The gateway in front of `upstream` (a URL, proxied) or the demo app; SIGHUP re-reads `plans`."""
     plan_set = load_plan_set(plans)
@@ -67,6 +77,9 @@ def build_gateway_app(
         status_token=status_token,
         rule_header=rule_header,
         check_token=check_token,
+        store=store,
+        store_failure=store_failure,
+        state_dir=state_dir,
     )
     return ReloadOnHangup(middleware, plans)
 
@@ -77,15 +90,30 @@ def create_app() -> ASGIApp:
     if not plans:
         raise RuntimeError(f"set {PLANS_VARIABLE} to the plan file to serve")
     send_logs_to(sys.stderr, decisions=os.environ.get(DECISION_LOG_VARIABLE, "1") != "0")
+    store = os.environ.get(STORE_VARIABLE) or "memory"
+    admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+    if admin_token and store == "memory" and multiprocessing.parent_process() is not None:
+        # A worker of `uvicorn --workers N`: each would hold its own stage, and a push would
+        # reach only the worker that answered it. A shared store makes the workers one fleet.
+        # The admin API stays off (raising here would have the supervisor restart the worker
+        # over and over).
+        OPERATIONS.error(
+            f"gw467: the admin API is off: {ADMIN_TOKEN_VARIABLE} is set in one of several workers; "
+            f"set {STORE_VARIABLE}=redis://HOST:PORT/DB so that a push reaches every worker"
+        )
+        admin_token = None
     return build_gateway_app(
         plans,
         sli=os.environ.get(SLI_VARIABLE, "first-party-denials"),
         metrics=os.environ.get(METRICS_VARIABLE, "1") != "0",
-        admin_token=os.environ.get(ADMIN_TOKEN_VARIABLE) or None,
+        admin_token=admin_token,
         min_requests=int(os.environ.get(MIN_REQUESTS_VARIABLE, DEFAULT_MIN_REQUESTS)),
         status_access=os.environ.get(STATUS_ACCESS_VARIABLE, "public"),
         status_token=os.environ.get(STATUS_TOKEN_VARIABLE) or None,
         rule_header=os.environ.get(RULE_HEADER_VARIABLE, "all"),
         check_token=os.environ.get(CHECK_TOKEN_VARIABLE) or None,
         upstream=os.environ.get(UPSTREAM_VARIABLE) or None,
+        store=store,
+        store_failure=os.environ.get(STORE_FAILURE_VARIABLE) or LOCAL,
+        state_dir=os.environ.get(STATE_DIR_VARIABLE) or None,
     )

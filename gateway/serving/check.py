@@ -18,7 +18,7 @@ import time
 from starlette.types import Scope, Send
 
 from gateway.core.decision import preflight_method
-from gateway.core.rules import STATUS_QUOTA, STATUS_UNAUTHENTICATED, Rule
+from gateway.core.rules import STATUS_UNAUTHENTICATED, Rule
 from gateway.serving.peers import from_loopback
 from gateway.serving.responses import BEARER_CHALLENGE, RULE_HEADER, body_for
 from gateway.serving.runtime import Gateway, Headers
@@ -65,11 +65,12 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
         await _answer(send, decision.status, decision.rule, headers)
         gateway.observe(decision, decision.status, decision.rule, True, _since(started), canary)
         return True
-    admission = gateway.admit(decision)
+    admission = await gateway.admit(decision)
     if not admission.admitted:
-        headers = [(BODY_HEADER, body_for(STATUS_QUOTA, admission.rule, decision.bodies)), *admission.headers]
-        await _answer(send, STATUS_QUOTA, admission.rule, headers)
-        gateway.observe(decision, STATUS_QUOTA, admission.rule, True, _since(started), canary)
+        status = admission.status
+        headers = [(BODY_HEADER, body_for(status, admission.rule, decision.bodies)), *admission.headers]
+        await _answer(send, status, admission.rule, headers)
+        gateway.observe(decision, status, admission.rule, True, _since(started), canary)
         return True
     headers = list(admission.headers)
     client = decision.client

@@ -1,7 +1,8 @@
 """The gateway's own endpoints under /_gw467/: status, metrics, and the admin API.
 
 - GET /_gw467/status: per client class operational / degraded / outage, from the
-  availability tracker under the configured SLI, and the burn-rate alert.
+  availability tracker under the configured SLI, and the burn-rate alert; in a fleet,
+  from the whole fleet's counts (`Fleet.availability`).
   JSON, or a web page (`gateway.serving.status_page`) when Accept prefers text/html.
 - GET /_gw467/metrics: Prometheus text format (404 when metrics are off).
   Both are public by default; `status_access` "token" asks for a bearer token (401
@@ -13,6 +14,10 @@
   candidate (`plans/active`, `plans/candidate`). Off unless an admin token was configured; every call
   needs `Authorization: Bearer <token>`, compared in constant time. A plan file
   that fails validation is refused with 400 and one line, and nothing changes.
+  With a fleet (`gateway.serving.fleet`, a shared store) every one of these acts on the
+  whole fleet: the change is stored, audited and published, and the deployment document
+  lists every live worker; `rollback?to=VERSION` goes back to a version of the history.
+  While the store is down, fleet actions answer 503 with one line.
 """
 
 from __future__ import annotations
@@ -30,11 +35,14 @@ from gateway.core.credentials import CredentialProblem, bearer_key
 from gateway.core.planfile import parse_plan_set
 from gateway.serving.canary import UNITS, CanaryPolicy
 from gateway.serving.check import CHECK_PATH, answer_check, may_ask
+from gateway.serving.fleet import Fleet, FleetError
 from gateway.serving.peers import from_loopback
 from gateway.serving.responses import BEARER_CHALLENGE
 from gateway.serving.rollout import CANARY, MODES, RolloutError
 from gateway.serving.runtime import Gateway
+from gateway.serving.slo import AvailabilityTracker
 from gateway.serving.status_page import HTML_CONTENT_TYPE, render_status_page, wants_html
+from gateway.serving.store import StoreUnavailable
 
 CONTROL_PREFIX = "/_gw467/"
 ADMIN_PREFIX = "/_gw467/admin/"
@@ -60,8 +68,10 @@ class ControlApi:
         status_access: str = "public",
         status_token: str | None = None,
         check_token: str | None = None,
+        fleet: Fleet | None = None,
     ) -> None:
         self.gateway = gateway
+        self.fleet = fleet
         self._admin_token = admin_token.encode() if admin_token else None
         if status_access not in STATUS_ACCESS:
             choices = ", ".join(STATUS_ACCESS)
@@ -84,7 +94,7 @@ class ControlApi:
             else:
                 await _error(send, 403, "gateway status is served to loopback clients only")
         elif path == "/_gw467/status" and method == "GET":
-            status = self.gateway.status()
+            status = self.gateway.status(await self._fleet_availability())
             if wants_html(scope["headers"]):
                 await _send(send, 200, render_status_page(status), HTML_CONTENT_TYPE, VARY_ACCEPT)
             else:
@@ -99,8 +109,19 @@ class ControlApi:
         else:
             await _error(send, 404, f"no such gateway endpoint: {method} {path}")
 
+    async def _fleet_availability(self) -> AvailabilityTracker | None:
+        """The fleet's counts for the status page and the alert; None (this worker's own) without
+        a fleet, or while the store is down (the document's "counts" then says "worker")."""
+        if self.fleet is None:
+            return None
+        try:
+            return await self.fleet.availability()
+        except StoreUnavailable as error:
+            self.gateway.store_call_failed("status", error)
+            return None
+
     async def _metrics(self, send: Send) -> None:
-        exposition = self.gateway.metrics_exposition()
+        exposition = self.gateway.metrics_exposition(await self._fleet_availability())
         if exposition is None:
             await _error(send, 404, "metrics are off (start the gateway with metrics enabled)")
             return
@@ -115,23 +136,41 @@ class ControlApi:
             await _error(send, 401, "admin API: missing or wrong bearer token")
             return
         gateway = self.gateway
+        fleet = self.fleet
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        who = query.get("who", [f"admin API ({_peer(scope)})"])[0]
+        reason = query.get("reason", ["admin API"])[0]
         try:
             if action == "deployment" and method == "GET":
-                await _json(send, 200, gateway.deployment())
+                await _json(send, 200, await self._deployment())
             elif action == "plans" and method == "POST":
-                await self._push(scope, receive, send)
+                await self._push(scope, receive, send, who, reason)
             elif action in ("plans/active", "plans/candidate") and method == "GET":
                 await self._plan_file(send, action.removeprefix("plans/"))
             elif action == "promote" and method == "POST":
-                gateway.promote(reason="admin API")
-                await _json(send, 200, gateway.deployment())
+                if fleet is not None:
+                    await fleet.promote(who, reason)
+                else:
+                    gateway.promote(reason=reason)
+                await _json(send, 200, await self._deployment())
             elif action == "rollback" and method == "POST":
-                gateway.rollback(reason="admin API")
-                await _json(send, 200, gateway.deployment())
+                to = query.get("to", [None])[0]
+                if fleet is not None:
+                    await fleet.rollback(who, reason, to)
+                elif to is not None:
+                    raise RolloutError("rollback?to=VERSION needs a fleet (serve --store redis://...)")
+                else:
+                    gateway.rollback(reason=reason)
+                await _json(send, 200, await self._deployment())
             else:
                 await _error(send, 404, f"no such admin action: {method} {ADMIN_PREFIX}{action}")
         except RolloutError as error:
             await _error(send, 409, str(error))
+        except (FleetError, StoreUnavailable) as error:
+            await _error(send, 503, f"fleet: {error}")
+
+    async def _deployment(self) -> dict[str, Any]:
+        return await self.fleet.deployment() if self.fleet is not None else self.gateway.deployment()
 
     def _authorized(self, scope: Scope) -> bool:
         assert self._admin_token is not None
@@ -152,7 +191,7 @@ class ControlApi:
         else:
             await _send(send, 200, table.plan_set.text.encode(), b"application/toml; charset=utf-8")
 
-    async def _push(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _push(self, scope: Scope, receive: Receive, send: Send, who: str, reason: str) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         mode = query.get("mode", ["direct"])[0]
         if mode not in MODES:
@@ -181,8 +220,16 @@ class ControlApi:
         except ConfigError as error:
             await _error(send, 400, str(error))
             return
-        self.gateway.push(table, mode, policy, reason="admin API")
-        await _json(send, 200, self.gateway.deployment())
+        if self.fleet is not None:
+            await self.fleet.push(table, text, mode, policy, who, reason)
+        else:
+            self.gateway.push(table, mode, policy, reason=reason)
+        await _json(send, 200, await self._deployment())
+
+
+def _peer(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0]}" if client else "unknown peer"
 
 
 def _bearer_matches(scope: Scope, expected: bytes) -> bool:

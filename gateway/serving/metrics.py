@@ -151,6 +151,13 @@ class GatewayMetrics:
         self.canary_rollbacks = Counter(
             "gw467_canary_rollbacks_total", "Automatic canary rollbacks.", ("reason",), registry=self.registry
         )
+        self.store_failures = Counter(
+            "gw467_store_failures_total",
+            "Store calls that failed, and requests whose quota the failure policy decided "
+            "(operation quota), by policy.",
+            ("operation", "policy"),
+            registry=self.registry,
+        )
         self.deployment_info = Gauge(
             "gw467_deployment_info",
             "The plan versions in force (value 1).",
@@ -169,6 +176,7 @@ class GatewayMetrics:
         self._divergences = _Children(self.shadow_divergences)
         self._canary = _Children(self.canary_requests)
         self._rollbacks = _Children(self.canary_rollbacks)
+        self._store_failures = _Children(self.store_failures)
         self._alerts = _Children(self.alert_firing)
         self._deployment: tuple[str, str, str] | None = None
 
@@ -204,6 +212,9 @@ class GatewayMetrics:
 
     def canary_rollback(self, reason: str) -> None:
         self._rollbacks(reason).inc()
+
+    def store_failure(self, operation: str, policy: str) -> None:
+        self._store_failures(operation, policy).inc()
 
     def set_deployment(self, active_version: str, candidate_version: str, mode: str) -> None:
         """Report the deployment in force; mode "none", "shadow" or "canary", candidate "" if none."""

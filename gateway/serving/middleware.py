@@ -26,12 +26,14 @@ from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable, preflight_method
 from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
-from gateway.core.rules import STATUS_QUOTA
 from gateway.serving.control import CONTROL_PREFIX, ControlApi
+from gateway.serving.fleet import Fleet
 from gateway.serving.metrics import GatewayMetrics
+from gateway.serving.redis_store import open_store
 from gateway.serving.responses import RULE_HEADER, send_gateway_response
-from gateway.serving.runtime import Gateway
+from gateway.serving.runtime import LOCAL, Gateway
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS
+from gateway.serving.store import StateStore
 
 _AUTHORIZATION = b"authorization"
 RULE_HEADER_CHOICES = ("all", "refusals")
@@ -58,6 +60,13 @@ class EntitlementMiddleware:
     (or the admin token) as the bearer token. `rule_header` "refusals" keeps
     `x-gw467-rule` off the responses the app made ("all": on every response).
     `check_token` lets callers other than loopback ask /_gw467/check for decisions.
+
+    `store` is where quotas (and a fleet's stage) live: None or "memory" for this
+    process, a redis:// URL or a `StateStore` to share them with other workers and
+    instances; `store_failure` is the policy while a shared store is down (see
+    `Gateway`). With a shared store the gateway joins a fleet (`gateway.serving.fleet`)
+    at lifespan startup (or at its first request, under a server without lifespan),
+    keeping its last good version under `state_dir`.
     """
 
     def __init__(
@@ -76,6 +85,9 @@ class EntitlementMiddleware:
         rule_header: str = "all",
         check_token: str | None = None,
         gateway: Gateway | None = None,
+        store: str | StateStore | None = None,
+        store_failure: str = LOCAL,
+        state_dir: str | Path | None = None,
     ) -> None:
         if rule_header not in RULE_HEADER_CHOICES:
             choices = ", ".join(RULE_HEADER_CHOICES)
@@ -85,21 +97,41 @@ class EntitlementMiddleware:
         if gateway is None:
             if plans is None:
                 raise TypeError("EntitlementMiddleware needs plans (a file, PlanSet or table) or gateway")
+            chosen = open_store(store) if isinstance(store, str) else store
             try:
-                gateway = Gateway(plans, clock, sli=sli, slo=slo, min_requests=min_requests, metrics=metrics)
+                gateway = Gateway(
+                    plans,
+                    clock,
+                    sli=sli,
+                    slo=slo,
+                    min_requests=min_requests,
+                    metrics=metrics,
+                    store=chosen,
+                    store_failure=store_failure,
+                )
             except ConfigError as error:
                 self.startup_error = error
                 return
-        elif plans is not None:
-            raise TypeError("EntitlementMiddleware takes plans or gateway, not both")
+        elif plans is not None or store is not None:
+            raise TypeError("EntitlementMiddleware takes plans (and store) or gateway, not both")
         self.gateway = gateway
-        self.control = ControlApi(self.gateway, admin_token, status_access, status_token, check_token)
+        self.fleet = Fleet(gateway, Path(state_dir) if state_dir else None) if gateway.store.shared else None
+        self._fleet_started = False
+        self.control = ControlApi(
+            self.gateway, admin_token, status_access, status_token, check_token, fleet=self.fleet
+        )
         self._rule_on_app_responses = rule_header == "all"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.startup_error is not None:
             await _refuse_to_start(self.startup_error, scope, receive, send)
             return
+        if self.fleet is not None and not self._fleet_started:
+            if scope["type"] == "lifespan":
+                await self._lifespan_with_fleet(self.fleet, scope, receive, send)
+                return
+            self._fleet_started = True
+            await self.fleet.start()
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 await receive()
@@ -141,11 +173,11 @@ class EntitlementMiddleware:
             gateway.observe(decision, decision.status, decision.rule, True, _since(started), canary)
             return
 
-        admission = gateway.admit(decision)
+        admission = await gateway.admit(decision)
         rule = admission.rule
         if not admission.admitted:
-            await send_gateway_response(send, STATUS_QUOTA, rule, admission.headers, decision.bodies)
-            gateway.observe(decision, STATUS_QUOTA, rule, True, _since(started), canary)
+            await send_gateway_response(send, admission.status, rule, admission.headers, decision.bodies)
+            gateway.observe(decision, admission.status, rule, True, _since(started), canary)
             return
         if self._rule_on_app_responses:
             extra_headers = [(RULE_HEADER, rule.encoded), *admission.headers]
@@ -185,6 +217,20 @@ class EntitlementMiddleware:
             await self.app(scope, receive, send_with_rule)
         finally:
             gateway.observe(decision, status, rule, False, _since(started), canary)
+
+    async def _lifespan_with_fleet(self, fleet: Fleet, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass lifespan to the app, joining the fleet at startup and leaving it at shutdown."""
+
+        async def receive_and_join() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup" and not self._fleet_started:
+                self._fleet_started = True
+                await fleet.start()
+            elif message["type"] == "lifespan.shutdown":
+                await fleet.stop()
+            return message
+
+        await self.app(scope, receive_and_join, send)
 
 
 async def _refuse_to_start(error: ConfigError, scope: Scope, receive: Receive, send: Send) -> None:

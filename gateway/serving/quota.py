@@ -27,7 +27,7 @@ class QuotaLedger:
         """Count one request; return whether it is within quota, and the rate-limit headers
         (with `retry-after` when it is not)."""
         now = self._clock()
-        window = int(now // quota.window_seconds)
+        window = window_of(quota, now)
         started, used = self._counts.get(client_id, (window, 0))
         if started != window:
             used = 0
@@ -35,16 +35,29 @@ class QuotaLedger:
         if admitted:
             used += 1
         self._counts[client_id] = (window, used)
-        reset = (window + 1) * quota.window_seconds
-        headers = [
-            (b"x-rate-limit-limit", str(quota.requests).encode()),
-            (b"x-rate-limit-remaining", str(quota.requests - used).encode()),
-            (b"x-rate-limit-reset", str(reset).encode()),
-        ]
-        if not admitted:
-            # At least 1: a client told 0 would retry at once, into the same refusal.
-            headers.append((b"retry-after", str(max(1, math.ceil(reset - now))).encode()))
-        return admitted, headers
+        # A refused request counts as one over the limit, as in the shared counter.
+        return admitted, quota_headers(quota, window, used if admitted else used + 1, now)
 
     def reset(self) -> None:
         self._counts.clear()
+
+
+def window_of(quota: Quota, now: float) -> int:
+    """The index of the window `now` falls in: windows are aligned to multiples of their length."""
+    return int(now // quota.window_seconds)
+
+
+def quota_headers(quota: Quota, window: int, used: int, now: float) -> list[tuple[bytes, bytes]]:
+    """The x-rate-limit-* headers after `used` requests were counted in `window` (more than the
+    limit: refused, with `retry-after`). One definition, for the local ledger and the shared one."""
+    reset = (window + 1) * quota.window_seconds
+    remaining = max(0, quota.requests - used)
+    headers = [
+        (b"x-rate-limit-limit", str(quota.requests).encode()),
+        (b"x-rate-limit-remaining", str(remaining).encode()),
+        (b"x-rate-limit-reset", str(reset).encode()),
+    ]
+    if used > quota.requests:
+        # At least 1: a client told 0 would retry at once, into the same refusal.
+        headers.append((b"retry-after", str(max(1, math.ceil(reset - now))).encode()))
+    return headers

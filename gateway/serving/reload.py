@@ -3,6 +3,7 @@ which does it on SIGHUP (how `gw467 serve` is wrapped).
 
 A file that reads, compiles and keeps every class on its side of the first-party line is
 pushed directly; any problem is one line on the operations log, and the table in force stays.
+In fleet mode (a shared store) the file is pushed to the whole fleet, as an admin push is.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.planfile import load_plan_set
 from gateway.serving.decision_log import OPERATIONS
+from gateway.serving.fleet import Fleet, FleetError
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.rollout import DIRECT, RolloutError
 from gateway.serving.runtime import Gateway
+from gateway.serving.store import StoreUnavailable
 
 
 def reload_plans(gateway: Gateway, path: str | Path, reason: str) -> bool:
@@ -35,6 +38,20 @@ def reload_plans(gateway: Gateway, path: str | Path, reason: str) -> bool:
     return True
 
 
+async def push_to_fleet(fleet: Fleet, path: str | Path, reason: str) -> bool:
+    """Push the file at `path` to the whole fleet, directly; False (and one logged line) when it cannot be."""
+    kept = fleet.gateway.table.version
+    try:
+        plan_set = load_plan_set(path)
+        table = compile_plan_set(plan_set)
+        await fleet.push(table, plan_set.text, DIRECT, None, who=reason, reason=f"{reason}: {path}")
+    except (ConfigError, RolloutError, FleetError, StoreUnavailable) as error:
+        OPERATIONS.error(f"gw467: {reason}: kept version {kept}: {error}")
+        return False
+    OPERATIONS.info(f"gw467: {reason}: {path}: version {table.version} pushed to the fleet (was {kept})")
+    return True
+
+
 class ReloadOnHangup:
     """An ASGI wrapper: while the app is up (lifespan startup to shutdown), SIGHUP re-reads `path`.
 
@@ -46,6 +63,16 @@ class ReloadOnHangup:
         self.app = app
         self.gateway = app.gateway
         self.path = path
+        self._pushes: set[asyncio.Task[bool]] = set()
+
+    def _hangup(self) -> None:
+        fleet = self.app.fleet
+        if fleet is None:
+            reload_plans(self.gateway, self.path, "SIGHUP")
+            return
+        task = asyncio.get_running_loop().create_task(push_to_fleet(fleet, self.path, "SIGHUP"))
+        self._pushes.add(task)
+        task.add_done_callback(self._pushes.discard)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -56,7 +83,7 @@ class ReloadOnHangup:
         async def receive_and_watch() -> Message:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                loop.add_signal_handler(signal.SIGHUP, reload_plans, self.gateway, self.path, "SIGHUP")
+                loop.add_signal_handler(signal.SIGHUP, self._hangup)
             elif message["type"] == "lifespan.shutdown":
                 loop.remove_signal_handler(signal.SIGHUP)
             return message

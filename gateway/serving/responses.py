@@ -20,6 +20,7 @@ from gateway.core.rules import (
     STATUS_QUOTA,
     STATUS_UNAUTHENTICATED,
     Rule,
+    RuleKind,
 )
 
 RULE_HEADER = b"x-gw467-rule"
@@ -55,8 +56,17 @@ def bad_path_body(reason: str) -> bytes:
     return json.dumps({"errors": [{"message": message}]}, separators=(",", ":")).encode()
 
 
+# The 503 of the "closed" store failure policy: the gateway cannot count quotas.
+STORE_UNAVAILABLE_BODY = json.dumps(
+    {"errors": [{"message": "Service unavailable: the gateway cannot count quotas right now, try again"}]},
+    separators=(",", ":"),
+).encode()
+
+
 def body_for(status: int, rule: Rule, bodies: Mapping[int, bytes] = TWITTER_BODIES) -> bytes:
     """The body of a gateway-made response with this status and rule."""
+    if rule.kind is RuleKind.STORE:
+        return STORE_UNAVAILABLE_BODY
     body = bodies.get(status)
     return body if body is not None else bad_path_body(rule.reason or "")
 

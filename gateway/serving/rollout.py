@@ -78,7 +78,7 @@ class Rollout:
         at: float = 0.0,
     ) -> None:
         """Put `table` in force (direct) or beside the active one as a shadow or canary candidate."""
-        _check_same_parties(self.stage.active, table)
+        check_same_parties(self.stage.active, table)
         if mode == DIRECT:
             self._remember(self.stage.active)
             self.stage = Stage(table)
@@ -110,6 +110,11 @@ class Rollout:
         self.stage = Stage(self.history.pop())
         self._log("rollback", reason, at)
 
+    def install(self, stage: Stage, action: str, reason: str = "", at: float = 0.0) -> None:
+        """Put a stage decided elsewhere in force (a fleet's stage document), with one assignment."""
+        self.stage = stage
+        self._log(action, reason, at)
+
     def _remember(self, table: DecisionTable) -> None:
         self.history.append(table)
         del self.history[:-HISTORY_LIMIT]
@@ -119,7 +124,7 @@ class Rollout:
         self.events.append(RolloutEvent(action, self.stage.active.version, candidate, reason, at))
 
 
-def _check_same_parties(active: DecisionTable, table: DecisionTable) -> None:
+def check_same_parties(active: DecisionTable, table: DecisionTable) -> None:
     """Refuse a table that moves a client class between first- and third-party: the status
     page, the alert and the metrics count by class, and would silently mix the two."""
     parties = active.plan_set.class_parties

@@ -2,7 +2,8 @@
 
 It owns the stage in force (`rollout`), the quota ledger, the availability
 tracker, the burn-rate alert and the metrics. `decide` arbitrates the active
-table with a shadow or canary candidate, `admit` counts quotas, `observe` feeds
+table with a shadow or canary candidate, `admit` counts quotas (in the process, or in a
+shared state store under a declared failure policy: `gateway.serving.store`), `observe` feeds
 each outcome to the SLIs, the canary controller and the metrics (rolling a
 failing canary back), and `status` / `deployment` are the documents the control
 API serves. The ASGI middleware, the control API and the replay all talk to
@@ -21,11 +22,19 @@ from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import Decision, DecisionTable, decide
 from gateway.core.planfile import load_plan_set
 from gateway.core.plans import PlanSet
-from gateway.core.rules import Rule, StatusKind, quota_spent, status_kind
+from gateway.core.rules import (
+    STATUS_QUOTA,
+    STATUS_STORE_UNAVAILABLE,
+    Rule,
+    StatusKind,
+    quota_spent,
+    status_kind,
+    store_unavailable,
+)
 from gateway.serving.canary import CanaryController, CanaryPolicy
-from gateway.serving.decision_log import DECISIONS, decision_record, log_decision
+from gateway.serving.decision_log import DECISIONS, OPERATIONS, decision_record, log_decision
 from gateway.serving.metrics import GatewayMetrics
-from gateway.serving.quota import QuotaLedger
+from gateway.serving.quota import QuotaLedger, quota_headers, window_of
 from gateway.serving.rollout import DIRECT, Rollout
 from gateway.serving.slo import (
     DEFAULT_MIN_REQUESTS,
@@ -36,8 +45,13 @@ from gateway.serving.slo import (
     parse_sli,
     status_document,
 )
+from gateway.serving.store import MemoryStore, StateStore, StoreHealth, StoreUnavailable
 
 UNKNOWN = "unknown"
+# What a gateway does with a request whose quota a shared store cannot count (see `Gateway`).
+LOCAL, OPEN, CLOSED = "local", "open", "closed"
+STORE_FAILURE_POLICIES = (LOCAL, OPEN, CLOSED)
+QUOTA_KEY = "gw467:quota:{client}:{seconds}:{window}"
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -58,11 +72,13 @@ class Ruling(NamedTuple):
 
 
 class Admission(NamedTuple):
-    """The quota's answer for a forwarded decision: admitted or not, its headers, the rule in force."""
+    """The quota's answer for a forwarded decision: admitted or not, its headers, the rule in force,
+    and the status to refuse with (429; 503 when a store outage closes the gateway)."""
 
     admitted: bool
     headers: Headers
     rule: Rule
+    status: int = STATUS_QUOTA
 
 
 class Gateway:
@@ -75,6 +91,16 @@ class Gateway:
     status page and the alert need before a class can be degraded or an alert page
     (`slo.DEFAULT_MIN_REQUESTS` in the window). `metrics` turns on Prometheus
     metrics (True, or a GatewayMetrics to share).
+
+    `store` holds the quota counters (and, in `gateway.serving.fleet`, the fleet's
+    stage); the default `MemoryStore` keeps them in this process, in the `QuotaLedger`.
+    With a shared store (Redis), quotas are exact across workers and instances, and
+    `store_failure` says what a request with a quota gets while the store cannot count
+    it: "local" (the default) counts it in this worker's own ledger, so an entitled
+    caller is still served and a runaway one still limited, per worker; "open" admits it
+    uncounted; "closed" refuses it with 503. Never 467 or 429 because of the outage:
+    the rule of such a request is `store:unavailable (<policy>)`, and the metrics and the
+    status page say the store is down and which policy holds.
     """
 
     def __init__(
@@ -86,7 +112,12 @@ class Gateway:
         slo: float = 0.999,
         min_requests: int = DEFAULT_MIN_REQUESTS,
         metrics: bool | GatewayMetrics = False,
+        store: StateStore | None = None,
+        store_failure: str = LOCAL,
     ) -> None:
+        if store_failure not in STORE_FAILURE_POLICIES:
+            choices = ", ".join(STORE_FAILURE_POLICIES)
+            raise ValueError(f"store_failure must be one of {choices}, not {store_failure!r}")
         self.clock = clock
         self.rollout = Rollout.of(as_table(plans))
         self.quotas = QuotaLedger(clock)
@@ -94,6 +125,14 @@ class Gateway:
         self.availability = AvailabilityTracker()
         self.alert = BurnRateAlert(slo=slo, min_requests=min_requests)
         self.metrics = GatewayMetrics() if metrics is True else (metrics or None)
+        self.store: StateStore = MemoryStore() if store is None else store
+        self.store_failure = store_failure
+        self.store_health = StoreHealth()
+        # Called with the reason when this worker's canary trips; a fleet rolls back fleet-wide.
+        self.on_canary_trip: Callable[[CanaryController, str], None] | None = None
+        # Called with every outcome the SLIs count (class, first-party, bad, 5xx, time, in the
+        # canary slice): a fleet adds them to its shared counters.
+        self.on_record: Callable[[str, bool, bool, bool, float, bool], None] | None = None
 
     @property
     def table(self) -> DecisionTable:
@@ -140,16 +179,69 @@ class Gateway:
                 return Ruling(candidate, canary)
         return Ruling(decision, None)
 
-    def admit(self, decision: Decision) -> Admission:
-        """Count a forwarded decision against its plan's quota, if it has one."""
+    async def admit(self, decision: Decision) -> Admission:
+        """Count a forwarded decision against its plan's quota, if it has one: in this process,
+        or with one round trip to a shared store (under the failure policy when it is down)."""
         verdict = decision.verdict
         assert verdict is not None
-        if verdict.quota is None:
+        quota = verdict.quota
+        if quota is None:
             return Admission(True, [], decision.rule)
         client = decision.client
         assert client is not None  # only a client's plan carries a quota
-        admitted, headers = self.quotas.admit(client.id, verdict.quota)
-        return Admission(admitted, headers, decision.rule if admitted else quota_spent(verdict.plan))
+        store = self.store
+        if store.shared and self.store_health.may_try(time.monotonic()):
+            now = self.clock()
+            window = window_of(quota, now)
+            key = QUOTA_KEY.format(client=client.id, seconds=quota.window_seconds, window=window)
+            try:
+                used = await store.count(key, quota.window_seconds + 60)
+            except StoreUnavailable as error:
+                self._store_failed("quota", error)
+            else:
+                self.store_call_succeeded()
+                admitted = used <= quota.requests
+                headers = quota_headers(quota, window, used, now)
+                return Admission(admitted, headers, decision.rule if admitted else quota_spent(verdict.plan))
+        if not store.shared:
+            admitted, headers = self.quotas.admit(client.id, quota)
+            return Admission(admitted, headers, decision.rule if admitted else quota_spent(verdict.plan))
+        return self._without_store(client.id, verdict.plan, quota)
+
+    def _without_store(self, client_id: str, plan: str | None, quota: Any) -> Admission:
+        """The failure policy's answer for a request the shared store could not count."""
+        policy = self.store_failure
+        rule = store_unavailable(policy)
+        if self.metrics is not None:
+            self.metrics.store_failure("quota", policy)
+        if policy == CLOSED:
+            return Admission(False, [], rule, STATUS_STORE_UNAVAILABLE)
+        if policy == OPEN:
+            return Admission(True, [], rule)
+        # Local: this worker's own ledger. It refuses only a client past its quota on this
+        # worker alone, who is past it fleet-wide too: that 429 is the quota's, not the outage's.
+        admitted, headers = self.quotas.admit(client_id, quota)
+        return Admission(admitted, headers, rule if admitted else quota_spent(plan))
+
+    def _store_failed(self, operation: str, error: StoreUnavailable) -> None:
+        """Record a failed store call: the store's health, and one log line when it goes down.
+        (The metrics count the requests the failure policy answered, in `_without_store`,
+        and the fleet's own failed calls, in `store_call_failed`.)"""
+        if self.store_health.failed(time.monotonic(), str(error), self.clock()):
+            OPERATIONS.error(
+                f"gw467: store {self.store.description} unavailable ({error}); "
+                f"policy {self.store_failure} holds"
+            )
+
+    def store_call_failed(self, operation: str, error: StoreUnavailable) -> None:
+        """A store call other than a quota check failed (the fleet's sync, heartbeat, flush)."""
+        self._store_failed(operation, error)
+        if self.metrics is not None:
+            self.metrics.store_failure(operation, self.store_failure)
+
+    def store_call_succeeded(self) -> None:
+        if self.store_health.succeeded():
+            OPERATIONS.info(f"gw467: store {self.store.description} is back; quotas are shared again")
 
     def observe(
         self,
@@ -191,6 +283,10 @@ class Gateway:
         bad = is_bad(self.sli, client.first_party, status, gateway_made)
         server_error = status_kind(status) is StatusKind.SERVER_ERROR  # what a 5xx-only page counts
         self.availability.record(client.client_class, client.first_party, bad, now, server_error)
+        if self.on_record is not None:
+            self.on_record(
+                client.client_class, client.first_party, bad, server_error, now, canary is not None
+            )
         if canary is None:
             return
         stage_canary = self.rollout.stage.canary
@@ -200,23 +296,42 @@ class Gateway:
             metrics.canary_request(client.client_class, bad)
         reason = stage_canary.observe(now, client.first_party, bad)
         if reason is not None:
-            self.rollout.rollback(reason=f"canary: {reason}", at=now)
             if metrics is not None:
                 metrics.canary_rollback("first-party error rate")
+            if self.on_canary_trip is not None:
+                self.on_canary_trip(stage_canary, f"canary: {reason}")
+            else:
+                self.rollout.rollback(reason=f"canary: {reason}", at=now)
 
     # The documents the control API serves.
 
-    def alert_state(self) -> AlertState:
-        return self.alert.evaluate(self.availability, self.clock())
+    # `availability`: the counts to judge by; this worker's own by default, a fleet's when given.
 
-    def status(self) -> dict[str, Any]:
+    def alert_state(self, availability: AvailabilityTracker | None = None) -> AlertState:
+        return self.alert.evaluate(availability or self.availability, self.clock())
+
+    def status(self, availability: AvailabilityTracker | None = None) -> dict[str, Any]:
         now = self.clock()
-        alert = self.alert.evaluate(self.availability, now)
-        document = status_document(
-            self.availability, alert, now, self.sli, self.alert.slo, self.alert.min_requests
-        )
+        tracker = availability or self.availability
+        alert = self.alert.evaluate(tracker, now)
+        document = status_document(tracker, alert, now, self.sli, self.alert.slo, self.alert.min_requests)
+        document["counts"] = "worker" if availability is None else "fleet"
         document["deployment"] = self.deployment()
+        document["store"] = self.store_document()
         return document
+
+    def store_document(self) -> dict[str, Any]:
+        """The store's part of the status document: which store, up or not, the policy that holds."""
+        health = self.store_health
+        return {
+            "backend": self.store.description,
+            "shared": self.store.shared,
+            "available": health.available,
+            "failure_policy": self.store_failure,
+            "unavailable_since": health.down_since,
+            "last_error": health.last_error,
+            "failures": health.failures,
+        }
 
     def deployment(self) -> dict[str, Any]:
         rollout = self.rollout
@@ -231,7 +346,7 @@ class Gateway:
             "events": [event.__dict__ for event in rollout.events[-20:]],
         }
 
-    def metrics_exposition(self) -> tuple[bytes, str] | None:
+    def metrics_exposition(self, availability: AvailabilityTracker | None = None) -> tuple[bytes, str] | None:
         """The Prometheus text, with the deployment and alert gauges brought up to date; None when off."""
         metrics = self.metrics
         if metrics is None:
@@ -239,7 +354,7 @@ class Gateway:
         stage = self.rollout.stage
         candidate = stage.candidate.version if stage.candidate is not None else ""
         metrics.set_deployment(stage.active.version, candidate, stage.mode)
-        alert = self.alert_state()
+        alert = self.alert_state(availability)
         for alert_rule in self.alert.rules:
             metrics.set_alert(alert_rule.name, alert.firing and alert.fired_by == alert_rule.name)
         return metrics.exposition()

@@ -107,23 +107,24 @@ class _Series:
         self.floor_bad = 0
         self.floor_server_errors = 0
 
-    def add(self, bucket: int, bad: bool, server_error: bool, keep: int) -> None:
+    def add(self, bucket: int, bad: int, server_error: int, keep: int, count: int = 1) -> None:
+        """Count `count` requests in `bucket`, `bad` and `server_error` of them so (bools: one)."""
         starts = self.starts
         # A record older than the newest bucket (a clock stepping back a little) is
         # counted in the newest bucket rather than lost or reordered.
         if starts and bucket <= starts[-1]:
-            self.totals[-1] += 1
+            self.totals[-1] += count
             if bad:
-                self.bads[-1] += 1
+                self.bads[-1] += bad
             if server_error:
-                self.server_errors[-1] += 1
+                self.server_errors[-1] += server_error
             return
         if starts:
             total, bad_total, server_error_total = self.totals[-1], self.bads[-1], self.server_errors[-1]
         else:
             total = bad_total = server_error_total = 0
         starts.append(bucket)
-        self.totals.append(total + 1)
+        self.totals.append(total + count)
         self.bads.append(bad_total + bad)
         self.server_errors.append(server_error_total + server_error)
         self._prune(bucket - keep, keep)
@@ -185,6 +186,18 @@ class AvailabilityTracker:
             # Mixing would put third-party traffic into the first-party SLO, silently.
             raise ValueError(f"client class {client_class!r} is recorded as both first- and third-party")
         series.add(int(now // self.bucket_seconds), bad, server_error, self._keep)
+
+    def record_counts(
+        self, client_class: str, first_party: bool, at: float, total: int, bad: int, server_errors: int
+    ) -> None:
+        """Count `total` requests at time `at` at once (`bad` and `server_errors` of them): how
+        counts gathered elsewhere (a fleet's, from the store) are loaded, oldest bucket first."""
+        series = self._series.get(client_class)
+        if series is None:
+            series = self._series[client_class] = _Series(first_party)
+        elif series.first_party != first_party:
+            raise ValueError(f"client class {client_class!r} is recorded as both first- and third-party")
+        series.add(int(at // self.bucket_seconds), bad, server_errors, self._keep, total)
 
     def window(
         self, now: float, seconds: float, client_class: str | None = None, *, only_5xx: bool = False

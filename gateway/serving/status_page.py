@@ -120,7 +120,7 @@ def render_status_page(document: Mapping[str, Any]) -> bytes:
             _tiles(document["classes"], five_xx["classes"], sli),
             '<div class="pages">',
             _alert(document["alert"], float(document["slo"])),
-            _deployment(document.get("deployment")),
+            _deployment(document.get("deployment"), document.get("store")),
             "</div>",
             "</main>",
         ]
@@ -208,13 +208,22 @@ def _alert(alert: Mapping[str, Any], slo: float) -> str:
     )
 
 
-def _deployment(deployment: Mapping[str, Any] | None) -> str:
+def _store_attribute(store: Mapping[str, Any] | None) -> str:
+    if store is None or not store.get("shared"):
+        return ""
+    return f' data-store="{"available" if store["available"] else "unavailable"}"'
+
+
+def _deployment(deployment: Mapping[str, Any] | None, store: Mapping[str, Any] | None = None) -> str:
     if deployment is None:
         return ""
     candidate = deployment.get("candidate")
     rows = [("in force", str(deployment["active"])), ("mode", str(deployment["mode"]))]
     if candidate:
         rows.append(("candidate", str(candidate)))
+    if store is not None and store.get("shared"):
+        state = "available" if store["available"] else f"UNAVAILABLE: policy {store['failure_policy']} holds"
+        rows.append(("state store", f"{store['backend']} ({state})"))
     cells = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(v)}</td></tr>' for k, v in rows)
     events = "".join(
         f"<li>{escape(str(event['action']))} → {escape(str(event['active_version']))}: "
@@ -224,5 +233,6 @@ def _deployment(deployment: Mapping[str, Any] | None) -> str:
     recent = f'<p class="note">Recent changes:</p><ul class="note">{events}</ul>' if events else ""
     return (
         '<section aria-labelledby="config-heading"><h2 id="config-heading">Configuration</h2>'
-        f'<table data-config="{escape(str(deployment["active"]))}">{cells}</table>{recent}</section>'
+        f'<table data-config="{escape(str(deployment["active"]))}"{_store_attribute(store)}>{cells}</table>'
+        f"{recent}</section>"
     )

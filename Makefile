@@ -11,7 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test
 PIP        := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PLAN   ?= plans/2023-03-06-billing.toml
 
-.PHONY: help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
+.PHONY: soak help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
 
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json, .png and .html"
@@ -31,6 +31,9 @@ help:
 	@echo "                PLAN=FILE: start on FILE, push nothing (PLAN=plans/2023-03-06-billing-fixed.toml passes)"
 	@echo "                PUSH=FILE: push FILE at half-time (PUSH= pushes nothing); LOADTEST_ARGS=\"--users 60\" ..."
 	@echo "make loadtest-distributed   the same with Locust's master and 2 workers on this machine"
+	@echo "make soak       10 minutes of mixed traffic against 2 workers on a Redis store, with pushes, rollbacks"
+	@echo "                and one Redis restart: 5xx, lost requests, RSS per worker, quota overshoot; out/soak.json"
+	@echo "                SOAK_ARGS=\"--minutes 2 --rate 100\" for a shorter run"
 	@echo "make mutation   mutmut over the decision core (paths, routing, credentials, compiler, decision,"
 	@echo "                middleware) with the fast tests; prints killed / total per file and every survivor"
 
@@ -161,3 +164,10 @@ LOADTEST_BENCH_ARGS ?=
 
 loadtest-bench: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks.loadtest_bench $(LOADTEST_BENCH_ARGS)
+
+# A bounded soak of a 2-worker fleet on a real redis-server (benchmarks/soak.py); it starts and
+# stops its own redis-server and gateway on loopback ports. SOAK_ARGS="--minutes 2" ...
+SOAK_ARGS ?=
+
+soak: $(TEST_STAMP) | out
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)

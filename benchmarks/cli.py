@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import asgi_bench, decision_bench, memory_bench, replay_bench, server_bench
+from benchmarks import asgi_bench, decision_bench, memory_bench, replay_bench, server_bench, store_bench
 from benchmarks.report import show, table, targets_table, write_json
 from benchmarks.results import HarnessError, Measurement
 from benchmarks.settings import DEFAULT_OUT, GROUPS, Settings, quick
@@ -25,6 +25,7 @@ RUNNERS: dict[str, Callable[[Settings], list[Measurement]]] = {
     "replay": replay_bench.run,
     "server": server_bench.run,
     "memory": memory_bench.run,
+    "store": store_bench.run,
 }
 
 

@@ -19,9 +19,9 @@ def _status_kib(field: str, pid: int | str = "self") -> int | None:
     return None
 
 
-def rss_bytes() -> int | None:
-    """VmRSS of this process in bytes, or None where /proc is not available."""
-    return _status_kib("VmRSS:")
+def rss_bytes(pid: int | str = "self") -> int | None:
+    """VmRSS of a process (this one by default) in bytes, or None where /proc does not say."""
+    return _status_kib("VmRSS:", pid)
 
 
 def peak_rss_bytes() -> int | None:

@@ -25,6 +25,8 @@ TIMINGS = {
     "server.bare",
     "server.gateway",
     "server.gateway_metrics",
+    "store.memory",
+    "store.redis",
 }
 RATES = {"server.bare.requests_per_second", "server.gateway.requests_per_second"}
 SECONDS = {"build.templates_large.compile", "build.keys_large.plan_set", "build.keys_large.compile"}
@@ -78,7 +80,7 @@ def test_quick_run_checks_each_variant_and_writes_every_measurement_and_target(t
         assert measurements[name]["median"] > 0, name
     for name in MEBIBYTES:
         assert measurements[name]["median"] >= 0, name
-    for name in ("asgi.bare", "server.bare", "decide.templates_small", "decide.keys_small"):
+    for name in ("asgi.bare", "server.bare", "decide.templates_small", "decide.keys_small", "store.memory"):
         assert measurements[name]["ratio"] == 1.0, name
 
     assert set(targets) == TARGETS

@@ -19,7 +19,7 @@ help:
 	@echo "make compare    the same hour once per safety layer; out/compare.json, .png and .html"
 	@echo "make demo       client x surface matrix: baseline, billing (the outage), fixed"
 	@echo "make test       the whole test suite (Hypothesis 'ci' profile when CI=true)"
-	@echo "make test-deep  property tests under the deep Hypothesis profile"
+	@echo "make test-deep  property tests under the deep Hypothesis profile, and the tests marked deep"
 	@echo "make lint       ruff and mypy --strict"
 	@echo "make bench      in-process and decision-cost benchmarks, ratios from one run"
 	@echo "                plus server CPU under uvicorn, compile time and memory, targets (pass/miss); out/bench.json"
@@ -72,11 +72,13 @@ demo: $(CLI_STAMP)
 	$(BIN)/gw467 matrix plans/2023-03-06-billing.toml --against plans/2023-02-baseline.toml
 	$(BIN)/gw467 matrix plans/2023-03-06-billing-fixed.toml --against plans/2023-02-baseline.toml
 
+# --durations: the slowest tests, so a regression in test time shows in every run.
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
+# -m "": the `deep` tests too, which pyproject's addopts deselect from make test.
 test-deep: $(TEST_STAMP)
-	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/properties
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -m "" --durations=15 tests/properties
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check gateway tests benchmarks loadtests examples

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 
 import pytest
 
-from gateway.replay.engine import ReplayEngine, ReplayRecord
-from gateway.replay.scenario import load_scenario
+from gateway.replay.engine import ReplayRecord
 from gateway.replay.summary import minute_rows, summarize
-from tests.conftest import ROOT
+from tests.replay.conftest import ShippedReplay
 
 pytestmark = pytest.mark.slow
 
 
-def replayed(name: str) -> ReplayRecord:
-    return asyncio.run(ReplayEngine(load_scenario(ROOT / "scenarios" / f"{name}.toml")).run())
-
-
-@pytest.fixture(scope="module")
-def outage() -> ReplayRecord:
-    return replayed("2023-03-06-error-467")
+@pytest.fixture
+def outage(shipped_replay: Callable[[str], ShippedReplay]) -> ReplayRecord:
+    return shipped_replay("2023-03-06-error-467").record
 
 
 def test_2023_replay_sends_over_300000_requests_through_the_gateway(outage: ReplayRecord) -> None:
@@ -42,14 +37,14 @@ def test_2023_every_first_party_class_and_incident_surface_is_hit(outage: Replay
     assert summary.push_to_rollback_minutes == 60
 
 
-def test_fixed_replay_has_no_first_party_467() -> None:
-    summary = summarize(replayed("2023-03-06-fixed"))
+def test_fixed_replay_has_no_first_party_467(shipped_replay: Callable[[str], ShippedReplay]) -> None:
+    summary = summarize(shipped_replay("2023-03-06-fixed").record)
     assert summary.first_party_failed == 0
     assert summary.third_party_467 > 0  # the intended plan denials still happen
 
 
-def test_2019_replay_fails_every_class_alike_with_5xx() -> None:
-    record = replayed("2019-07-11-technically-wrong")
+def test_2019_replay_fails_every_class_alike_with_5xx(shipped_replay: Callable[[str], ShippedReplay]) -> None:
+    record = shipped_replay("2019-07-11-technically-wrong").record
     rows = minute_rows(record)
     assert all(not row.first_party.get("5xx") for row in rows[:16])
     middle = rows[75]

@@ -27,7 +27,7 @@ class Settings:
     small_keys: int = 100
     medium_keys: int = 100_000
     large_keys: int = 1_000_000
-    # 10,000,000 keys take about 3 minutes and 7 GiB in a process of their own: only when asked.
+    # 10,000,000 keys take 4 to 6 minutes and 8 GiB in a process of their own: only when asked.
     xlarge_keys: int | None = None
     server_requests: int = 20_000
     server_warmup: int = 2_000

@@ -113,18 +113,35 @@ def replay_in_full(name: str) -> ShippedReplay:
     return ShippedReplay(record, tuple(pages))
 
 
+def replays(name: str) -> pytest.MarkDecorator:
+    """Mark a test that reads `shipped_replay(name)`: under pytest-xdist (`make test`) every test so
+    marked runs on the same worker, so the scenario is still replayed once."""
+    return pytest.mark.xdist_group(f"replay-{name}")
+
+
 @pytest.fixture(scope="session")
-def shipped_replay() -> Callable[[str], ShippedReplay]:
+def _shipped_replays() -> dict[str, ShippedReplay]:
+    return {}
+
+
+@pytest.fixture
+def shipped_replay(
+    request: pytest.FixtureRequest, _shipped_replays: dict[str, ShippedReplay]
+) -> Callable[[str], ShippedReplay]:
     """`shipped_replay(name)`: the full replay of scenarios/NAME.toml, run on first use and kept.
 
     A full hour is 300,000 requests and 25 to 60 s; every test that reads a shipped scenario's
-    replay shares this one, so each scenario is replayed once per session.
+    replay shares this one, so each scenario is replayed once per session. The test must carry
+    `@replays(name)`, which keeps that true when the suite is spread over processes.
     """
-    replays: dict[str, ShippedReplay] = {}
+    groups = {mark.args[0] for mark in request.node.iter_markers("xdist_group")}
 
     def replay(name: str) -> ShippedReplay:
-        if name not in replays:
-            replays[name] = replay_in_full(name)
-        return replays[name]
+        assert f"replay-{name}" in groups, (
+            f"{request.node.name} reads the {name} replay: mark it @replays({name!r})"
+        )
+        if name not in _shipped_replays:
+            _shipped_replays[name] = replay_in_full(name)
+        return _shipped_replays[name]
 
     return replay

@@ -18,7 +18,7 @@ from gateway.replay.engine import ReplayEngine
 from gateway.replay.scenario import load_scenario
 from gateway.serving.inprocess import call_asgi
 from tests.conftest import ROOT
-from tests.replay.conftest import ShippedReplay
+from tests.replay.conftest import ShippedReplay, replays
 
 MINUTES = 25  # the push is at minute 15 (09:00 PST); ten minutes of outage are enough to judge
 JUDGED = MINUTES - 1  # the last minute of those 25, counted from 0
@@ -46,11 +46,13 @@ def status_page(engine: ReplayEngine) -> dict[str, object]:
     return document
 
 
+@replays("2023-03-06-error-467")
 def test_the_alert_fires_during_the_2023_replay(outage: ShippedReplay) -> None:
     assert outage.record.status_by_minute[JUDGED].alert_firing
     assert outage.status_pages[JUDGED]["alert"]["firing"]  # type: ignore[index]
 
 
+@replays("2023-03-06-error-467")
 def test_the_status_page_reports_an_outage_for_first_party_classes_during_the_2023_replay(
     outage: ShippedReplay,
 ) -> None:
@@ -62,6 +64,7 @@ def test_the_status_page_reports_an_outage_for_first_party_classes_during_the_20
         assert classes[name]["status"] == "outage", name
 
 
+@replays("2023-03-06-error-467")
 def test_the_record_keeps_what_the_status_page_said_at_the_end_of_every_minute(outage: ShippedReplay) -> None:
     assert len(outage.status_pages) == len(outage.record.status_by_minute) == outage.record.scenario.minutes
     for minute, page, kept in outage.by_minute():
@@ -73,6 +76,7 @@ def test_the_record_keeps_what_the_status_page_said_at_the_end_of_every_minute(o
         ), minute
 
 
+@replays("2023-03-06-fixed")
 def test_neither_alert_nor_outage_in_the_fixed_replay(shipped_replay: Callable[[str], ShippedReplay]) -> None:
     fixed = shipped_replay("2023-03-06-fixed")
     for minute, page, kept in fixed.by_minute():

@@ -73,11 +73,12 @@ demo: $(CLI_STAMP)
 	$(BIN)/gw467 matrix plans/2023-03-06-billing.toml --against plans/2023-02-baseline.toml
 	$(BIN)/gw467 matrix plans/2023-03-06-billing-fixed.toml --against plans/2023-02-baseline.toml
 
-# -n auto: one pytest-xdist worker per core (at most 4); --dist loadgroup keeps the tests that
-# read one shipped replay on one worker (tests/replay/conftest.py). --durations: the slowest
-# tests, so a regression in test time shows in every run.
+# -n auto: one pytest-xdist worker per core (at most 4); --dist loadfile keeps each module on
+# one worker, so a module's fixtures are built once: the browser, the wheel, and the one full
+# replay each tests/replay/test_shipped_*.py shares. --durations: the slowest tests, so a
+# regression in test time shows in every run.
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --durations=15
 
 # -m "": the `deep` tests too, which pyproject's addopts deselect from make test.
 test-deep: $(TEST_STAMP)

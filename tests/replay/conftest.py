@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,35 +113,20 @@ def replay_in_full(name: str) -> ShippedReplay:
     return ShippedReplay(record, tuple(pages))
 
 
-def replays(name: str) -> pytest.MarkDecorator:
-    """Mark a test that reads `shipped_replay(name)`: under pytest-xdist (`make test`) every test so
-    marked runs on the same worker, so the scenario is still replayed once."""
-    return pytest.mark.xdist_group(f"replay-{name}")
-
-
 @pytest.fixture(scope="session")
 def _shipped_replays() -> dict[str, ShippedReplay]:
     return {}
 
 
 @pytest.fixture
-def shipped_replay(
-    request: pytest.FixtureRequest, _shipped_replays: dict[str, ShippedReplay]
-) -> Callable[[str], ShippedReplay]:
-    """`shipped_replay(name)`: the full replay of scenarios/NAME.toml, run on first use and kept.
+def shipped(request: pytest.FixtureRequest, _shipped_replays: dict[str, ShippedReplay]) -> ShippedReplay:
+    """The full replay of the test module's `SCENARIO` (scenarios/SCENARIO.toml), run on first use, kept.
 
-    A full hour is 300,000 requests and 25 to 60 s; every test that reads a shipped scenario's
-    replay shares this one, so each scenario is replayed once per session. The test must carry
-    `@replays(name)`, which keeps that true when the suite is spread over processes.
+    A full hour is 300,000 requests and 25 to 60 s; every test of a shipped scenario shares its
+    replay, so each is replayed once per session. One module per scenario (test_shipped_*.py):
+    pytest-xdist (`make test`, --dist loadfile) keeps a module on one worker, so that holds there too.
     """
-    groups = {mark.args[0] for mark in request.node.iter_markers("xdist_group")}
-
-    def replay(name: str) -> ShippedReplay:
-        assert f"replay-{name}" in groups, (
-            f"{request.node.name} reads the {name} replay: mark it @replays({name!r})"
-        )
-        if name not in _shipped_replays:
-            _shipped_replays[name] = replay_in_full(name)
-        return _shipped_replays[name]
-
-    return replay
+    name: str = request.module.SCENARIO
+    if name not in _shipped_replays:
+        _shipped_replays[name] = replay_in_full(name)
+    return _shipped_replays[name]

@@ -18,11 +18,12 @@ help:
 	@echo "make replay-fixed, make replay-2019   the same hour with the fix; the 2019 contrast"
 	@echo "make compare    the same hour once per safety layer, and on a fleet with rollout rings; out/compare.json, .png and .html"
 	@echo "make demo       client x surface matrix: baseline, billing (the outage), fixed"
-	@echo "make test       the whole test suite (Hypothesis 'ci' profile when CI=true)"
-	@echo "make test-deep  property tests under the deep Hypothesis profile"
+	@echo "make test       the whole test suite on every core, slowest 15 shown (Hypothesis 'ci' profile when CI=true)"
+	@echo "make test-deep  property tests under the deep Hypothesis profile, and the tests marked deep"
 	@echo "make lint       ruff and mypy --strict"
 	@echo "make bench      in-process and decision-cost benchmarks, ratios from one run"
-	@echo "                plus server CPU under uvicorn, compile time and memory, targets (pass/miss); out/bench.json"
+	@echo "                plus server CPU under uvicorn at 1, 2 and 4 workers, compile time and memory,"
+	@echo "                targets (pass/miss); out/bench.json. BENCH_ARGS=\"--xlarge-keys 10000000\" adds 10M keys"
 	@echo "make loadtest-bench   Locust at a fixed load below saturation against the bare app and the gateway"
 	@echo "                under uvicorn; p50/p99 latency, achieved req/s, CPU of server and load generator"
 	@echo "make serve      gw467 serve --plans \$$PLAN on 127.0.0.1:8467"
@@ -77,19 +78,27 @@ demo: $(CLI_STAMP)
 	$(BIN)/gw467 matrix plans/2023-03-06-billing.toml --against plans/2023-02-baseline.toml
 	$(BIN)/gw467 matrix plans/2023-03-06-billing-fixed.toml --against plans/2023-02-baseline.toml
 
+# -n auto: one pytest-xdist worker per core (at most 4); --dist loadfile keeps each module on
+# one worker, so a module's fixtures are built once: the browser, the wheel, and the one full
+# replay each tests/replay/test_shipped_*.py shares. --durations: the slowest tests, so a
+# regression in test time shows in every run.
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --durations=15
 
+# -m "": the `deep` tests too, which pyproject's addopts deselect from make test.
 test-deep: $(TEST_STAMP)
-	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/properties
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -m "" --durations=15 tests/properties
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check gateway tests benchmarks loadtests examples
 	$(BIN)/ruff format --check gateway tests benchmarks loadtests examples
 	$(BIN)/mypy gateway
 
+# BENCH_ARGS="--xlarge-keys 10000000": the 10,000,000-key table too (4 to 6 minutes, 8 GiB).
+BENCH_ARGS ?=
+
 bench: $(TEST_STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 serve: $(CLI_STAMP)
 	$(BIN)/gw467 serve --plans $(PLAN)

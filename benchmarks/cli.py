@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import asgi_bench, decision_bench, memory_bench, replay_bench, server_bench, store_bench
+from benchmarks import (
+    asgi_bench,
+    decision_bench,
+    memory_bench,
+    replay_bench,
+    server_bench,
+    store_bench,
+    workers_bench,
+)
 from benchmarks.report import show, table, targets_table, write_json
 from benchmarks.results import HarnessError, Measurement
 from benchmarks.settings import DEFAULT_OUT, GROUPS, Settings, quick
@@ -24,6 +32,7 @@ RUNNERS: dict[str, Callable[[Settings], list[Measurement]]] = {
     "decide": decision_bench.run,
     "replay": replay_bench.run,
     "server": server_bench.run,
+    "workers": workers_bench.run,
     "memory": memory_bench.run,
     "store": store_bench.run,
 }
@@ -61,6 +70,14 @@ def parse_args(argv: list[str] | None) -> Settings:
     parser.add_argument("--decisions", type=_positive, help="decide() calls per repetition (default 100000)")
     parser.add_argument("--templates", type=_positive, help="large catalogue size (default 10000)")
     parser.add_argument("--keys", type=_positive, help="large key-table size (default 1000000)")
+    parser.add_argument("--templates-xlarge", type=_positive, help="xlarge catalogue size (default 100000)")
+    parser.add_argument(
+        "--xlarge-keys",
+        type=_positive,
+        metavar="N",
+        help="also build a table of N keys (10000000 for the README's figure: 4 to 6 minutes and 8 GiB) "
+        "in a fresh process; its memory, and decide() on it against 100 keys (default: not built)",
+    )
     parser.add_argument(
         "--server-requests", type=_positive, help="requests per repetition under uvicorn (default 20000)"
     )
@@ -83,6 +100,8 @@ def parse_args(argv: list[str] | None) -> Settings:
         "decisions": args.decisions,
         "large_templates": args.templates,
         "large_keys": args.keys,
+        "xlarge_templates": args.templates_xlarge,
+        "xlarge_keys": args.xlarge_keys,
         "server_requests": args.server_requests,
         "server_connections": args.connections,
     }
@@ -102,6 +121,8 @@ def _caption(settings: Settings, measurements: list[Measurement], wall: float) -
             f"uvicorn: {settings.server_requests:,} requests per rep over {settings.server_connections} "
             f"keep-alive connections; {server.details['pinning']}"
         )
+    if "workers" in settings.groups:
+        lines.append(f"workers: 1, 2 and 4 uvicorn workers, unpinned; {workers_bench.cores_note()}")
     if "memory" in settings.groups:
         lines.append("compile and memory rows: one fresh process each, measured once")
     lines.append(f"wall {wall:.1f} s; JSON written to {settings.out}")

@@ -45,3 +45,30 @@ def cpu_ticks(pid: int) -> int:
     fields = text[text.rfind(")") + 2 :].split()
     utime, stime = fields[11], fields[12]
     return int(utime) + int(stime)
+
+
+def _parent(pid: str) -> int | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(text[text.rfind(")") + 2 :].split()[1])
+
+
+def tree_cpu_ticks(pid: int) -> int:
+    """`cpu_ticks` of `pid` and of every living descendant (uvicorn's supervisor and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            parent = _parent(entry.name)
+            if parent is not None:
+                children.setdefault(parent, []).append(int(entry.name))
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += cpu_ticks(current)
+        except OSError:
+            continue  # exited between the listing and the reading
+        pending += children.get(current, [])
+    return total

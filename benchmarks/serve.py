@@ -1,7 +1,8 @@
-"""`python -m benchmarks.serve APP --port N [--cpu C]`: one of the benchmark apps under uvicorn on loopback.
+"""`python -m benchmarks.serve APP --port N [--cpu C] [--workers W]`: a benchmark app under uvicorn.
 
-httptools and uvloop, one worker, no access log: the server the uvicorn group measures, run as a
-subprocess so that its CPU time can be read from /proc. `--cpu` pins it to one core first.
+httptools and uvloop, no access log, on loopback: the server the uvicorn and workers groups measure,
+run as a subprocess so that its CPU time can be read from /proc. `--cpu` pins it to one core first
+(one worker only); `--workers` runs uvicorn's supervisor with W worker processes, unpinned.
 """
 
 from __future__ import annotations
@@ -19,11 +20,27 @@ from gateway.serving.middleware import EntitlementMiddleware
 
 HOST = "127.0.0.1"
 
+
+def gateway_app() -> ASGIApp:
+    return EntitlementMiddleware(bare_app(), ALLOWING_PLANS)
+
+
+def gateway_metrics_app() -> ASGIApp:
+    return EntitlementMiddleware(bare_app(), ALLOWING_PLANS, metrics=True)
+
+
+# Module-level factories: uvicorn's worker processes import the app by name.
 APPS: dict[str, Callable[[], ASGIApp]] = {
     "bare": bare_app,
-    "gateway": lambda: EntitlementMiddleware(bare_app(), ALLOWING_PLANS),
-    "gateway-metrics": lambda: EntitlementMiddleware(bare_app(), ALLOWING_PLANS, metrics=True),
+    "gateway": gateway_app,
+    "gateway-metrics": gateway_metrics_app,
 }
+
+
+def _import_string(factory: Callable[[], ASGIApp]) -> str:
+    """`module:name` of a factory, as uvicorn's worker processes import it."""
+    module = "benchmarks.serve" if factory.__module__ == "__main__" else factory.__module__
+    return f"{module}:{factory.__name__}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,11 +48,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("app", choices=sorted(APPS), help="bare Starlette app, or it behind the gateway")
     parser.add_argument("--port", type=int, required=True, help=f"port on {HOST}")
     parser.add_argument("--cpu", type=int, help="pin the server to this CPU (default: not pinned)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     args = parser.parse_args(argv)
     if args.cpu is not None:
+        if args.workers != 1:
+            parser.error("--cpu pins one worker; leave it out with --workers")
         os.sched_setaffinity(0, {args.cpu})
+    factory = APPS[args.app]
+    several = args.workers > 1
     uvicorn.run(
-        APPS[args.app](),
+        _import_string(factory) if several else factory(),
+        factory=several,
+        workers=args.workers,
         host=HOST,
         port=args.port,
         http="httptools",

@@ -91,16 +91,21 @@ class Server:
 
 
 @contextmanager
-def _serving(variants: tuple[Variant, ...], cpu: int | None, logs: Path) -> Iterator[list[Server]]:
+def serving(
+    variants: tuple[Variant, ...], cpu: int | None, logs: Path, workers: int = 1
+) -> Iterator[list[Server]]:
+    """Each variant under `benchmarks.serve` on a free port (pinned to `cpu`, or with `workers`)."""
     logs.mkdir(parents=True, exist_ok=True)
     servers: list[Server] = []
     try:
         for variant in variants:
             port = free_port()
-            log = logs / f"bench-server-{variant.app}.log"
+            log = logs / f"bench-server-{variant.app}-{workers}w.log"
             command = [sys.executable, "-m", "benchmarks.serve", variant.app, "--port", str(port)]
             if cpu is not None:
                 command += ["--cpu", str(cpu)]
+            if workers != 1:
+                command += ["--workers", str(workers)]
             with log.open("wb") as output:
                 process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
             servers.append(Server(variant, port, process, log))
@@ -110,7 +115,7 @@ def _serving(variants: tuple[Variant, ...], cpu: int | None, logs: Path) -> Iter
             stop_process(server.process)
 
 
-def _request(server: Server) -> bytes:
+def request(server: Server) -> bytes:
     # The same bytes to every server: the bare app ignores the key, the gateway decides on it.
     return request_bytes(
         METHOD,
@@ -120,9 +125,9 @@ def _request(server: Server) -> bytes:
     )
 
 
-async def _check(server: Server) -> int:
+async def check(server: Server) -> int:
     """One request on its own connection; HarnessError unless it is the 200 the variant must give."""
-    response = await fetch(HOST, server.port, _request(server))
+    response = await fetch(HOST, server.port, request(server))
     variant = server.variant
     rule = response.headers.get(RULE_HEADER.decode())
     problems = []
@@ -140,14 +145,14 @@ async def _check(server: Server) -> int:
     return response.status
 
 
-async def _until_answering(server: Server) -> int:
+async def until_answering(server: Server) -> int:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while True:
         problem = server.exited()
         if problem is not None:
             raise HarnessError(problem)
         try:
-            return await _check(server)
+            return await check(server)
         except OSError:
             if time.monotonic() > deadline:
                 raise HarnessError(
@@ -173,7 +178,7 @@ async def _timed(server: Server, settings: Settings, requests: int) -> tuple[int
     The connections are opened before and closed after the CPU readings, so accepts are not counted.
     """
     try:
-        async with connected(HOST, server.port, _request(server), settings.server_connections) as pool:
+        async with connected(HOST, server.port, request(server), settings.server_connections) as pool:
             before = cpu_ticks(server.process.pid)
             result = await pool.send(requests, 200, BATCH_TIMEOUT)
             after = cpu_ticks(server.process.pid)
@@ -184,13 +189,13 @@ async def _timed(server: Server, settings: Settings, requests: int) -> tuple[int
 
 async def _run(settings: Settings, servers: list[Server]) -> dict[str, _Figures]:
     figures = {
-        server.variant.name: _Figures(Series(), [], [], [], [], await _until_answering(server))
+        server.variant.name: _Figures(Series(), [], [], [], [], await until_answering(server))
         for server in servers
     }
     for server in servers:
         await _timed(server, settings, settings.server_warmup)
     for rep, server in round_robin(servers, settings.reps):
-        await _check(server)
+        await check(server)
         ticks, seconds, client_cpu = await _timed(server, settings, settings.server_requests)
         series = figures[server.variant.name]
         cpu_seconds = ticks / CLOCK_TICKS_PER_SECOND
@@ -230,7 +235,7 @@ def run(settings: Settings) -> list[Measurement]:
         f"requests over {settings.server_connections} connections; {cores.note}",
         file=sys.stderr,
     )
-    with _serving(VARIANTS, cores.server_cpu, settings.out.parent) as servers, _pinned(cores.client_cpu):
+    with serving(VARIANTS, cores.server_cpu, settings.out.parent) as servers, _pinned(cores.client_cpu):
         figures = uvloop.run(_run(settings, servers))
     timings: list[Measurement] = []
     rates: list[Measurement] = []

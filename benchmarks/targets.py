@@ -79,6 +79,26 @@ def targets(settings: Settings) -> tuple[Target, ...]:
             "x",
         ),
         Target(
+            "decide_templates_xlarge_scaling",
+            f"decide: {settings.xlarge_templates:,} / {settings.small_templates:,} templates",
+            "decide.templates_xlarge",
+            "decide.templates_small",
+            "at most",
+            1.20,
+            "x",
+        ),
+        Target(
+            "decide_keys_xlarge_scaling",
+            f"decide: {settings.xlarge_keys:,} / 100 keys, in one process"
+            if settings.xlarge_keys
+            else "decide: --xlarge-keys N / 100 keys, in one process",
+            "decide.keys_xlarge",
+            "decide.keys_xlarge_reference",
+            "at most",
+            1.20,
+            "x",
+        ),
+        Target(
             "server_cpu_overhead",
             "uvicorn: server CPU per request, gateway (metrics off) / bare app",
             "server.gateway",

@@ -1,8 +1,10 @@
 """Shared fixtures and the Hypothesis profiles.
 
 Profiles: `ci` (CI=true: 60 derandomized examples, 15 stateful steps, so CI is fast
-and repeatable), `dev` (the default: 150 random examples), `deep` (`make test-deep`:
-1,000 examples, 50 stateful steps). HYPOTHESIS_PROFILE overrides the choice.
+and repeatable), `dev` (the default, `make test`: 100 random examples, 15 stateful steps,
+so a run explores new cases and stays within minutes), `deep` (`make test-deep`: 1,000
+examples, 50 stateful steps). HYPOTHESIS_PROFILE overrides the choice. Tests marked
+`deep` (heavy settings of their own) are deselected unless asked for (`-m deep`, `make test-deep`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ settings.register_profile(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", max_examples=150, deadline=None)
+settings.register_profile("dev", max_examples=100, stateful_step_count=15, deadline=None)
 settings.register_profile(
     "deep",
     max_examples=1000,

@@ -17,9 +17,12 @@ TIMINGS = {
     "decide.templates_small",
     "decide.templates_medium",
     "decide.templates_large",
+    "decide.templates_xlarge",
     "decide.keys_small",
     "decide.keys_medium",
     "decide.keys_large",
+    "decide.keys_xlarge",
+    "decide.keys_xlarge_reference",
     "replay.gateway_call",
     "replay.virtual_request",
     "server.bare",
@@ -27,9 +30,21 @@ TIMINGS = {
     "server.gateway_metrics",
     "store.memory",
     "store.redis",
+    *(f"workers.{app}_{n}" for app in ("bare", "gateway") for n in (1, 2, 4)),
 }
-RATES = {"server.bare.requests_per_second", "server.gateway.requests_per_second"}
-SECONDS = {"build.templates_large.compile", "build.keys_large.plan_set", "build.keys_large.compile"}
+RATES = {
+    "server.bare.requests_per_second",
+    "server.gateway.requests_per_second",
+    *(f"workers.{app}_{n}.requests_per_second" for app in ("bare", "gateway") for n in (1, 2, 4)),
+}
+SECONDS = {
+    "build.templates_large.compile",
+    "build.templates_xlarge.compile",
+    "build.keys_large.plan_set",
+    "build.keys_large.compile",
+    "build.keys_xlarge.plan_set",
+    "build.keys_xlarge.compile",
+}
 # At --quick sizes the allocator may reuse freed memory, so RSS growth may be 0 (never negative peaks).
 MEBIBYTES = {
     "build.templates_large.table_rss",
@@ -39,6 +54,11 @@ MEBIBYTES = {
     "build.keys_large.table_rss",
     "build.keys_large.peak_rss",
     "build.keys_medium.traced_peak",
+    "build.templates_xlarge.table_rss",
+    "build.templates_xlarge.peak_rss",
+    "build.keys_xlarge.plan_set_rss",
+    "build.keys_xlarge.table_rss",
+    "build.keys_xlarge.peak_rss",
 }
 TARGETS = {
     "gateway_allowed_overhead",
@@ -46,6 +66,8 @@ TARGETS = {
     "denial_cost",
     "decide_templates_scaling",
     "decide_keys_scaling",
+    "decide_templates_xlarge_scaling",
+    "decide_keys_xlarge_scaling",
     "server_cpu_overhead",
     "control_detects_basehttp",
     "replay_rate",
@@ -60,7 +82,7 @@ REPS = 3
 def test_quick_run_checks_each_variant_and_writes_every_measurement_and_target(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
 
-    assert main(["--quick", "--out", str(out)]) == 0
+    assert main(["--quick", "--xlarge-keys", "2000", "--out", str(out)]) == 0
 
     document = json.loads(out.read_text())
     measurements, targets = document["measurements"], document["targets"]
@@ -80,8 +102,22 @@ def test_quick_run_checks_each_variant_and_writes_every_measurement_and_target(t
         assert measurements[name]["median"] > 0, name
     for name in MEBIBYTES:
         assert measurements[name]["median"] >= 0, name
-    for name in ("asgi.bare", "server.bare", "decide.templates_small", "decide.keys_small", "store.memory"):
+    for name in (
+        "asgi.bare",
+        "server.bare",
+        "decide.templates_small",
+        "decide.keys_small",
+        "decide.keys_xlarge_reference",
+        "store.memory",
+        *(f"workers.bare_{n}" for n in (1, 2, 4)),
+    ):
         assert measurements[name]["ratio"] == 1.0, name
+    # Each worker count is compared with the bare app at the same count, and says how many cores ran it.
+    for n in (1, 2, 4):
+        gateway = measurements[f"workers.gateway_{n}"]
+        assert gateway["baseline"] == f"workers.bare_{n}"
+        assert gateway["details"]["workers"] == n and gateway["details"]["cores"] >= 1
+    assert measurements["decide.keys_xlarge"]["details"]["keys"] == 2000
 
     assert set(targets) == TARGETS
     for name, target in targets.items():

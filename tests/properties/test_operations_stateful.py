@@ -3,12 +3,15 @@ back while requests arrive; a model says what every request must get at each ste
 
 Invariants: a refused file never changes a decision; a rollback restores exactly the earlier
 decisions; every request is decided by the table the model says is in force for it.
+The profile bounds the sessions `make test` runs; 200-operation sessions are `deep`.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -81,10 +84,14 @@ class GatewayOperations(RuleBasedStateMachine):
         return asyncio.run(call_asgi(self.gateway, method, f"/_gw467/admin/{action}", headers, body)).status
 
     def fingerprint(self) -> list[tuple[int, str | None]]:
+        # One event loop for all the probes: a loop per probe cost three times the gateway's work.
+        return asyncio.run(self._probe_answers())
+
+    async def _probe_answers(self) -> list[tuple[int, str | None]]:
         answers = []
         for client, _, method, path in PROBES:
             headers = [(b"authorization", f"Bearer {DEMO_KEYS[client]}".encode())]
-            response = asyncio.run(call_asgi(self.gateway, method, path, headers))
+            response = await call_asgi(self.gateway, method, path, headers)
             answers.append((response.status, response.header("x-gw467-rule")))
         return answers
 
@@ -152,6 +159,15 @@ class GatewayOperations(RuleBasedStateMachine):
 
 
 TestGatewayOperations = GatewayOperations.TestCase
+
+
+@pytest.mark.deep
+class TestLongOperatorSessions(GatewayOperations.TestCase):
+    """Sessions of 200 operations, whatever the profile: rollbacks through long histories."""
+
+    settings = settings(
+        max_examples=40, stateful_step_count=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
 
 
 def test_probe_set_covers_every_demo_client() -> None:

@@ -262,3 +262,26 @@ def test_a_decoded_value_is_forwarded_decoded_and_routes_once_per_raw_spelling()
     trie = RouteTrie(REAL_SHAPES)
     assert trie.route("GET", "/v1/items/jos%C3%A9") == (4, "/v1/items/jos\u00e9")
     assert trie.route("GET", "/v1/items/hello%20world") == (4, "/v1/items/hello world")
+
+
+def test_backtracking_inside_a_respelled_branch_through_a_typed_segment_keeps_the_respelling() -> None:
+    """/K/7/a/y: the literal 7 under k dead-ends at y; the search backs up to the int segment beside
+    it, still below the respelled k."""
+    trie = RouteTrie((Endpoint("z", "GET", "/k/7/a/z", "s"), Endpoint("y", "GET", "/k/{n:int}/a/y", "s")))
+    match = trie.match("GET", ("K", "7", "a", "y"))
+    assert match is not None and match.endpoint == 1 and match.respelled is True
+    assert trie.route("GET", "/K/7/a/y") == (1, "/k/7/a/y")
+
+
+@pytest.mark.parametrize(
+    ("raw", "forwarded", "respelled"), [("/K/a/b/c", "/k/a/b/c", True), ("/k/a/b/c", "/k/a/b/c", False)]
+)
+def test_backtracking_to_a_catch_all_keeps_or_leaves_the_respelling(
+    raw: str, forwarded: str, respelled: bool
+) -> None:
+    """/K/a/b/c: the literal a leads to a dead end at b; the search backs up to k's catch-all."""
+    trie = RouteTrie((Endpoint("z", "GET", "/k/a/z", "s"), Endpoint("rest", "GET", "/k/{rest:path}", "s")))
+    segments = tuple(raw[1:].split("/"))
+    match = trie.match("GET", segments)
+    assert match is not None and match.endpoint == 1 and match.respelled is respelled
+    assert trie.route("GET", raw) == (1, forwarded)

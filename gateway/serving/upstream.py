@@ -3,7 +3,11 @@
 Routes are built from a plan set's catalogue, so the demo serves whatever
 endpoints a plan file declares (a user's own included); they are listed in the
 gateway's precedence order (literal, typed, `str`, `path`), so Starlette's first
-match is the endpoint the gateway decided on. Payloads are plausible
+match is the endpoint the gateway decided on. Behind the gateway, a request goes
+straight to the route of the endpoint it was decided on (`scope["state"]["gw467_endpoint"]`,
+set by the middleware, never by the caller) when that route matches it in full: the same
+answer as the router's first match, without trying every route before it (the replay sends
+hundreds of thousands of requests through this app). Payloads are plausible
 and deterministic: link resolution redirects, media answers with a 1x1 PNG,
 timelines and lookups with JSON shaped like Twitter's API v2. Each surface is
 served by a backend pool named in the service map (`gateway.serving.services`); a pool
@@ -18,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.core.plans import Endpoint, PlanSet
@@ -48,11 +52,21 @@ class DemoUpstream:
             for endpoint in ranked
         ]
         self._app = Starlette(routes=routes)
+        self._route_of: dict[Endpoint, Route] = dict(zip(ranked, routes, strict=True))
 
     def replace_services(self, services: ServiceMap) -> None:
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope.get("state")
+        endpoint = state.get("gw467_endpoint") if state is not None and scope["type"] == "http" else None
+        route = self._route_of.get(endpoint) if endpoint is not None else None
+        if route is not None:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
         await self._app(scope, receive, send)
 
     def _through_pool(self, endpoint: Endpoint) -> Handler:

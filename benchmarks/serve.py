@@ -19,6 +19,10 @@ from benchmarks.settings import ALLOWING_PLANS
 from gateway.serving.middleware import EntitlementMiddleware
 
 HOST = "127.0.0.1"
+# Set by the store group (`benchmarks.store_bench`) for the two quota apps.
+QUOTA_PLANS_VARIABLE = "GW467_BENCH_QUOTA_PLANS"
+STORE_URL_VARIABLE = "GW467_BENCH_STORE"
+STATE_DIR_VARIABLE = "GW467_BENCH_STATE_DIR"
 
 
 def gateway_app() -> ASGIApp:
@@ -29,11 +33,28 @@ def gateway_metrics_app() -> ASGIApp:
     return EntitlementMiddleware(bare_app(), ALLOWING_PLANS, metrics=True)
 
 
+def gateway_quota_app() -> ASGIApp:
+    """The gateway with quotas counted in this process (the store group's plan file, from the env)."""
+    return EntitlementMiddleware(bare_app(), os.environ[QUOTA_PLANS_VARIABLE])
+
+
+def gateway_quota_redis_app() -> ASGIApp:
+    """The same with quotas counted in the Redis the store group started (its URL from the env)."""
+    return EntitlementMiddleware(
+        bare_app(),
+        os.environ[QUOTA_PLANS_VARIABLE],
+        store=os.environ[STORE_URL_VARIABLE],
+        state_dir=os.environ[STATE_DIR_VARIABLE],
+    )
+
+
 # Module-level factories: uvicorn's worker processes import the app by name.
 APPS: dict[str, Callable[[], ASGIApp]] = {
     "bare": bare_app,
     "gateway": gateway_app,
     "gateway-metrics": gateway_metrics_app,
+    "gateway-quota": gateway_quota_app,
+    "gateway-quota-redis": gateway_quota_redis_app,
 }
 
 

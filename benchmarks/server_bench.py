@@ -47,6 +47,7 @@ class Variant:
     label: str
     app: str
     rule: str | None
+    key: str = KEY  # the bearer key of the request every rep sends
 
 
 VARIANTS = (
@@ -116,12 +117,12 @@ def serving(
 
 
 def request(server: Server) -> bytes:
-    # The same bytes to every server: the bare app ignores the key, the gateway decides on it.
+    # The same bytes to every server of a group: the bare app ignores the key, the gateway decides on it.
     return request_bytes(
         METHOD,
         PATH,
         f"{HOST}:{server.port}",
-        {"User-Agent": "gw467-bench", "Accept": "*/*", "Authorization": f"Bearer {KEY}"},
+        {"User-Agent": "gw467-bench", "Accept": "*/*", "Authorization": f"Bearer {server.variant.key}"},
     )
 
 
@@ -229,17 +230,22 @@ def _pinned(cpu: int | None) -> Iterator[None]:
 
 def run(settings: Settings) -> list[Measurement]:
     """Each server's CPU per request (ratio to the bare app's) and its request rate (information)."""
+    return measure(settings, VARIANTS, GROUP)
+
+
+def measure(settings: Settings, variants: tuple[Variant, ...], group: str) -> list[Measurement]:
+    """`variants` under uvicorn, interleaved: CPU per request (ratios to the first) and req/s."""
     cores = pinning()
     print(
-        f"server: {len(VARIANTS)} uvicorn servers x {settings.reps} reps x {settings.server_requests:,} "
+        f"{group}: {len(variants)} uvicorn servers x {settings.reps} reps x {settings.server_requests:,} "
         f"requests over {settings.server_connections} connections; {cores.note}",
         file=sys.stderr,
     )
-    with serving(VARIANTS, cores.server_cpu, settings.out.parent) as servers, _pinned(cores.client_cpu):
+    with serving(variants, cores.server_cpu, settings.out.parent) as servers, _pinned(cores.client_cpu):
         figures = uvloop.run(_run(settings, servers))
     timings: list[Measurement] = []
     rates: list[Measurement] = []
-    for variant in VARIANTS:
+    for variant in variants:
         figure = figures[variant.name]
         common = {
             "requests_per_rep": settings.server_requests,
@@ -251,7 +257,7 @@ def run(settings: Settings) -> list[Measurement]:
             Measurement.timing(
                 variant.name,
                 f"{variant.label}, CPU/request",
-                GROUP,
+                group,
                 "ns/request",
                 figure.cpu,
                 cpu_ticks=figure.ticks,
@@ -265,7 +271,7 @@ def run(settings: Settings) -> list[Measurement]:
                 f"{variant.name}.requests_per_second",
                 f"{variant.label}, req/s (server CPU {statistics.median(figure.server_cpu_share):.0%}, "
                 f"client {statistics.median(figure.client_cpu_share):.0%})",
-                GROUP,
+                group,
                 "req/s",
                 figure.requests_per_second,
                 server_cpu_share=figure.server_cpu_share,

@@ -1,5 +1,7 @@
 """Group "store": what a shared quota costs, a Redis-backed quota check beside the in-memory one.
 
+In process and under uvicorn (server CPU per request, as the server group measures it).
+
 Both variants answer the same GET /2/tweets/12 from a third-party key whose plan has a quota (the
 baseline's `essential` plan with its limit raised so no rep runs out), in front of the same bare
 app, interleaved in one event loop. The Redis variant talks to a real redis-server this group
@@ -11,6 +13,7 @@ a variant that answers from its failure policy instead of the store aborts the r
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 from pathlib import Path
@@ -19,6 +22,8 @@ from tempfile import TemporaryDirectory
 from benchmarks.apps import UPSTREAM_BODY, bare_app
 from benchmarks.asgi_driver import call_once, http_scope, time_batch
 from benchmarks.results import HarnessError, Measurement, set_ratios
+from benchmarks.serve import QUOTA_PLANS_VARIABLE, STATE_DIR_VARIABLE, STORE_URL_VARIABLE
+from benchmarks.server_bench import Variant, measure
 from benchmarks.settings import PLANS, Settings
 from benchmarks.stats import Series, round_robin
 from gateway.serving.middleware import EntitlementMiddleware
@@ -97,8 +102,15 @@ async def _run(settings: Settings, plans: Path, redis_url: str, state: Path) -> 
     return measurements
 
 
+SERVER_VARIANTS = (
+    Variant("store.server_memory", "uvicorn: gateway, quota in memory", "gateway-quota", RULE, KEY),
+    Variant("store.server_redis", "uvicorn: gateway, quota in Redis", "gateway-quota-redis", RULE, KEY),
+)
+
+
 def run(settings: Settings) -> list[Measurement]:
-    """Both variants, interleaved, against a redis-server of this group's own."""
+    """Both variants, interleaved, in process and then under uvicorn, against a redis-server of this
+    group's own."""
     if REDIS_SERVER is None:
         raise HarnessError("the store group needs Debian's redis-server: apt-get install redis-server")
     print(
@@ -109,7 +121,16 @@ def run(settings: Settings) -> list[Measurement]:
         directory = Path(scratch)
         redis = RedisServer(directory)
         redis.start()
+        plans = _plan_file(directory)
         try:
-            return asyncio.run(_run(settings, _plan_file(directory), redis.url, directory / "state"))
+            in_process = asyncio.run(_run(settings, plans, redis.url, directory / "state"))
+            os.environ.update(
+                {
+                    QUOTA_PLANS_VARIABLE: str(plans),
+                    STORE_URL_VARIABLE: redis.url,
+                    STATE_DIR_VARIABLE: str(directory / "server-state"),
+                }
+            )
+            return in_process + measure(settings, SERVER_VARIANTS, GROUP)
         finally:
             redis.stop()

@@ -30,11 +30,15 @@ TIMINGS = {
     "server.gateway_metrics",
     "store.memory",
     "store.redis",
+    "store.server_memory",
+    "store.server_redis",
     *(f"workers.{app}_{n}" for app in ("bare", "gateway") for n in (1, 2, 4)),
 }
 RATES = {
     "server.bare.requests_per_second",
     "server.gateway.requests_per_second",
+    "store.server_memory.requests_per_second",
+    "store.server_redis.requests_per_second",
     *(f"workers.{app}_{n}.requests_per_second" for app in ("bare", "gateway") for n in (1, 2, 4)),
 }
 SECONDS = {

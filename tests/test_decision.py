@@ -354,3 +354,21 @@ def test_public_and_preflight_decisions_carry_the_plan_files_refusal_bodies(
     decision = decide(decisions, method, path, authorization, preflight=preflight)
     assert decision.bodies is decisions.bodies
     assert decision.bodies[STATUS_NOT_ENTITLED] != TWITTER_BODIES[STATUS_NOT_ENTITLED]
+
+
+@pytest.mark.parametrize(
+    ("path", "authorization", "status"),
+    [
+        ("/v1/%2e%2e/items", [b"Bearer app-key-new-0002"], STATUS_BAD_PATH),
+        ("/v1/items/1", [], STATUS_UNAUTHENTICATED),
+        ("/v1/items/1", [b"Basic abc"], STATUS_UNAUTHENTICATED),
+        ("/v1/items/1", [b"Bearer not-a-known-key"], STATUS_UNAUTHENTICATED),
+    ],
+)
+def test_refusals_before_a_client_is_known_carry_the_plan_files_bodies(
+    path: str, authorization: list[bytes], status: int
+) -> None:
+    decisions = realistic_table()
+    decision = decide(decisions, "GET", path, authorization)
+    assert decision.status == status
+    assert decision.bodies is decisions.bodies

@@ -137,6 +137,10 @@ def test_escaped_letters_digits_and_allowed_punctuation_decode_to_themselves() -
         ("/v1/items/jos%c3%a9", ("v1", "items", "jos\u00e9")),
         ("/v1/items/%F0%9F%90%A6", ("v1", "items", "\U0001f426")),
         ("/v1/%20", ("v1", " ")),
+        # A UTF-8 run followed by a plain character, and by an escaped ASCII one: the run is
+        # decoded where it stands, before what follows it.
+        ("/v1/items/caf%C3%A9s", ("v1", "items", "caf\u00e9s")),
+        ("/v1/items/%C3%A9%41", ("v1", "items", "\u00e9A")),
     ],
 )
 def test_escaped_spaces_and_utf8_decode_as_starlette_decodes_them(

@@ -274,12 +274,18 @@ def test_backtracking_inside_a_respelled_branch_through_a_typed_segment_keeps_th
 
 
 @pytest.mark.parametrize(
-    ("raw", "forwarded", "respelled"), [("/K/a/b/c", "/k/a/b/c", True), ("/k/a/b/c", "/k/a/b/c", False)]
+    ("raw", "forwarded", "respelled"),
+    [
+        ("/K/a/b/c", "/k/a/b/c", True),  # through the search, after the literal a dead-ends
+        ("/k/a/b/c", "/k/a/b/c", False),
+        ("/K/b/c", "/k/b/c", True),  # straight to the catch-all, on the first walk
+        ("/k/b/c", "/k/b/c", False),
+    ],
 )
 def test_backtracking_to_a_catch_all_keeps_or_leaves_the_respelling(
     raw: str, forwarded: str, respelled: bool
 ) -> None:
-    """/K/a/b/c: the literal a leads to a dead end at b; the search backs up to k's catch-all."""
+    """Below a respelled literal (K for k) a catch-all match is respelled too; below k, it is not."""
     trie = RouteTrie((Endpoint("z", "GET", "/k/a/z", "s"), Endpoint("rest", "GET", "/k/{rest:path}", "s")))
     segments = tuple(raw[1:].split("/"))
     match = trie.match("GET", segments)

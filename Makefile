@@ -126,7 +126,8 @@ loadtest: $(TEST_STAMP)
 loadtest-distributed: $(TEST_STAMP)
 	$(LOADTEST_RUN) --workers 2
 
-# Mutation testing of the decision core; not part of CI (a full run takes about 4 minutes).
+# Mutation testing of the decision core; not part of CI (a full run takes 40 minutes or more on 2 cores:
+# each middleware mutant runs the property suites).
 # The files and the test selection are in pyproject.toml [tool.mutmut]. mutants/ is removed
 # first: mutmut keeps the verdicts of unchanged functions from run to run and does not retest
 # a survivor when only the tests changed, so a reused mutants/ can report a stale score.

@@ -73,6 +73,36 @@ def _xlarge_catalogue(templates: int) -> list[Measurement]:
     ]
 
 
+def _key_table_rows(name: str, label: str, figures: dict[str, Any], keys: int) -> list[Measurement]:
+    """The rows of one key-table probe: build and compile times, RSS growth of each and the peak."""
+    return [
+        Measurement.info(
+            f"build.{name}.plan_set", f"{label}: build PlanSet", GROUP, "s", figures["plan_set_seconds"]
+        ),
+        Measurement.info(
+            f"build.{name}.compile", f"{label}: compile", GROUP, "s", figures["compile_seconds"]
+        ),
+        *_mib(
+            f"build.{name}.plan_set_rss",
+            f"{label}: PlanSet RSS growth",
+            figures["plan_set_rss_bytes"],
+            bytes_per_key=figures["plan_set_rss_bytes"] / keys,
+        ),
+        *_mib(
+            f"build.{name}.table_rss",
+            f"{label}: table RSS growth",
+            figures["table_rss_bytes"],
+            bytes_per_key=figures["table_rss_bytes"] / keys,
+        ),
+        *_mib(
+            f"build.{name}.peak_rss",
+            f"{label}: peak RSS growth (PlanSet + compile)",
+            figures["peak_rss_growth_bytes"],
+            peak_reset=figures["peak_reset"],
+        ),
+    ]
+
+
 def _xlarge_keys(settings: Settings, keys: int) -> list[Measurement]:
     print(f"memory: a fresh process building and timing {keys:,} keys (minutes)", file=sys.stderr)
     figures = _probe(
@@ -100,30 +130,7 @@ def _xlarge_keys(settings: Settings, keys: int) -> list[Measurement]:
     return [
         baseline,
         timed,
-        Measurement.info(
-            "build.keys_xlarge.plan_set", f"{label}: build PlanSet", GROUP, "s", figures["plan_set_seconds"]
-        ),
-        Measurement.info(
-            "build.keys_xlarge.compile", f"{label}: compile", GROUP, "s", figures["compile_seconds"]
-        ),
-        *_mib(
-            "build.keys_xlarge.plan_set_rss",
-            f"{label}: PlanSet RSS growth",
-            figures["plan_set_rss_bytes"],
-            bytes_per_key=figures["plan_set_rss_bytes"] / keys,
-        ),
-        *_mib(
-            "build.keys_xlarge.table_rss",
-            f"{label}: table RSS growth",
-            figures["table_rss_bytes"],
-            bytes_per_key=figures["table_rss_bytes"] / keys,
-        ),
-        *_mib(
-            "build.keys_xlarge.peak_rss",
-            f"{label}: peak RSS growth (PlanSet + compile)",
-            figures["peak_rss_growth_bytes"],
-            peak_reset=figures["peak_reset"],
-        ),
+        *_key_table_rows("keys_xlarge", label, figures, keys),
     ]
 
 
@@ -161,34 +168,7 @@ def run(settings: Settings) -> list[Measurement]:
             catalogue["traced_peak_bytes"],
             retained=catalogue["traced_retained_bytes"],
         ),
-        Measurement.info(
-            "build.keys_large.plan_set",
-            f"{k_label}: build PlanSet",
-            GROUP,
-            "s",
-            key_table["plan_set_seconds"],
-        ),
-        Measurement.info(
-            "build.keys_large.compile", f"{k_label}: compile", GROUP, "s", key_table["compile_seconds"]
-        ),
-        *_mib(
-            "build.keys_large.plan_set_rss",
-            f"{k_label}: PlanSet RSS growth",
-            key_table["plan_set_rss_bytes"],
-            bytes_per_key=key_table["plan_set_rss_bytes"] / keys,
-        ),
-        *_mib(
-            "build.keys_large.table_rss",
-            f"{k_label}: table RSS growth",
-            key_table["table_rss_bytes"],
-            bytes_per_key=key_table["table_rss_bytes"] / keys,
-        ),
-        *_mib(
-            "build.keys_large.peak_rss",
-            f"{k_label}: peak RSS growth (PlanSet + compile)",
-            key_table["peak_rss_growth_bytes"],
-            peak_reset=key_table["peak_reset"],
-        ),
+        *_key_table_rows("keys_large", k_label, key_table, keys),
         *_mib(
             "build.keys_medium.traced_peak",
             f"{medium_keys:,} keys: tracemalloc peak of compile",

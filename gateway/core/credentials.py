@@ -30,8 +30,9 @@ def bearer_key(authorization_values: list[bytes]) -> bytes:
     if len(authorization_values) == 1:
         # The common case, checked cheaply; anything unusual gets the careful reading below.
         value = authorization_values[0]
-        if value[:7].lower() == _BEARER:
-            key = value[7:]
+        # equivalent mutants: a fast path; any other answer falls back to the careful reading
+        if value[:7].lower() == _BEARER:  # pragma: no mutate
+            key = value[7:]  # pragma: no mutate
             if key and b" " not in key and b"\t" not in key:
                 return key
     return _careful_bearer_key(authorization_values)

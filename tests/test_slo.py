@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from gateway.core.rules import status_kind
 from gateway.serving.slo import (
     DEFAULT_MIN_REQUESTS,
     DEFAULT_RULES,
@@ -55,7 +56,7 @@ class Traffic:
             failing = self._failed < error_share * self._sent
             self._failed += failing
             code = status if failing else 200
-            bad = is_bad(self.sli, first_party, code, gateway_made=failing and status < 500)
+            bad = is_bad(self.sli, first_party, status_kind(code), gateway_made=failing and status < 500)
             self.tracker.record(client_class, first_party, bad, self.now)
             self.now += 1 / rps
         self._sent = self._failed = 0
@@ -99,7 +100,7 @@ class Traffic:
 def test_is_bad_truth_table(
     sli: Sli, first_party: bool, status: int, gateway_made: bool, expected: bool
 ) -> None:
-    assert is_bad(sli, first_party, status, gateway_made) is expected
+    assert is_bad(sli, first_party, status_kind(status), gateway_made) is expected
 
 
 def test_parse_sli_accepts_the_two_names_and_refuses_others_in_one_line() -> None:
@@ -109,12 +110,12 @@ def test_parse_sli_accepts_the_two_names_and_refuses_others_in_one_line() -> Non
 
 
 def test_467_to_first_party_is_bad_only_under_first_party_denials() -> None:
-    assert is_bad("first-party-denials", True, 467, True)
-    assert not is_bad("5xx", True, 467, True)
+    assert is_bad("first-party-denials", True, status_kind(467), True)
+    assert not is_bad("5xx", True, status_kind(467), True)
 
 
 def test_467_to_third_party_is_never_bad() -> None:
-    assert not any(is_bad(sli, False, 467, True) for sli in ("5xx", "first-party-denials"))
+    assert not any(is_bad(sli, False, status_kind(467), True) for sli in ("5xx", "first-party-denials"))
 
 
 # AvailabilityTracker
@@ -336,8 +337,9 @@ def _steady(
 
 def test_a_class_at_100_percent_467_is_an_outage_under_first_party_denials() -> None:
     tracker = AvailabilityTracker()
+    denied = is_bad("first-party-denials", True, status_kind(467), True)
     for second in range(300):
-        tracker.record("tco", True, is_bad("first-party-denials", True, 467, True), float(second))
+        tracker.record("tco", True, denied, float(second))
     status = class_statuses(tracker, NOW)["tco"]
     assert (status.state, status.error_rate, status.requests) == ("outage", 1.0, 300)
 
@@ -345,7 +347,7 @@ def test_a_class_at_100_percent_467_is_an_outage_under_first_party_denials() -> 
 def test_the_same_467_outage_is_operational_under_5xx() -> None:
     tracker = AvailabilityTracker()
     for second in range(300):
-        tracker.record("tco", True, is_bad("5xx", True, 467, True), float(second))
+        tracker.record("tco", True, is_bad("5xx", True, status_kind(467), True), float(second))
     assert class_statuses(tracker, NOW)["tco"].state == "operational"
 
 
@@ -419,8 +421,9 @@ def test_status_document_reports_the_467_outage_by_class_in_a_fixed_order() -> N
 
 def test_status_document_says_beside_it_what_a_5xx_only_page_would_say() -> None:
     tracker = AvailabilityTracker()
+    denied = is_bad("first-party-denials", True, status_kind(467), True)
     for second in range(300):
-        tracker.record("tco", True, is_bad("first-party-denials", True, 467, True), float(second))
+        tracker.record("tco", True, denied, float(second))
         tracker.record("media", True, True, float(second), server_error=second % 2 == 0)
     alert = BurnRateAlert().evaluate(tracker, NOW)
     document = status_document(tracker, alert, NOW, "first-party-denials", 0.999)

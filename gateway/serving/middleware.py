@@ -160,11 +160,13 @@ class EntitlementMiddleware:
             return
 
         started = time.perf_counter()
-        authorization = [
-            value for name, value in scope["headers"] if len(name) == 13 and name.lower() == _AUTHORIZATION
-        ]
+        headers = scope["headers"]
+        authorization = []
+        for name, value in headers:
+            if len(name) == 13 and name.lower() == _AUTHORIZATION:
+                authorization.append(value)
         method = scope["method"]
-        preflight = preflight_method(scope["headers"]) if method == "OPTIONS" else None
+        preflight = preflight_method(headers) if method == "OPTIONS" else None
         gateway = self.gateway
         decision, canary = gateway.decide(method, raw_path, authorization, preflight)
 
@@ -173,21 +175,27 @@ class EntitlementMiddleware:
             gateway.observe(decision, decision.status, decision.rule, True, _since(started), canary)
             return
 
-        admission = await gateway.admit(decision)
-        rule = admission.rule
-        if not admission.admitted:
-            await send_gateway_response(send, admission.status, rule, admission.headers, decision.bodies)
-            gateway.observe(decision, admission.status, rule, True, _since(started), canary)
-            return
-        if self._rule_on_app_responses:
-            extra_headers = [(RULE_HEADER, rule.encoded), *admission.headers]
-        else:
-            extra_headers = admission.headers
-
         verdict = decision.verdict
-        client = decision.client
         # No client for a public endpoint or a preflight reached without a known key.
         assert verdict is not None and decision.path is not None
+        rule = decision.rule
+        extra_headers: tuple[tuple[bytes, bytes], ...]
+        if verdict.quota is None:
+            # Nothing to count: no call into the quota ledger or the store.
+            extra_headers = ((RULE_HEADER, rule.encoded),) if self._rule_on_app_responses else ()
+        else:
+            admission = await gateway.admit(decision)
+            rule = admission.rule
+            if not admission.admitted:
+                await send_gateway_response(send, admission.status, rule, admission.headers, decision.bodies)
+                gateway.observe(decision, admission.status, rule, True, _since(started), canary)
+                return
+            if self._rule_on_app_responses:
+                extra_headers = ((RULE_HEADER, rule.encoded), *admission.headers)
+            else:
+                extra_headers = tuple(admission.headers)
+
+        client = decision.client
         # The scope and its state dict are this request's own (servers build them per
         # request, as the ASGI spec asks), so they are written in place, as Starlette does.
         state = scope.get("state")
@@ -216,7 +224,7 @@ class EntitlementMiddleware:
         try:
             await self.app(scope, receive, send_with_rule)
         finally:
-            gateway.observe(decision, status, rule, False, _since(started), canary)
+            gateway.observe(decision, status, rule, False, time.perf_counter() - started, canary)
 
     async def _lifespan_with_fleet(self, fleet: Fleet, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass lifespan to the app, joining the fleet at startup and leaving it at shutdown."""

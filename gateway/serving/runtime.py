@@ -64,11 +64,9 @@ def as_table(plans: str | Path | PlanSet | DecisionTable) -> DecisionTable:
     return compile_plan_set(load_plan_set(plans))
 
 
-class Ruling(NamedTuple):
-    """The decision that applies to a request, and the canary that made it, if one did."""
-
-    decision: Decision
-    canary: CanaryController | None
+# The decision that applies to a request, and the canary that made it, if one did. A plain
+# tuple rather than a NamedTuple: one is built per request, and a NamedTuple costs 4x more.
+Ruling = tuple[Decision, CanaryController | None]
 
 
 class Admission(NamedTuple):
@@ -162,7 +160,7 @@ class Gateway:
         stage = self.rollout.stage
         decision = decide(stage.active, method, raw_path, authorization, preflight=preflight)
         if stage.candidate is None:
-            return Ruling(decision, None)
+            return decision, None
         candidate = decide(stage.candidate, method, raw_path, authorization, preflight=preflight)
         if stage.shadow is not None:
             divergence = stage.shadow.observe(method, raw_path, decision, candidate)
@@ -170,14 +168,14 @@ class Gateway:
                 self.metrics.shadow_divergence(
                     divergence.client_class, divergence.endpoint_id, divergence.direction
                 )
-            return Ruling(decision, None)
+            return decision, None
         canary = stage.canary
         if canary is not None:
             client = decision.client or candidate.client
             endpoint = decision.endpoint or candidate.endpoint
             if client is not None and endpoint is not None and canary.in_slice(client.id, endpoint.id):
-                return Ruling(candidate, canary)
-        return Ruling(decision, None)
+                return candidate, canary
+        return decision, None
 
     async def admit(self, decision: Decision) -> Admission:
         """Count a forwarded decision against its plan's quota, if it has one: in this process,
@@ -279,14 +277,15 @@ class Gateway:
             )
         if client is None:
             return
+        identity = client.identity
+        first_party = identity.first_party
         now = self.clock()
-        bad = is_bad(self.sli, client.first_party, status, gateway_made)
-        server_error = status_kind(status) is StatusKind.SERVER_ERROR  # what a 5xx-only page counts
-        self.availability.record(client.client_class, client.first_party, bad, now, server_error)
+        kind = status_kind(status)
+        bad = is_bad(self.sli, first_party, kind, gateway_made)
+        server_error = kind is StatusKind.SERVER_ERROR  # what a 5xx-only page counts
+        self.availability.record(identity.client_class, first_party, bad, now, server_error)
         if self.on_record is not None:
-            self.on_record(
-                client.client_class, client.first_party, bad, server_error, now, canary is not None
-            )
+            self.on_record(identity.client_class, first_party, bad, server_error, now, canary is not None)
         if canary is None:
             return
         stage_canary = self.rollout.stage.canary

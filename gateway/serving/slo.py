@@ -10,7 +10,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from gateway.core.rules import StatusKind, status_kind
+from gateway.core.rules import StatusKind
 
 Sli = Literal["5xx", "first-party-denials"]
 SLI_NAMES: tuple[Sli, ...] = ("5xx", "first-party-denials")
@@ -50,15 +50,14 @@ def parse_sli(name: str) -> Sli:
     raise ValueError(f"unknown SLI {name!r} (use {' or '.join(map(repr, SLI_NAMES))})")
 
 
-def is_bad(sli: Sli, first_party: bool, status: int, gateway_made: bool) -> bool:
-    """Whether one response counts against availability under `sli`.
+def is_bad(sli: Sli, first_party: bool, kind: StatusKind, gateway_made: bool) -> bool:
+    """Whether one response, of status kind `kind` (`status_kind`), counts against availability under `sli`.
 
     "5xx" is the common dashboard default, blind to 467 (not a 5xx): under it the
     2023 outage was all green. "first-party-denials" also counts any 4xx the gateway
     itself made for a first-party client (467, 429, 401, 404, 400), since first-party
     clients have no plan to outgrow. Third-party denials are the plans working, never bad.
     """
-    kind = status_kind(status)
     if kind is StatusKind.SERVER_ERROR:
         return True
     return sli == "first-party-denials" and first_party and gateway_made and kind is not StatusKind.OK

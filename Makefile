@@ -8,10 +8,11 @@ VENV       := .venv
 BIN        := $(VENV)/bin
 CLI_STAMP  := $(VENV)/.installed-cli
 TEST_STAMP := $(VENV)/.installed-test
+COMPILED_STAMP := $(VENV)/.compiled-hot-path
 PIP        := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PLAN   ?= plans/2023-03-06-billing.toml
 
-.PHONY: soak help venv replay replay-fixed replay-2019 compare demo test test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
+.PHONY: soak help venv replay replay-fixed replay-2019 compare demo test test-compiled compile pure test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
 
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json, .png and .html"
@@ -19,6 +20,8 @@ help:
 	@echo "make compare    the same hour once per safety layer, and on a fleet with rollout rings; out/compare.json, .png and .html"
 	@echo "make demo       client x surface matrix: baseline, billing (the outage), fixed"
 	@echo "make test       the whole test suite on every core, slowest 15 shown (Hypothesis 'ci' profile when CI=true)"
+	@echo "make compile    the hot-path modules compiled by mypyc, beside their sources (make pure removes them)"
+	@echo "make test-compiled   the same suite against the compiled modules (CI runs make test and this)"
 	@echo "make test-deep  property tests under the deep Hypothesis profile, and the tests marked deep"
 	@echo "make lint       ruff and mypy --strict"
 	@echo "make bench      in-process and decision-cost benchmarks, ratios from one run"
@@ -82,8 +85,27 @@ demo: $(CLI_STAMP)
 # one worker, so a module's fixtures are built once: the browser, the wheel, and the one full
 # replay each tests/replay/test_shipped_*.py shares. --durations: the slowest tests, so a
 # regression in test time shows in every run.
+# make test runs the Python sources, even where `make compile` built the hot path;
+# make test-compiled runs the same suite against the compiled modules (CI runs both).
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile --durations=15
+
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --durations=15
+	GW467_PURE_PYTHON=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-compiled: $(COMPILED_STAMP)
+	GW467_EXPECT_COMPILED=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The hot-path modules (gateway/implementation.py HOT_PATH) compiled by mypyc, in place beside
+# their sources, which stay the fallback; rebuilt when a source changes. make pure removes them.
+compile: $(COMPILED_STAMP)
+
+$(COMPILED_STAMP): $(TEST_STAMP) setup.py $(wildcard gateway/core/*.py gateway/serving/*.py gateway/implementation.py)
+	@$(BIN)/python -c "import sysconfig, pathlib, sys; h = pathlib.Path(sysconfig.get_paths()['include'], 'Python.h'); sys.exit(0 if h.exists() else 'gw467: make compile needs the Python headers (' + str(h) + ') and a C compiler')"
+	GW467_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace --build-temp build/mypyc
+	@touch $@
+
+pure:
+	rm -f gateway/*/*.so $(COMPILED_STAMP)
 
 # -m "": the `deep` tests too, which pyproject's addopts deselect from make test.
 test-deep: $(TEST_STAMP)
@@ -103,8 +125,8 @@ bench: $(TEST_STAMP)
 serve: $(CLI_STAMP)
 	$(BIN)/gw467 serve --plans $(PLAN)
 
-clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis .ruff_cache .mypy_cache *.egg-info
+clean: pure
+	rm -rf $(VENV) out build .pytest_cache .hypothesis .ruff_cache .mypy_cache *.egg-info
 
 # Load tests (loadtests/). Without PLAN on the command line, `make loadtest` replays the
 # incident live: start on the baseline, push the billing plan at half-time. PLAN=FILE
@@ -162,10 +184,11 @@ print(f"\nmutation score: {killed}/{total} killed ({100 * killed / max(total, 1)
 endef
 export MUTATION_SCORE
 
+# Mutants are made of the sources, so the run loads sources only (GW467_PURE_PYTHON=1).
 mutation: $(TEST_STAMP)
 	@test -x $(MUTMUT) || $(BIN)/python -m pip install --quiet --disable-pip-version-check 'mutmut>=3.8,<4'
 	rm -rf mutants
-	CI=true PYTHONHASHSEED=0 $(MUTMUT) run
+	GW467_PURE_PYTHON=1 CI=true PYTHONHASHSEED=0 $(MUTMUT) run
 	@$(BIN)/python -c "$$MUTATION_SCORE"
 
 # Locust against the bare app and the gateway under uvicorn (benchmarks/loadtest_bench.py):

@@ -16,19 +16,26 @@ from pathlib import Path
 from benchmarks import (
     asgi_bench,
     decision_bench,
+    hot_path_profile,
     memory_bench,
+    pure_bench,
     replay_bench,
     server_bench,
     store_bench,
     workers_bench,
 )
-from benchmarks.report import show, table, targets_table, write_json
+from benchmarks.report import profile_table, show, table, targets_table, write_json
 from benchmarks.results import HarnessError, Measurement
 from benchmarks.settings import DEFAULT_OUT, GROUPS, Settings, quick
 from benchmarks.targets import judge_all
+from gateway.implementation import running_compiled
+
+# The in-process targets: a miss of any of them prints where an allowed request's time goes.
+PROFILED_TARGETS = ("gateway_allowed_overhead", "gateway_metrics_overhead", "denial_cost")
 
 RUNNERS: dict[str, Callable[[Settings], list[Measurement]]] = {
     "asgi": asgi_bench.run,
+    "pure": pure_bench.run,
     "decide": decision_bench.run,
     "replay": replay_bench.run,
     "server": server_bench.run,
@@ -125,6 +132,12 @@ def _caption(settings: Settings, measurements: list[Measurement], wall: float) -
         lines.append(f"workers: 1, 2 and 4 uvicorn workers, unpinned; {workers_bench.cores_note()}")
     if "memory" in settings.groups:
         lines.append("compile and memory rows: one fresh process each, measured once")
+    compiled = running_compiled()
+    lines.append(
+        f"hot path: {len(compiled)} modules compiled by mypyc"
+        if compiled
+        else "hot path: Python sources (make compile builds the compiled modules)"
+    )
     lines.append(f"wall {wall:.1f} s; JSON written to {settings.out}")
     return "\n".join(lines)
 
@@ -151,7 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         "uvicorn": version("uvicorn"),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
+        "compiled_modules": running_compiled(),
     }
+    missed = [j.target.name for j in judgements if j.result == "miss" and j.target.name in PROFILED_TARGETS]
+    profile_rows: list[hot_path_profile.Row] = []
+    by_place: dict[str, float] = {}
+    if missed and not settings.quick:
+        print(f"profile: {', '.join(missed)} missed; profiling the allowed request", file=sys.stderr)
+        profile_rows, by_place = hot_path_profile.profile(settings.requests)
+        meta["profile"] = {"by_place": by_place, "top": [asdict(row) for row in profile_rows]}
     write_json(settings.out, measurements, judgements, meta)
     suffix = " (--quick)" if settings.quick else ""
     show(
@@ -162,5 +183,6 @@ def main(argv: list[str] | None = None) -> int:
             "a miss is reported, never asserted"
             + ("; --quick sizes are too small for pass/miss to mean anything" if settings.quick else ""),
         ),
+        *([profile_table(profile_rows, by_place, settings.requests)] if profile_rows else []),
     )
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.hot_path_profile import Row
 from benchmarks.results import Measurement
 from benchmarks.targets import Judgement
 
@@ -93,6 +94,22 @@ def targets_table(judgements: list[Judgement], title: str, caption: str) -> Tabl
             spread,
             {"pass": "pass", "miss": "[bold red]miss[/]"}.get(judgement.result, judgement.result),
         )
+    return result
+
+
+def profile_table(rows: list[Row], by_place: dict[str, float], requests: int) -> Table:
+    places = ", ".join(f"{place} {share:.0%}" for place, share in by_place.items())
+    result = Table(
+        title="where an allowed request's time goes (cProfile, own time)",
+        caption=f"{requests:,} allowed requests; by place: {places}",
+        title_justify="left",
+    )
+    result.add_column("function")
+    result.add_column("where")
+    result.add_column("calls", justify="right")
+    result.add_column("own time", justify="right")
+    for row in rows:
+        result.add_row(row.function, row.where, f"{row.calls:,}", f"{row.own_share:.1%}")
     return result
 
 

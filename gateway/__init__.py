@@ -5,6 +5,8 @@ Put `EntitlementMiddleware` in front of any ASGI app with a plan file; see READM
 
 from importlib.metadata import PackageNotFoundError, version
 
+# First: under GW467_PURE_PYTHON=1 it makes every module below load from its source.
+from gateway import implementation as implementation
 from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.decision import Decision, DecisionTable, decide

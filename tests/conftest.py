@@ -5,6 +5,11 @@ and repeatable), `dev` (the default, `make test`: 100 random examples, 15 statef
 so a run explores new cases and stays within minutes), `deep` (`make test-deep`: 1,000
 examples, 50 stateful steps). HYPOTHESIS_PROFILE overrides the choice. Tests marked
 `deep` (heavy settings of their own) are deselected unless asked for (`-m deep`, `make test-deep`).
+
+The suite runs against the Python sources (`make test` sets GW467_PURE_PYTHON=1) or
+against the mypyc-compiled hot path (`make test-compiled` sets GW467_EXPECT_COMPILED=1,
+and the session refuses to start unless every hot-path module really is compiled);
+a compiled module older than its source stops the session, since it would shadow it.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+import gateway.serving.middleware
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
+from gateway.implementation import HOT_PATH, pure_python_forced, running_compiled, stale_builds
 
 settings.register_profile(
     "ci",
@@ -35,6 +42,21 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Test the implementation that was asked for, and never a stale build of it."""
+    assert gateway.serving.middleware  # imported above, with the whole hot path
+    if os.environ.get("GW467_EXPECT_COMPILED") == "1":
+        missing = sorted(set(HOT_PATH) - set(running_compiled()))
+        if missing or pure_python_forced():
+            raise pytest.UsageError(f"GW467_EXPECT_COMPILED=1 but not compiled: {missing} (run make compile)")
+    elif not pure_python_forced() and stale_builds():
+        raise pytest.UsageError(
+            f"compiled modules older than their sources: {stale_builds()} (make compile, or make pure)"
+        )
+
+
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
 

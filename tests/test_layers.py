@@ -23,9 +23,12 @@ def module_name(path: Path) -> str:
 
 def layer_of(module: str) -> int:
     """The layer of a gateway module. `gateway` itself is the public face of core and serving
-    (it re-exports both, and `__version__`), so it sits with serving; `gateway.__main__` is above all."""
+    (it re-exports both, and `__version__`), so it sits with serving; `gateway.implementation`, which
+    only chooses how modules load, sits with core; `gateway.__main__` is above all."""
     if module == "gateway":
         return LAYERS.index("serving")
+    if module == "gateway.implementation":
+        return LAYERS.index("core")  # picks compiled or source modules; imports no gateway code
     parts = module.split(".")
     return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else len(LAYERS)
 

@@ -52,14 +52,14 @@ class EntitlementMiddleware:
     was built. A server without lifespan gets 500 with that line for every request.
     To fail in your own code instead, load the file first (`load_plan_set` raises).
 
-    `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see
-    `Gateway`); pass `gateway=` instead of `plans` to front a runtime built
-    elsewhere (the replay does). `admin_token` turns on the admin API under
-    /_gw467/admin/ (off when None). `status_access` ("public", "token" or
-    "loopback") guards /_gw467/status and /_gw467/metrics, with `status_token`
-    (or the admin token) as the bearer token. `rule_header` "refusals" keeps
-    `x-gw467-rule` off the responses the app made ("all": on every response).
-    `check_token` lets callers other than loopback ask /_gw467/check for decisions.
+    `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see `Gateway`);
+    `timer` is the monotonic clock request durations are measured with. Pass `gateway=`
+    instead of `plans` to front a runtime built elsewhere (the replay does). `admin_token`
+    turns on the admin API under /_gw467/admin/ (off when None). `status_access` ("public",
+    "token" or "loopback") guards /_gw467/status and /_gw467/metrics, with `status_token` (or
+    the admin token) as the bearer token. `rule_header` "refusals" keeps `x-gw467-rule` off
+    the responses the app made ("all": on every response). `check_token` lets callers other
+    than loopback ask /_gw467/check for decisions.
 
     `store` is where quotas (and a fleet's stage) live: None or "memory" for this
     process, a redis:// URL or a `StateStore` to share them with other workers and
@@ -75,6 +75,7 @@ class EntitlementMiddleware:
         plans: str | Path | PlanSet | DecisionTable | None = None,
         clock: Callable[[], float] = time.time,
         *,
+        timer: Callable[[], float] = time.perf_counter,
         sli: str = "first-party-denials",
         slo: float = 0.999,
         min_requests: int = DEFAULT_MIN_REQUESTS,
@@ -93,6 +94,7 @@ class EntitlementMiddleware:
             choices = ", ".join(RULE_HEADER_CHOICES)
             raise ValueError(f"rule_header must be one of {choices}, not {rule_header!r}")
         self.app = app
+        self.timer = timer
         self.startup_error: ConfigError | None = None
         if gateway is None:
             if plans is None:
@@ -159,7 +161,8 @@ class EntitlementMiddleware:
             await self.control(scope, receive, send, raw_path)
             return
 
-        started = time.perf_counter()
+        timer = self.timer
+        started = timer()
         headers = scope["headers"]
         authorization = []
         for name, value in headers:
@@ -172,7 +175,7 @@ class EntitlementMiddleware:
 
         if decision.status is not None:
             await send_gateway_response(send, decision.status, decision.rule, bodies=decision.bodies)
-            gateway.observe(decision, decision.status, decision.rule, True, _since(started), canary)
+            gateway.observe(decision, decision.status, decision.rule, True, timer() - started, canary)
             return
 
         verdict = decision.verdict
@@ -188,7 +191,7 @@ class EntitlementMiddleware:
             rule = admission.rule
             if not admission.admitted:
                 await send_gateway_response(send, admission.status, rule, admission.headers, decision.bodies)
-                gateway.observe(decision, admission.status, rule, True, _since(started), canary)
+                gateway.observe(decision, admission.status, rule, True, timer() - started, canary)
                 return
             if self._rule_on_app_responses:
                 extra_headers = ((RULE_HEADER, rule.encoded), *admission.headers)
@@ -224,7 +227,7 @@ class EntitlementMiddleware:
         try:
             await self.app(scope, receive, send_with_rule)
         finally:
-            gateway.observe(decision, status, rule, False, time.perf_counter() - started, canary)
+            gateway.observe(decision, status, rule, False, timer() - started, canary)
 
     async def _lifespan_with_fleet(self, fleet: Fleet, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass lifespan to the app, joining the fleet at startup and leaving it at shutdown."""
@@ -262,7 +265,3 @@ async def _refuse_to_start(error: ConfigError, scope: Scope, receive: Receive, s
     elif kind == "websocket":
         await receive()
         await send({"type": "websocket.close", "code": 1011, "reason": "gw467 is not configured"})
-
-
-def _since(started: float) -> float:
-    return time.perf_counter() - started

@@ -1,0 +1,86 @@
+"""Which implementation of the hot-path modules runs: compiled by mypyc, or the Python sources.
+
+`make compile` (`GW467_COMPILE=1`, see setup.py) builds the modules on the request path
+(`HOT_PATH`) into extension modules beside their sources; Python then imports the
+extension module, and the source stays the fallback wherever nothing was built. The
+two are the same code: mypyc compiles the type-checked source, and CI runs the whole
+suite against each. `GW467_PURE_PYTHON=1` makes this process import the sources even
+where compiled modules are built (the mutation run, which mutates sources, and a
+side-by-side benchmark); it must be set before `gateway` is first imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from importlib.abc import MetaPathFinder
+from importlib.machinery import EXTENSION_SUFFIXES, SOURCE_SUFFIXES, FileFinder, ModuleSpec, SourceFileLoader
+from pathlib import Path
+from types import ModuleType
+
+PURE_PYTHON_ENV = "GW467_PURE_PYTHON"
+# The modules every request runs through, in the order they are compiled.
+HOT_PATH = (
+    "gateway.core.rules",
+    "gateway.core.paths",
+    "gateway.core.routing",
+    "gateway.core.credentials",
+    "gateway.core.decision",
+    "gateway.serving.slo",
+    "gateway.serving.quota",
+    "gateway.serving.responses",
+    "gateway.serving.runtime",
+    "gateway.serving.middleware",
+)
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class SourceOnlyFinder(MetaPathFinder):
+    """Finds gateway's own modules among their `.py` sources only, never an extension module."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if not fullname.startswith("gateway.") or path is None:
+            return None
+        for entry in path:
+            spec = FileFinder(entry, (SourceFileLoader, SOURCE_SUFFIXES)).find_spec(fullname, target)
+            if spec is not None:
+                return spec
+        return None
+
+
+def pure_python_forced() -> bool:
+    return os.environ.get(PURE_PYTHON_ENV) == "1"
+
+
+def compiled_source(module: str) -> tuple[Path, list[Path]]:
+    """A hot-path module's source file and the extension modules built from it, if any."""
+    source = PACKAGE_DIR.parent.joinpath(*module.split(".")).with_suffix(".py")
+    built = [source.with_suffix(suffix) for suffix in EXTENSION_SUFFIXES]
+    return source, [path for path in built if path.exists()]
+
+
+def running_compiled() -> list[str]:
+    """The gateway modules this process imported as extension modules."""
+    return sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if name.startswith("gateway.")
+        and str(getattr(module, "__file__", "") or "").endswith(tuple(EXTENSION_SUFFIXES))
+    )
+
+
+def stale_builds() -> list[str]:
+    """Hot-path modules whose extension module is older than their source (rebuild: make compile)."""
+    stale = []
+    for module in HOT_PATH:
+        source, built = compiled_source(module)
+        if any(path.stat().st_mtime < source.stat().st_mtime for path in built):
+            stale.append(module)
+    return stale
+
+
+if pure_python_forced() and not any(isinstance(finder, SourceOnlyFinder) for finder in sys.meta_path):
+    sys.meta_path.insert(0, SourceOnlyFinder())

@@ -33,7 +33,7 @@ from tests.test_under_uvicorn import (
 
 pytestmark = pytest.mark.slow  # builds and installs a wheel (about 5 s)
 
-CORE_REQUIREMENTS = {"starlette", "pydantic", "prometheus-client"}
+CORE_REQUIREMENTS = {"starlette", "pydantic", "prometheus-client", "mypy-extensions"}
 NOT_FOR_THE_MIDDLEWARE = ("matplotlib", "numpy", "PIL", "hypothesis", "rich", "uvicorn", "httpx", "locust")
 SHIPPED = [
     "gateway/py.typed",

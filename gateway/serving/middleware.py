@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from mypy_extensions import mypyc_attr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.core.config import ConfigError
@@ -39,6 +40,8 @@ _AUTHORIZATION = b"authorization"
 RULE_HEADER_CHOICES = ("all", "refusals")
 
 
+# Users may subclass the middleware, which mypyc must allow when this module is compiled.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class EntitlementMiddleware:
     """Decide every HTTP request against a plan file before `app` sees it.
 
@@ -78,7 +81,7 @@ class EntitlementMiddleware:
         timer: Callable[[], float] = time.perf_counter,
         sli: str = "first-party-denials",
         slo: float = 0.999,
-        min_requests: int = DEFAULT_MIN_REQUESTS,
+        min_requests: int | float = DEFAULT_MIN_REQUESTS,
         metrics: bool | GatewayMetrics = False,
         admin_token: str | None = None,
         status_access: str = "public",

@@ -108,7 +108,7 @@ class Gateway:
         *,
         sli: str = "first-party-denials",
         slo: float = 0.999,
-        min_requests: int = DEFAULT_MIN_REQUESTS,
+        min_requests: int | float = DEFAULT_MIN_REQUESTS,
         metrics: bool | GatewayMetrics = False,
         store: StateStore | None = None,
         store_failure: str = LOCAL,

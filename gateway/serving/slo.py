@@ -10,6 +10,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 from gateway.core.rules import StatusKind
 
 Sli = Literal["5xx", "first-party-denials"]
@@ -149,6 +151,8 @@ class _Series:
         return WindowCounts(self.totals[index], (self.server_errors if only_5xx else self.bads)[index])
 
 
+# The replay's fleet counts through a subclass, which mypyc must allow when this module is compiled.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AvailabilityTracker:
     """Request and bad-request counts per client class, in time buckets.
 
@@ -283,7 +287,7 @@ class BurnRateAlert:
         self,
         slo: float = DEFAULT_SLO,
         rules: tuple[BurnRateRule, ...] = DEFAULT_RULES,
-        min_requests: int = DEFAULT_MIN_REQUESTS,
+        min_requests: int | float = DEFAULT_MIN_REQUESTS,
     ) -> None:
         if not 0 < slo < 1:
             raise ValueError(f"an SLO must be between 0 and 1 exclusive, not {slo}")
@@ -321,8 +325,11 @@ def _fires(rule: BurnRateRule, burn_rates: dict[str, float], enough: dict[str, b
     )
 
 
-def check_min_requests(min_requests: int) -> int:
-    """`min_requests` when it is a whole number of at least 1 (0 would let no traffic page)."""
+def check_min_requests(min_requests: int | float) -> int:
+    """`min_requests` when it is a whole number of at least 1 (0 would let no traffic page).
+
+    Typed as a union so that compiled callers (mypyc) pass True or 2.5 on as they came,
+    to be refused here, rather than converting or rejecting them with a TypeError."""
     if isinstance(min_requests, bool) or not isinstance(min_requests, int) or min_requests < 1:
         raise ValueError(f"min_requests must be a whole number of at least 1, not {min_requests!r}")
     return min_requests

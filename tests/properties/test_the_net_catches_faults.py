@@ -20,6 +20,7 @@ import gateway.core.paths
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
 from gateway.core.plans import Endpoint, Plan
+from gateway.implementation import running_compiled
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.testing import (
     KeyedPlanSet,
@@ -62,6 +63,10 @@ def test_the_billing_file_is_caught_by_the_first_party_regression_property(
     )
 
 
+@pytest.mark.skipif(
+    "gateway.core.paths" in running_compiled(),
+    reason="the fault is patched into the Python source of gateway.core.paths; compiled code calls its own",
+)
 def test_a_normalizer_that_forgets_encoded_slashes_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     real_decode = gateway.core.paths._decode
 

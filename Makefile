@@ -85,9 +85,11 @@ demo: $(CLI_STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --durations=15
 
-# -m "": the `deep` tests too, which pyproject's addopts deselect from make test.
+# -m "": the `deep` tests too, which pyproject's addopts deselect from make test; then the
+# tests marked deep elsewhere (the full-hour replay of the ringed-rollout scenario).
 test-deep: $(TEST_STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -m "" --durations=15 tests/properties
+	$(BIN)/python -m pytest -m deep --durations=15 tests --ignore=tests/properties
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check gateway tests benchmarks loadtests examples

@@ -5,6 +5,7 @@ and repeatable), `dev` (the default, `make test`: 100 random examples, 15 statef
 so a run explores new cases and stays within minutes), `deep` (`make test-deep`: 1,000
 examples, 50 stateful steps). HYPOTHESIS_PROFILE overrides the choice. Tests marked
 `deep` (heavy settings of their own) are deselected unless asked for (`-m deep`, `make test-deep`).
+Modules with a test marked `slow` are collected first, so pytest-xdist starts them first.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ settings.register_profile(
 )
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the modules with a `slow` test (full replays, servers, load tests) first, in their order.
+
+    `make test` hands whole modules to workers (--dist loadfile) in collection order (pyproject:
+    --no-loadscope-reorder; xdist would otherwise start the modules with the most tests first,
+    which leaves the few-test full replays for last, one worker busy while the others idle).
+    Started first, the long modules run side by side and the many quick ones fill the end.
+    """
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_modules)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "plans"

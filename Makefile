@@ -108,9 +108,11 @@ $(COMPILED_STAMP): $(TEST_STAMP) setup.py $(wildcard gateway/core/*.py gateway/s
 pure:
 	rm -f gateway/*/*.so $(COMPILED_STAMP)
 
-# -m "": the `deep` tests too, which pyproject's addopts deselect from make test.
+# -m "": the `deep` tests too, which pyproject's addopts deselect from make test; then the
+# tests marked deep elsewhere (the full-hour replay of the ringed-rollout scenario).
 test-deep: $(TEST_STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -m "" --durations=15 tests/properties
+	$(BIN)/python -m pytest -m deep --durations=15 tests --ignore=tests/properties
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check gateway tests benchmarks loadtests examples

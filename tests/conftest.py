@@ -5,6 +5,7 @@ and repeatable), `dev` (the default, `make test`: 100 random examples, 15 statef
 so a run explores new cases and stays within minutes), `deep` (`make test-deep`: 1,000
 examples, 50 stateful steps). HYPOTHESIS_PROFILE overrides the choice. Tests marked
 `deep` (heavy settings of their own) are deselected unless asked for (`-m deep`, `make test-deep`).
+Modules with a test marked `slow` are collected first, so pytest-xdist starts them first.
 
 The suite runs against the Python sources (`make test` sets GW467_PURE_PYTHON=1) or
 against the mypyc-compiled hot path (`make test-compiled` sets GW467_EXPECT_COMPILED=1,
@@ -51,14 +52,27 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         missing = sorted(set(HOT_PATH) - set(running_compiled()))
         if missing or pure_python_forced():
             raise pytest.UsageError(f"GW467_EXPECT_COMPILED=1 but not compiled: {missing} (run make compile)")
-    elif not pure_python_forced() and stale_builds():
+    elif not pure_python_forced() and (stale := stale_builds()):
         raise pytest.UsageError(
-            f"compiled modules older than their sources: {stale_builds()} (make compile, or make pure)"
+            f"compiled modules older than their sources: {stale} (make compile, or make pure)"
         )
 
 
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the modules with a `slow` test (full replays, servers, load tests) first, in their order.
+
+    `make test` hands whole modules to workers (--dist loadfile) in collection order (pyproject:
+    --no-loadscope-reorder; xdist would otherwise start the modules with the most tests first,
+    which leaves the few-test full replays for last, one worker busy while the others idle).
+    Started first, the long modules run side by side and the many quick ones fill the end.
+    """
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_modules)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "plans"

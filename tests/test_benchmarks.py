@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks.cli import main
 
 TIMINGS = {
@@ -83,6 +85,7 @@ TARGETS = {
 REPS = 3
 
 
+@pytest.mark.slow  # uvicorn servers of 1, 2 and 4 workers: the suite's longest test after the replays
 def test_quick_run_checks_each_variant_and_writes_every_measurement_and_target(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
 

@@ -161,6 +161,8 @@ class ReplayEngine:
         status_by_minute: list[StatusAtMinute] = []
         start = self.scenario.start.timestamp()
         events = list(self.scenario.events)
+        # Looked up once: the loop below runs once per virtual request, 300,000 times an hour.
+        clock, client_class, requests_of = self.clock, self.client_class, self.traffic.minute
         for minute in range(self.scenario.minutes):
             minute_start = start + minute * 60
             self.clock.now = minute_start
@@ -174,9 +176,9 @@ class ReplayEngine:
             if fleet is None:
                 plans_by_minute.append(self._plans_label())
             services_by_minute.append(self.upstream.services.version)
-            for request in self.traffic.minute(minute, self.seed):
-                now = self.clock.now = minute_start + request.second
-                front = self.front
+            front = self.front
+            for request in requests_of(minute, self.seed):
+                now = clock.now = minute_start + request.second
                 if fleet is not None:
                     fleet.deliver_until(now)
                     front = fleet.fronts[fleet.route(request.client_id)]
@@ -184,7 +186,7 @@ class ReplayEngine:
                     request.method, request.raw_path, [(b"authorization", request.authorization)]
                 )
                 status = await status_of(front, scope)
-                counts[(minute, self.client_class[request.client_id], request.surface, status)] += 1
+                counts[(minute, client_class[request.client_id], request.surface, status)] += 1
             self.clock.now = minute_start + 60
             if fleet is not None:
                 fleet.deliver_until(self.clock.now)

@@ -32,11 +32,21 @@ class VirtualRequest:
 
 
 @dataclass(frozen=True)
+class _Target:
+    """An endpoint as the traffic draws it: its fields, and its path template split once."""
+
+    endpoint_id: str
+    surface: str
+    method: str
+    path: PathTemplate
+
+
+@dataclass(frozen=True)
 class _Source:
     client_id: str
     authorization: bytes
     per_minute: float
-    endpoints: tuple[Endpoint, ...]
+    targets: tuple[_Target, ...]
     cumulative_weights: tuple[float, ...]
 
 
@@ -47,7 +57,7 @@ class TrafficModel:
         self._scenario = scenario
         sources = []
         for source in scenario.traffic:
-            endpoints = tuple(plan_set.endpoint(endpoint_id) for endpoint_id, _ in source.mix)
+            endpoints = [plan_set.endpoint(endpoint_id) for endpoint_id, _ in source.mix]
             total = 0.0
             cumulative = []
             for _, weight in source.mix:
@@ -58,7 +68,7 @@ class TrafficModel:
                     source.client_id,
                     f"Bearer {source.key}".encode(),
                     source.per_minute,
-                    endpoints,
+                    tuple(_target(endpoint) for endpoint in endpoints),
                     tuple(cumulative),
                 )
             )
@@ -67,25 +77,38 @@ class TrafficModel:
     def minute(self, minute: int, seed: int) -> list[VirtualRequest]:
         """Every request of `minute`, in time order."""
         rng = random.Random(f"gw467:{seed}:{minute}")
+        draw = rng.random
         factor = self._scenario.load_factor(minute)
         requests: list[VirtualRequest] = []
+        append = requests.append
         for source in self._sources:
             count = _poisson(rng, source.per_minute * factor)
-            chosen = rng.choices(source.endpoints, cum_weights=source.cumulative_weights, k=count)
-            for endpoint in chosen:
-                requests.append(
+            chosen = rng.choices(source.targets, cum_weights=source.cumulative_weights, k=count)
+            client_id, authorization = source.client_id, source.authorization
+            for target in chosen:
+                # The draws in this order, per request: its second, then its path's parameters.
+                second = draw() * 60.0
+                append(
                     VirtualRequest(
-                        second=rng.random() * 60.0,
-                        client_id=source.client_id,
-                        endpoint_id=endpoint.id,
-                        surface=endpoint.surface,
-                        method=endpoint.method,
-                        raw_path=concrete_path(endpoint.path, rng),
-                        authorization=source.authorization,
+                        second,
+                        client_id,
+                        target.endpoint_id,
+                        target.surface,
+                        target.method,
+                        target.path.concrete(rng),
+                        authorization,
                     )
                 )
-        requests.sort(key=lambda request: request.second)
+        requests.sort(key=_second)
         return requests
+
+
+def _target(endpoint: Endpoint) -> _Target:
+    return _Target(endpoint.id, endpoint.surface, endpoint.method, PathTemplate.parse(endpoint.path))
+
+
+def _second(request: VirtualRequest) -> float:
+    return request.second
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -102,14 +125,31 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class PathTemplate:
+    """A path template split at its slashes once: literal segments, and parameter names to fill."""
+
+    template: str
+    # (segment, its parameter's name or None) per segment; None when the template has no parameter.
+    segments: tuple[tuple[str, str | None], ...] | None
+
+    @classmethod
+    def parse(cls, template: str) -> PathTemplate:
+        if "{" not in template:
+            return cls(template, None)
+        parts = template.split("/")
+        return cls(template, tuple((part, part[1:-1] if part.startswith("{") else None) for part in parts))
+
+    def concrete(self, rng: random.Random) -> str:
+        """A path that the template matches, with a plausible value for each parameter."""
+        if self.segments is None:
+            return self.template
+        return "/".join(part if name is None else parameter_value(name, rng) for part, name in self.segments)
+
+
 def concrete_path(template: str, rng: random.Random) -> str:
     """A path that the template matches, with a plausible value for each parameter."""
-    if "{" not in template:
-        return template
-    parts = []
-    for part in template.split("/"):
-        parts.append(parameter_value(part[1:-1], rng) if part.startswith("{") else part)
-    return "/".join(parts)
+    return PathTemplate.parse(template).concrete(rng)
 
 
 def parameter_value(name: str, rng: random.Random) -> str:

@@ -34,6 +34,7 @@ HOT_PATH = (
     "gateway.serving.middleware",
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
+MYPYC_LIBRARY_INFIX = "__mypyc"
 
 
 class SourceOnlyFinder(MetaPathFinder):
@@ -56,9 +57,17 @@ def pure_python_forced() -> bool:
 
 
 def compiled_source(module: str) -> tuple[Path, list[Path]]:
-    """A hot-path module's source file and the extension modules built from it, if any."""
+    """A hot-path module's source file and the extension modules built from it, if any.
+
+    mypyc (separate=True) builds two per module: `name.so`, a small shim that setuptools
+    leaves untouched when it comes out the same, and `name__mypyc.so`, the compiled code.
+    """
     source = PACKAGE_DIR.parent.joinpath(*module.split(".")).with_suffix(".py")
-    built = [source.with_suffix(suffix) for suffix in EXTENSION_SUFFIXES]
+    built = [
+        source.with_name(source.stem + infix + suffix)
+        for infix in ("", MYPYC_LIBRARY_INFIX)
+        for suffix in EXTENSION_SUFFIXES
+    ]
     return source, [path for path in built if path.exists()]
 
 
@@ -68,16 +77,17 @@ def running_compiled() -> list[str]:
         name
         for name, module in list(sys.modules.items())
         if name.startswith("gateway.")
+        and not name.endswith(MYPYC_LIBRARY_INFIX)
         and str(getattr(module, "__file__", "") or "").endswith(tuple(EXTENSION_SUFFIXES))
     )
 
 
 def stale_builds() -> list[str]:
-    """Hot-path modules whose extension module is older than their source (rebuild: make compile)."""
+    """Hot-path modules whose newest build is older than their source (rebuild: make compile)."""
     stale = []
     for module in HOT_PATH:
         source, built = compiled_source(module)
-        if any(path.stat().st_mtime < source.stat().st_mtime for path in built):
+        if built and max(path.stat().st_mtime for path in built) < source.stat().st_mtime:
             stale.append(module)
     return stale
 

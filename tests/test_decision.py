@@ -372,3 +372,21 @@ def test_refusals_before_a_client_is_known_carry_the_plan_files_bodies(
     decision = decide(decisions, "GET", path, authorization)
     assert decision.status == status
     assert decision.bodies is decisions.bodies
+
+
+@pytest.mark.parametrize(
+    ("path", "authorization", "status"),
+    [
+        ("/v1/nowhere", [b"Bearer nobody-key-0001"], STATUS_NO_ROUTE),
+        ("/v1/items/1", [b"Bearer nobody-key-0001"], STATUS_NOT_ENTITLED),
+        # Allowed, and still refused later if its quota runs out: a 429 in the file's own words.
+        ("/v1/items/1", [b"Bearer app-key-new-0002"], None),
+    ],
+)
+def test_decisions_for_a_known_client_carry_the_plan_files_bodies(
+    path: str, authorization: list[bytes], status: int | None
+) -> None:
+    decisions = realistic_table()
+    decision = decide(decisions, "GET", path, authorization)
+    assert decision.status == status
+    assert decision.bodies is decisions.bodies

@@ -56,6 +56,25 @@ CANARY_KEY = "gw467:fleet:canary:"  # + candidate hash + ":" + bucket start; fie
 SLI_BUCKET_SECONDS = 60
 CANARY_BUCKET_SECONDS = 5
 FLUSH_SECONDS = 1.0
+CANCEL_RETRY_SECONDS = 0.5
+
+
+async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel `tasks` and wait until every one has ended, cancelling again any that carried on.
+
+    One cancel is not always enough on Python 3.11: a cancellation that arrives as an
+    `asyncio.timeout` or `wait_for` expires can come out as a TimeoutError (here, a
+    StoreUnavailable that the loops survive), and the loop goes round again. Then an
+    exception a task ended with, other than its cancellation, is raised here.
+    """
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_RETRY_SECONDS)
+    for task in tasks:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error
 
 
 def default_state_dir() -> Path:
@@ -408,11 +427,7 @@ class Fleet:
             await self._flush()  # the last second's counts
             # Leave the deployment document now rather than when the heartbeat expires.
             await self.store.beat(WORKER_PREFIX + self.worker_id, b"{}", 0.001)
-        for task in [*self._tasks, *self._trips]:
-            task.cancel()
-        for task in [*self._tasks, *self._trips]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([*self._tasks, *self._trips])
         self._tasks = []
         await self.store.close()
 

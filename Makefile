@@ -106,7 +106,7 @@ $(COMPILED_STAMP): $(TEST_STAMP) setup.py $(wildcard gateway/core/*.py gateway/s
 	@touch $@
 
 pure:
-	rm -f gateway/*/*.so $(COMPILED_STAMP)
+	rm -f gateway/*/*.so gateway/compiled-sources.json $(COMPILED_STAMP)
 
 # -m "": the `deep` tests too, which pyproject's addopts deselect from make test; then the
 # tests marked deep elsewhere (the full-hour replay of the ringed-rollout scenario).

@@ -11,6 +11,8 @@ side-by-side benchmark); it must be set before `gateway` is first imported.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -35,6 +37,7 @@ HOT_PATH = (
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
 MYPYC_LIBRARY_INFIX = "__mypyc"
+BUILD_RECORD = "compiled-sources.json"  # beside this file: module -> SHA-256 of the source built
 
 
 class SourceOnlyFinder(MetaPathFinder):
@@ -82,14 +85,33 @@ def running_compiled() -> list[str]:
     )
 
 
+def source_digest(module: str) -> str:
+    """The SHA-256 of a hot-path module's source, as it is now."""
+    source, _ = compiled_source(module)
+    return hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def record_build() -> None:
+    """After a build: note the source each compiled module was built from (see `stale_builds`)."""
+    built = {module: source_digest(module) for module in HOT_PATH if compiled_source(module)[1]}
+    (PACKAGE_DIR / BUILD_RECORD).write_text(json.dumps(built, indent=1, sort_keys=True) + "\n")
+
+
 def stale_builds() -> list[str]:
-    """Hot-path modules whose newest build is older than their source (rebuild: make compile)."""
-    stale = []
-    for module in HOT_PATH:
-        source, built = compiled_source(module)
-        if built and max(path.stat().st_mtime for path in built) < source.stat().st_mtime:
-            stale.append(module)
-    return stale
+    """Compiled hot-path modules whose source has changed since they were built (make compile).
+
+    Judged by content, not by time: a checkout or a touch changes a source's mtime, and
+    the build leaves a module alone when mypyc's C output for it comes out the same.
+    """
+    try:
+        recorded = json.loads((PACKAGE_DIR / BUILD_RECORD).read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    return [
+        module
+        for module in HOT_PATH
+        if compiled_source(module)[1] and recorded.get(module) != source_digest(module)
+    ]
 
 
 if pure_python_forced() and not any(isinstance(finder, SourceOnlyFinder) for finder in sys.meta_path):

@@ -1,4 +1,9 @@
-"""Which build of the hot path runs: a stale compiled module is noticed, whichever file mypyc left old."""
+"""Which build of the hot path runs: a compiled module built from another source is noticed.
+
+Staleness is judged by the source's content against the record the build wrote, never by
+mtimes: a checkout or a touch changes those, and mypyc leaves a module's files alone when
+its C output comes out the same.
+"""
 
 from __future__ import annotations
 
@@ -9,44 +14,50 @@ from pathlib import Path
 import pytest
 
 from gateway import implementation
-from gateway.implementation import HOT_PATH, MYPYC_LIBRARY_INFIX, stale_builds
+from gateway.implementation import BUILD_RECORD, HOT_PATH, MYPYC_LIBRARY_INFIX, record_build, stale_builds
 
 MODULE = "gateway.serving.middleware"
 
 
-def _tree(root: Path, *, shim_age: float | None, library_age: float | None) -> None:
-    """A copy of the package layout under root: every hot-path source now, one module's builds aged."""
-    now = 1_700_000_000.0
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the package layout: every hot-path source, and nothing built yet."""
     for module in HOT_PATH:
-        source = root.joinpath(*module.split(".")).with_suffix(".py")
+        source = tmp_path.joinpath(*module.split(".")).with_suffix(".py")
         source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_text("")
-        os.utime(source, (now, now))
-    source = root.joinpath(*MODULE.split(".")).with_suffix(".py")
-    for infix, age in (("", shim_age), (MYPYC_LIBRARY_INFIX, library_age)):
-        if age is not None:
-            built = source.with_name(source.stem + infix + EXTENSION_SUFFIXES[0])
-            built.write_bytes(b"")
-            os.utime(built, (now - age, now - age))
-
-
-@pytest.mark.parametrize(
-    ("shim_age", "library_age", "stale"),
-    [
-        (None, None, False),  # nothing built: the source runs
-        (-5.0, -5.0, False),  # both built after the source
-        (3600.0, -5.0, False),  # the shim came out the same and was left alone; the code is new
-        (3600.0, 3600.0, True),  # the source changed after the last build
-        (3600.0, None, True),  # a single-file build, older than its source
-    ],
-)
-def test_a_build_is_stale_only_when_its_newest_file_is_older_than_the_source(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    shim_age: float | None,
-    library_age: float | None,
-    stale: bool,
-) -> None:
-    _tree(tmp_path, shim_age=shim_age, library_age=library_age)
+        source.write_text(f"# {module}\n")
     monkeypatch.setattr(implementation, "PACKAGE_DIR", tmp_path / "gateway")
-    assert stale_builds() == ([MODULE] if stale else [])
+    return tmp_path / "gateway"
+
+
+def _build(package: Path, module: str = MODULE) -> Path:
+    source = package.parent.joinpath(*module.split(".")).with_suffix(".py")
+    for infix in ("", MYPYC_LIBRARY_INFIX):
+        source.with_name(source.stem + infix + EXTENSION_SUFFIXES[0]).write_bytes(b"")
+    return source
+
+
+def test_nothing_built_is_never_stale(package: Path) -> None:
+    assert stale_builds() == []
+
+
+def test_a_build_of_the_source_in_place_is_not_stale_whatever_the_mtimes(package: Path) -> None:
+    source = _build(package)
+    record_build()
+    os.utime(source, (2_000_000_000, 2_000_000_000))  # touched after the build: same content
+    assert stale_builds() == []
+
+
+def test_a_source_changed_since_its_build_is_stale(package: Path) -> None:
+    source = _build(package)
+    record_build()
+    source.write_text("# edited after the build\n")
+    assert stale_builds() == [MODULE]
+
+
+@pytest.mark.parametrize("record", [None, "not json", "{}"])
+def test_a_build_with_no_record_of_its_source_is_stale(package: Path, record: str | None) -> None:
+    _build(package)
+    if record is not None:
+        (package / BUILD_RECORD).write_text(record)
+    assert stale_builds() == [MODULE]

@@ -10,7 +10,8 @@ Modules with a test marked `slow` are collected first, so pytest-xdist starts th
 The suite runs against the Python sources (`make test` sets GW467_PURE_PYTHON=1) or
 against the mypyc-compiled hot path (`make test-compiled` sets GW467_EXPECT_COMPILED=1,
 and the session refuses to start unless every hot-path module really is compiled);
-a compiled module older than its source stops the session, since it would shadow it.
+a compiled module built from another version of its source stops the session, since it
+would shadow it.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise pytest.UsageError(f"GW467_EXPECT_COMPILED=1 but not compiled: {missing} (run make compile)")
     elif not pure_python_forced() and (stale := stale_builds()):
         raise pytest.UsageError(
-            f"compiled modules older than their sources: {stale} (make compile, or make pure)"
+            f"compiled from other versions of their sources: {stale} (make compile, or make pure)"
         )
 
 

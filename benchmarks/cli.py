@@ -16,6 +16,7 @@ from pathlib import Path
 from benchmarks import (
     asgi_bench,
     decision_bench,
+    hot_path_parts,
     hot_path_profile,
     memory_bench,
     pure_bench,
@@ -24,7 +25,7 @@ from benchmarks import (
     store_bench,
     workers_bench,
 )
-from benchmarks.report import profile_table, show, table, targets_table, write_json
+from benchmarks.report import parts_table, profile_table, show, table, targets_table, write_json
 from benchmarks.results import HarnessError, Measurement
 from benchmarks.settings import DEFAULT_OUT, GROUPS, Settings, quick
 from benchmarks.targets import judge_all
@@ -169,10 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     missed = [j.target.name for j in judgements if j.result == "miss" and j.target.name in PROFILED_TARGETS]
     profile_rows: list[hot_path_profile.Row] = []
     by_place: dict[str, float] = {}
+    parts: list[hot_path_parts.Part] = []
     if missed and not settings.quick:
         print(f"profile: {', '.join(missed)} missed; profiling the allowed request", file=sys.stderr)
         profile_rows, by_place = hot_path_profile.profile(settings.requests)
-        meta["profile"] = {"by_place": by_place, "top": [asdict(row) for row in profile_rows]}
+        parts = hot_path_parts.parts(settings.requests)
+        meta["profile"] = {
+            "by_place": by_place,
+            "top": [asdict(row) for row in profile_rows],
+            "parts_ns": {part.name.strip(): part.nanoseconds for part in parts},
+            "tried": list(hot_path_parts.TRIED),
+        }
     write_json(settings.out, measurements, judgements, meta)
     suffix = " (--quick)" if settings.quick else ""
     show(
@@ -184,5 +192,6 @@ def main(argv: list[str] | None = None) -> int:
             + ("; --quick sizes are too small for pass/miss to mean anything" if settings.quick else ""),
         ),
         *([profile_table(profile_rows, by_place, settings.requests)] if profile_rows else []),
+        *([parts_table(parts, hot_path_parts.TRIED)] if parts else []),
     )
     return 0

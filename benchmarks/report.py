@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.hot_path_parts import Part
 from benchmarks.hot_path_profile import Row
 from benchmarks.results import Measurement
 from benchmarks.targets import Judgement
@@ -110,6 +111,22 @@ def profile_table(rows: list[Row], by_place: dict[str, float], requests: int) ->
     result.add_column("own time", justify="right")
     for row in rows:
         result.add_row(row.function, row.where, f"{row.calls:,}", f"{row.own_share:.1%}")
+    return result
+
+
+def parts_table(parts: list[Part], tried: tuple[str, ...]) -> Table:
+    """The gateway's parts in nanoseconds and as a share of the bare app's request, with what was tried."""
+    request = parts[0].nanoseconds
+    result = Table(
+        title="where the gateway's own time goes (each part timed alone, as it runs)",
+        caption="tried so far: " + "; ".join(tried),
+        title_justify="left",
+    )
+    result.add_column("part")
+    result.add_column("per call", justify="right")
+    result.add_column("of a bare request", justify="right")
+    for part in parts:
+        result.add_row(part.name, f"{part.nanoseconds:,.0f} ns", f"{part.nanoseconds / request:.0%}")
     return result
 
 

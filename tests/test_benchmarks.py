@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from benchmarks import hot_path_parts, hot_path_profile
 from benchmarks.cli import main
+from benchmarks.report import parts_table, show
 
 TIMINGS = {
     "asgi.bare",
@@ -139,3 +142,25 @@ def test_quick_run_checks_each_variant_and_writes_every_measurement_and_target(t
         assert measurements[name]["details"]["observed_status"] == 200, name
     # The gateway with metrics on counted every request it answered, timed or not.
     assert measurements["asgi.gateway_metrics"]["details"]["metrics_counted"] >= REPS * 300
+
+
+def test_a_miss_comes_with_the_profile_and_the_parts_of_the_gateways_time() -> None:
+    # What `python -m benchmarks` prints when an in-process target misses (not in --quick runs).
+    rows, by_place = hot_path_profile.profile(200)
+    assert rows and abs(sum(by_place.values()) - 1.0) < 1e-6
+    assert "starlette" in by_place
+    parts = hot_path_parts.parts(200)
+    assert parts[0].name.startswith("bare Starlette app")
+    assert [part.name.split(":")[0].strip() for part in parts[3:]] == [
+        "Gateway.decide",
+        "route the path (RouteTrie.route)",
+        "read the bearer key",
+        "find its client (SHA-256, constant-time compare)",
+        "Gateway.observe",
+        "send a prepared 467 refusal",
+    ]
+    assert all(part.nanoseconds > 0 for part in parts[:1] + parts[3:])
+    console = Console(record=True, width=200)
+    show(parts_table(parts, hot_path_parts.TRIED), console=console)
+    text = console.export_text()
+    assert "of a bare request" in text and "tried so far: mypyc" in text

@@ -3,6 +3,7 @@
 Each test starts `python -m gateway replay` on the shipped 2023-03-06 hour (about 8 s of work),
 waits until the replay is under way, sends SIGINT, and checks that it ended within a second
 with exit 130, one line and no traceback, no worker left behind and no output file written.
+The engine alone, under plain `asyncio.run`, is judged in virtual minutes: it stops at the next one.
 """
 
 from __future__ import annotations
@@ -145,13 +146,18 @@ asyncio.run(engine.run(on_minute=lambda minute: print(f"{{minute + 1}}/90", file
 def test_the_engine_under_asyncio_run_answers_ctrl_c_within_a_virtual_minute(tmp_path: Path) -> None:
     # Without the CLI's handler, asyncio.run turns Ctrl-C into a cancellation of the replay,
     # which only lands where the engine yields to the event loop.
+    # Judged in virtual minutes, not wall seconds: on a loaded machine one minute's work may
+    # take longer than a second, and what the engine promises is to stop at the next minute.
     child = Child(["-c", ENGINE_ALONE], tmp_path)
     try:
         child.wait_for(lambda: minutes_done(child) >= 2)
+        seen = minutes_done(child)
         seconds = child.interrupt()
     finally:
         if child.process.poll() is None:
             child.process.kill()
-    assert seconds < 1.0
-    assert minutes_done(child) < 90
+    # The minute under way when the signal came may finish (and one more may have been printed
+    # but not yet read when `seen` was taken); a replay that ignored the cancel would run on.
+    assert minutes_done(child) <= seen + 2, f"{minutes_done(child) - seen} minutes ran after Ctrl-C"
+    assert seconds < 10.0, "the replay did not end"
     assert child.stderr.rstrip("\n").splitlines()[-1] == "KeyboardInterrupt"

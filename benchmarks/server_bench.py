@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,46 +170,76 @@ class _Figures:
     client_cpu_share: list[float]
     server_cpu_share: list[float]
     ticks: list[int]
+    requests: list[int]
     observed_status: int
 
 
-async def _timed(server: Server, settings: Settings, requests: int) -> tuple[int, float, float]:
-    """Server CPU ticks, wall seconds and client CPU seconds for one batch over fresh connections.
+@dataclass(frozen=True)
+class TimedBatches:
+    """What one rep cost: the server's CPU ticks, and the client's count, wall and CPU seconds."""
 
-    The connections are opened before and closed after the CPU readings, so accepts are not counted.
+    ticks: int
+    requests: int
+    seconds: float
+    client_cpu_seconds: float
+
+
+async def timed_batches(
+    server: Server,
+    connections: int,
+    requests: int,
+    min_ticks: int,
+    read_ticks: Callable[[int], int] = cpu_ticks,
+) -> TimedBatches:
+    """Batches of `requests` over fresh connections until the server has used `min_ticks` clock ticks.
+
+    CPU time comes from /proc in whole ticks, so a batch shorter than a few ticks could read as
+    zero; the rep goes on until the reading is coarse by at most 1/`min_ticks`. The connections
+    are opened before and closed after the readings, so accepts are not counted.
     """
+    ticks = sent = 0
+    seconds = client_cpu = 0.0
     try:
-        async with connected(HOST, server.port, request(server), settings.server_connections) as pool:
-            before = cpu_ticks(server.process.pid)
-            result = await pool.send(requests, 200, BATCH_TIMEOUT)
-            after = cpu_ticks(server.process.pid)
+        async with connected(HOST, server.port, request(server), connections) as pool:
+            before = read_ticks(server.process.pid)
+            while ticks < min_ticks:
+                result = await pool.send(requests, 200, BATCH_TIMEOUT)
+                sent += result.requests
+                seconds += result.seconds
+                client_cpu += result.client_cpu_seconds
+                ticks = read_ticks(server.process.pid) - before
     except (HarnessError, OSError) as error:
         raise HarnessError(f"{server.variant.name}: {server.exited() or error}") from None
-    return after - before, result.seconds, result.client_cpu_seconds
+    return TimedBatches(ticks, sent, seconds, client_cpu)
 
 
 async def _run(settings: Settings, servers: list[Server]) -> dict[str, _Figures]:
     figures = {
-        server.variant.name: _Figures(Series(), [], [], [], [], await until_answering(server))
+        server.variant.name: _Figures(Series(), [], [], [], [], [], await until_answering(server))
         for server in servers
     }
+    connections = settings.server_connections
     for server in servers:
-        await _timed(server, settings, settings.server_warmup)
+        await timed_batches(server, connections, settings.server_warmup, 0)
     for rep, server in round_robin(servers, settings.reps):
         await check(server)
-        ticks, seconds, client_cpu = await _timed(server, settings, settings.server_requests)
+        rep_cost = await timed_batches(
+            server, connections, settings.server_requests, settings.server_min_ticks
+        )
         series = figures[server.variant.name]
-        cpu_seconds = ticks / CLOCK_TICKS_PER_SECOND
-        series.cpu.add(round(cpu_seconds * 1e9), settings.server_requests)
-        series.requests_per_second.append(settings.server_requests / seconds)
-        series.client_cpu_share.append(client_cpu / seconds)
+        cpu_seconds = rep_cost.ticks / CLOCK_TICKS_PER_SECOND
+        seconds = rep_cost.seconds
+        series.cpu.add(round(cpu_seconds * 1e9), rep_cost.requests)
+        series.requests_per_second.append(rep_cost.requests / seconds)
+        series.client_cpu_share.append(rep_cost.client_cpu_seconds / seconds)
         series.server_cpu_share.append(cpu_seconds / seconds)
-        series.ticks.append(ticks)
+        series.ticks.append(rep_cost.ticks)
+        series.requests.append(rep_cost.requests)
         print(
             f"  server rep {rep}/{settings.reps} {server.variant.name}: "
-            f"{cpu_seconds / settings.server_requests * 1e6:.1f} us CPU/request, "
-            f"{settings.server_requests / seconds:,.0f} req/s, server CPU {cpu_seconds / seconds:.0%}, "
-            f"client CPU {client_cpu / seconds:.0%}",
+            f"{cpu_seconds / rep_cost.requests * 1e6:.1f} us CPU/request, "
+            f"{rep_cost.requests / seconds:,.0f} req/s, server CPU {cpu_seconds / seconds:.0%}, "
+            f"client CPU {rep_cost.client_cpu_seconds / seconds:.0%}",
             file=sys.stderr,
         )
     return figures
@@ -248,7 +278,8 @@ def measure(settings: Settings, variants: tuple[Variant, ...], group: str) -> li
     for variant in variants:
         figure = figures[variant.name]
         common = {
-            "requests_per_rep": settings.server_requests,
+            "requests_per_batch": settings.server_requests,
+            "min_cpu_ticks_per_rep": settings.server_min_ticks,
             "connections": settings.server_connections,
             "pinning": cores.note,
             "request": f"{METHOD} {PATH}",
@@ -261,6 +292,7 @@ def measure(settings: Settings, variants: tuple[Variant, ...], group: str) -> li
                 "ns/request",
                 figure.cpu,
                 cpu_ticks=figure.ticks,
+                requests_per_rep=figure.requests,
                 clock_ticks_per_second=CLOCK_TICKS_PER_SECOND,
                 observed_status=figure.observed_status,
                 **common,

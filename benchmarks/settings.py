@@ -30,6 +30,9 @@ class Settings:
     # 10,000,000 keys take 4 to 6 minutes and 8 GiB in a process of their own: only when asked.
     xlarge_keys: int | None = None
     server_requests: int = 20_000
+    # A rep sends batches of `server_requests` until the server has used this many clock ticks
+    # (10 ms each at Linux's usual 100 Hz): fewer ticks than that are too coarse a CPU reading.
+    server_min_ticks: int = 50
     server_warmup: int = 2_000
     server_connections: int = 8
     groups: tuple[str, ...] = GROUPS
@@ -47,6 +50,7 @@ QUICK = Settings(
     medium_keys=300,
     large_keys=1_000,
     server_requests=300,
+    server_min_ticks=5,
     server_warmup=50,
     quick=True,
 )

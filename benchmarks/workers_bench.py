@@ -18,11 +18,17 @@ from dataclasses import dataclass
 
 import uvloop
 
-from benchmarks.http_client import connected
 from benchmarks.procfs import CLOCK_TICKS_PER_SECOND, tree_cpu_ticks
-from benchmarks.results import HarnessError, Measurement, set_ratios
-from benchmarks.serve import HOST
-from benchmarks.server_bench import VARIANTS, Server, check, request, serving, until_answering
+from benchmarks.results import Measurement, set_ratios
+from benchmarks.server_bench import (
+    VARIANTS,
+    Server,
+    TimedBatches,
+    check,
+    serving,
+    timed_batches,
+    until_answering,
+)
 from benchmarks.settings import Settings
 from benchmarks.stats import Series, round_robin
 
@@ -30,7 +36,6 @@ GROUP = "workers"
 WORKER_COUNTS = (1, 2, 4)
 SHORT = {"bare": "bare app", "gateway": "gateway, metrics off"}
 APPS = tuple(variant for variant in VARIANTS if variant.app in SHORT)
-BATCH_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -64,36 +69,32 @@ def _deployed(settings: Settings) -> Iterator[list[Deployment]]:
         yield deployments
 
 
-async def _timed(deployment: Deployment, settings: Settings, requests: int) -> tuple[int, float]:
-    """Server CPU ticks (supervisor and workers) and wall seconds for one batch over fresh connections."""
-    server = deployment.server
+async def _timed(deployment: Deployment, settings: Settings, requests: int, min_ticks: int) -> TimedBatches:
+    """One rep: the supervisor's and every worker's CPU ticks, over at least two connections per worker."""
     connections = max(settings.server_connections, 2 * deployment.workers)
-    try:
-        async with connected(HOST, server.port, request(server), connections) as pool:
-            before = tree_cpu_ticks(server.process.pid)
-            result = await pool.send(requests, 200, BATCH_TIMEOUT)
-            after = tree_cpu_ticks(server.process.pid)
-    except (HarnessError, OSError) as error:
-        raise HarnessError(f"{deployment.name}: {server.exited() or error}") from None
-    return after - before, result.seconds
+    return await timed_batches(deployment.server, connections, requests, min_ticks, tree_cpu_ticks)
 
 
-async def _run(settings: Settings, deployments: list[Deployment]) -> dict[str, tuple[Series, list[float]]]:
+async def _run(
+    settings: Settings, deployments: list[Deployment]
+) -> dict[str, tuple[Series, list[float], list[int]]]:
     for deployment in deployments:
         await until_answering(deployment.server)
-        await _timed(deployment, settings, settings.server_warmup)  # every worker imported and warm
-    figures: dict[str, tuple[Series, list[float]]] = {d.name: (Series(), []) for d in deployments}
-    requests = settings.server_requests
+        await _timed(deployment, settings, settings.server_warmup, 0)  # every worker imported and warm
+    figures: dict[str, tuple[Series, list[float], list[int]]] = {
+        d.name: (Series(), [], []) for d in deployments
+    }
     for rep, deployment in round_robin(deployments, settings.reps):
         await check(deployment.server)
-        ticks, seconds = await _timed(deployment, settings, requests)
-        cpu, rates = figures[deployment.name]
-        cpu.add(round(ticks / CLOCK_TICKS_PER_SECOND * 1e9), requests)
-        rates.append(requests / seconds)
+        rep_cost = await _timed(deployment, settings, settings.server_requests, settings.server_min_ticks)
+        cpu, rates, ticks = figures[deployment.name]
+        ticks.append(rep_cost.ticks)
+        cpu.add(round(rep_cost.ticks / CLOCK_TICKS_PER_SECOND * 1e9), rep_cost.requests)
+        rates.append(rep_cost.requests / rep_cost.seconds)
         print(
             f"  workers rep {rep}/{settings.reps} {deployment.name}: "
-            f"{ticks / CLOCK_TICKS_PER_SECOND / requests * 1e6:.1f} us CPU/request, "
-            f"{requests / seconds:,.0f} req/s",
+            f"{rep_cost.ticks / CLOCK_TICKS_PER_SECOND / rep_cost.requests * 1e6:.1f} us CPU/request, "
+            f"{rep_cost.requests / rep_cost.seconds:,.0f} req/s",
             file=sys.stderr,
         )
     return figures
@@ -113,13 +114,19 @@ def run(settings: Settings) -> list[Measurement]:
     for workers in WORKER_COUNTS:
         timings, rates = [], []
         for deployment in (d for d in deployments if d.workers == workers):
-            cpu, per_second = figures[deployment.name]
+            cpu, per_second, ticks = figures[deployment.name]
             plural = "s" if workers > 1 else ""
             label = f"uvicorn, {workers} worker{plural}: {SHORT[deployment.server.variant.app]}"
             common = {"workers": workers, "cores": len(os.sched_getaffinity(0)), "note": note}
             timings.append(
                 Measurement.timing(
-                    deployment.name, f"{label}, CPU/request", GROUP, "ns/request", cpu, **common
+                    deployment.name,
+                    f"{label}, CPU/request",
+                    GROUP,
+                    "ns/request",
+                    cpu,
+                    cpu_ticks=ticks,
+                    **common,
                 )
             )
             rates.append(

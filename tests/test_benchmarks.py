@@ -11,6 +11,7 @@ from rich.console import Console
 from benchmarks import hot_path_parts, hot_path_profile
 from benchmarks.cli import main
 from benchmarks.report import parts_table, show
+from benchmarks.settings import QUICK
 
 TIMINGS = {
     "asgi.bare",
@@ -128,6 +129,10 @@ def test_quick_run_checks_each_variant_and_writes_every_measurement_and_target(t
         assert gateway["baseline"] == f"workers.bare_{n}"
         assert gateway["details"]["workers"] == n and gateway["details"]["cores"] >= 1
     assert measurements["decide.keys_xlarge"]["details"]["keys"] == 2000
+    # A server rep lasts until /proc has counted enough of its CPU: a reading of 0 ticks is no figure.
+    for name, figure in measurements.items():
+        if "cpu_ticks" in figure["details"]:
+            assert min(figure["details"]["cpu_ticks"]) >= QUICK.server_min_ticks, name
 
     assert set(targets) == TARGETS
     for name, target in targets.items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -166,7 +166,9 @@ class RedisStore:
                     yield bytes(message["data"])
         finally:
             with contextlib.suppress(RedisError, OSError, TimeoutError):
-                await asyncio.wait_for(pubsub.aclose(), self.timeout)  # type: ignore[no-untyped-call]
+                # Typed here: some redis-py releases leave PubSub.aclose unannotated, others annotate it.
+                close_pubsub: Callable[[], Awaitable[None]] = pubsub.aclose
+                await asyncio.wait_for(close_pubsub(), self.timeout)
 
     async def close(self) -> None:
         with contextlib.suppress(RedisError, OSError, TimeoutError):

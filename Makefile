@@ -117,7 +117,7 @@ test-deep: $(TEST_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check gateway tests benchmarks loadtests examples
 	$(BIN)/ruff format --check gateway tests benchmarks loadtests examples
-	$(BIN)/mypy gateway
+	$(BIN)/mypy gateway benchmarks loadtests examples tests
 
 # BENCH_ARGS="--xlarge-keys 10000000": the 10,000,000-key table too (4 to 6 minutes, 8 GiB).
 BENCH_ARGS ?=

@@ -11,7 +11,8 @@ from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import sha256_hex
 from gateway.core.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy
-from gateway.safety.diff import GAINED, LOST, AccessChange, TrafficEntry, diff_tables, read_traffic_log, weigh
+from gateway.safety.access import GAINED, LOST, AccessChange
+from gateway.safety.diff import TrafficEntry, diff_tables, read_traffic_log, weigh
 
 FIRST_PARTY = ("web", "ios", "android", "tweetdeck", "tco", "media", "login")
 INCIDENT_SURFACES = {"links", "media", "tweetdeck", "login", "timeline"}

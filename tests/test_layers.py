@@ -42,6 +42,7 @@ def imports_of(path: Path) -> tuple[set[str], list[tuple[int, str]]]:
     def visit(node: ast.AST, in_function: bool) -> None:
         for child in ast.iter_child_nodes(node):
             found: list[str] = []
+            line = child.lineno if isinstance(child, ast.stmt) else 0
             if isinstance(child, ast.Import):
                 found = [alias.name for alias in child.names]
             elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
@@ -53,7 +54,7 @@ def imports_of(path: Path) -> tuple[set[str], list[tuple[int, str]]]:
                 ]
             for name in found:
                 if name == "gateway" or name.startswith("gateway."):
-                    (nested.append((child.lineno, name)) if in_function else top.add(name))
+                    (nested.append((line, name)) if in_function else top.add(name))
             visit(child, in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef))
 
     visit(tree, False)

@@ -43,6 +43,7 @@ def serving(plans: Path) -> Iterator[str]:
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    assert process.stderr is not None
                     raise RuntimeError(f"gw467 serve did not start: {process.stderr.read()!r}") from None
                 time.sleep(0.05)
         yield base

@@ -22,9 +22,8 @@ import pytest
 import redis as redis_client
 
 from gateway.serving.fleet import CHANNEL, PLAN_KEY, STAGE_KEY, StageDocument, plan_hash
-from tests.fleet.conftest import RedisServer
 from tests.fleet.test_shared_quotas import BOT, WEB, away_from_a_window_edge, wait_for_the_store
-from tests.processes import Server, gw467_serve
+from tests.processes import RedisServer, Server, gw467_serve
 
 pytestmark = pytest.mark.slow
 
@@ -157,7 +156,9 @@ def test_a_bad_file_pushed_to_two_instances_of_two_workers_changes_no_table(
         # newer control plane or a corrupted store might): every data plane refuses it.
         bad_text = "schema = 1\nversion = 3\n"
         raw = redis_client.Redis.from_url(redis_server.url)
-        stage = StageDocument.decode(raw.get(STAGE_KEY))
+        stored = raw.get(STAGE_KEY)
+        assert isinstance(stored, bytes), "the fleet wrote its stage document"
+        stage = StageDocument.decode(stored)
         digest = plan_hash(bad_text)
         raw.set(PLAN_KEY + digest, bad_text)
         raw.set(STAGE_KEY, stage.next("push:direct", "test", "bad", 0.0, active=digest).encode())

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.fleet.conftest import RedisServer
 from tests.fleet.test_shared_quotas import WEB, workers
+from tests.processes import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BILLING = ROOT / "plans" / "2023-03-06-billing.toml"  # forgets the first-party exemption

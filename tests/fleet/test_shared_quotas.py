@@ -23,8 +23,7 @@ with warnings.catch_warnings():
 from gateway.core.planfile import load_plan_set
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.upstream import build_demo_app
-from tests.fleet.conftest import RedisServer
-from tests.processes import free_port
+from tests.processes import RedisServer, free_port
 
 PLANS = Path(__file__).resolve().parents[2] / "plans" / "2023-03-06-billing-fixed.toml"
 BOT = {"Authorization": "Bearer gw467-demo-sunrise-bot"}  # free plan: 50 posts per 900 s

@@ -97,7 +97,7 @@ class GatewayOperations(RuleBasedStateMachine):
 
     def expected(self, active_only: bool = False) -> list[tuple[int, str | None]]:
         """What the probes must get: the model's active table, or the candidate in the canary slice."""
-        answers = []
+        answers: list[tuple[int, str | None]] = []
         for client, endpoint_id, method, path in PROBES:
             table = self.active
             in_slice = slice_position(CANARY_FOR_TESTS.salt, client, endpoint_id, CANARY_FOR_TESTS.unit) < 0.5
@@ -161,13 +161,16 @@ class GatewayOperations(RuleBasedStateMachine):
 TestGatewayOperations = GatewayOperations.TestCase
 
 
-@pytest.mark.deep
-class TestLongOperatorSessions(GatewayOperations.TestCase):
+class LongOperatorSessions(GatewayOperations):
     """Sessions of 200 operations, whatever the profile: rollbacks through long histories."""
 
-    settings = settings(
-        max_examples=40, stateful_step_count=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-    )
+
+# A machine of its own, so these settings do not touch TestGatewayOperations (Hypothesis keeps
+# one TestCase per machine class).
+TestLongOperatorSessions = pytest.mark.deep(LongOperatorSessions.TestCase)
+TestLongOperatorSessions.settings = settings(
+    max_examples=40, stateful_step_count=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def test_probe_set_covers_every_demo_client() -> None:

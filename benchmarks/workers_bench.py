@@ -72,7 +72,9 @@ def _deployed(settings: Settings) -> Iterator[list[Deployment]]:
 async def _timed(deployment: Deployment, settings: Settings, requests: int, min_ticks: int) -> TimedBatches:
     """One rep: the supervisor's and every worker's CPU ticks, over at least two connections per worker."""
     connections = max(settings.server_connections, 2 * deployment.workers)
-    return await timed_batches(deployment.server, connections, requests, min_ticks, tree_cpu_ticks)
+    return await timed_batches(
+        deployment.server, connections, requests, min_ticks, tree_cpu_ticks, deployment.name
+    )
 
 
 async def _run(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from benchmarks import hot_path_parts, hot_path_profile
+from benchmarks import hot_path_parts, hot_path_profile, server_bench
 from benchmarks.cli import main
 from benchmarks.report import parts_table, show
 from benchmarks.settings import QUICK
@@ -169,3 +170,20 @@ def test_a_miss_comes_with_the_profile_and_the_parts_of_the_gateways_time() -> N
     show(parts_table(parts, hot_path_parts.TRIED), console=console)
     text = console.export_text()
     assert "of a bare request" in text and "tried so far: mypyc" in text
+
+
+def test_a_timed_rep_sends_at_least_one_batch_and_goes_on_until_the_cpu_reading_resolves(
+    tmp_path: Path,
+) -> None:
+    # A warm-up asks for no ticks and must still send its batch; a rep asking for ticks sends
+    # whole batches until /proc has counted them.
+    async def reps(server: server_bench.Server) -> tuple[server_bench.TimedBatches, ...]:
+        await server_bench.until_answering(server)
+        warm_up = await server_bench.timed_batches(server, 2, 50, 0)
+        rep = await server_bench.timed_batches(server, 2, 50, 3)
+        return warm_up, rep
+
+    with server_bench.serving(server_bench.VARIANTS[:1], None, tmp_path) as (server,):
+        warm_up, rep = asyncio.run(reps(server))
+    assert warm_up.requests == 50 and warm_up.seconds > 0
+    assert rep.ticks >= 3 and rep.requests % 50 == 0 and rep.requests >= 50

@@ -12,7 +12,7 @@ COMPILED_STAMP := $(VENV)/.compiled-hot-path
 PIP        := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PLAN   ?= plans/2023-03-06-billing.toml
 
-.PHONY: soak help venv replay replay-fixed replay-2019 compare demo test test-compiled compile pure test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
+.PHONY: system-packages soak help venv replay replay-fixed replay-2019 compare demo test test-compiled compile pure test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
 
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json, .png and .html"
@@ -50,16 +50,34 @@ $(CLI_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[cli]'
 	@touch $@
 
+# Debian packages, one list, each as PROGRAM:PACKAGE: the program whose absence means the package
+# must be installed. `make test` installs TEST_PACKAGES when one is missing (chromium for the
+# browser tests, which Playwright drives at /usr/bin/chromium and never downloads; nginx for the
+# reverse-proxy and auth_request tests; redis-server for the fleet tests; java for the Spark
+# impact engine); `make compile` installs COMPILE_PACKAGES. tests/test_system_packages.py fails
+# when a test, benchmark or example looks up a program that is not in these lists.
+TEST_PACKAGES    := chromium:chromium nginx:nginx redis-server:redis-server
+COMPILE_PACKAGES := gcc:gcc
+# apt-get update, then install, only when a program is missing (/usr/sbin is not on every PATH).
+define install_packages
+@missing=""; for entry in $(1); do \
+	PATH="$$PATH:/usr/sbin:/sbin" command -v "$${entry%%:*}" >/dev/null || missing="$$missing $${entry#*:}"; \
+done; \
+if [ -n "$$missing" ]; then \
+	echo "gw467: installing Debian packages:$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+fi
+endef
+
+system-packages:
+	$(call install_packages,$(TEST_PACKAGES))
+
 # `test` includes `cli`, so installing it brings the cli stamp up to date too.
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PIP) -e '.[test]'
-	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; } || \
-		echo "gw467: the browser tests need Debian's chromium (apt-get install chromium)"
-	@command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; } || \
-		echo "gw467: the fleet tests need Debian's redis-server (apt-get install redis-server)"
 	@touch $@ $(CLI_STAMP)
 
-venv: $(TEST_STAMP)
+venv: $(TEST_STAMP) system-packages
 
 # The commands write into out/; gw467 creates no directory it was not asked to.
 out:
@@ -90,18 +108,24 @@ demo: $(CLI_STAMP)
 # make test-compiled runs the same suite against the compiled modules (CI runs both).
 PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile --durations=15
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) system-packages
 	GW467_PURE_PYTHON=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-compiled: $(COMPILED_STAMP)
+test-compiled: $(COMPILED_STAMP) system-packages
 	GW467_EXPECT_COMPILED=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The hot-path modules (gateway/implementation.py HOT_PATH) compiled by mypyc, in place beside
 # their sources, which stay the fallback; rebuilt when a source changes. make pure removes them.
 compile: $(COMPILED_STAMP)
 
+# Exit 0 when this Python's headers (Python.h) are there, as mypyc's C output needs them.
+PYTHON_HEADERS := import pathlib, sys, sysconfig; sys.exit(not pathlib.Path(sysconfig.get_paths()["include"], "Python.h").exists())
+export PYTHON_HEADERS
+
 $(COMPILED_STAMP): $(TEST_STAMP) setup.py $(wildcard gateway/core/*.py gateway/serving/*.py gateway/implementation.py)
-	@$(BIN)/python -c "import sysconfig, pathlib, sys; h = pathlib.Path(sysconfig.get_paths()['include'], 'Python.h'); sys.exit(0 if h.exists() else 'gw467: make compile needs the Python headers (' + str(h) + ') and a C compiler')"
+	$(call install_packages,$(COMPILE_PACKAGES))
+	@$(BIN)/python -c "$$PYTHON_HEADERS" || { apt-get update -qq && apt-get install -y -qq python3-dev; }
+	@$(BIN)/python -c "$$PYTHON_HEADERS" || { echo "gw467: make compile needs the Python headers of $$($(BIN)/python -c 'import sys; print(sys.executable)')"; exit 2; }
 	GW467_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace --build-temp build/mypyc
 	@touch $@
 
@@ -110,7 +134,7 @@ pure:
 
 # -m "": the `deep` tests too, which pyproject's addopts deselect from make test; then the
 # tests marked deep elsewhere (the full-hour replay of the ringed-rollout scenario).
-test-deep: $(TEST_STAMP)
+test-deep: $(TEST_STAMP) system-packages
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -m "" --durations=15 tests/properties
 	$(BIN)/python -m pytest -m deep --durations=15 tests --ignore=tests/properties
 
@@ -123,7 +147,7 @@ lint: $(TEST_STAMP)
 BENCH_ARGS ?=
 
 # The compiled hot path is what is timed (and the Python sources beside it, the pure group).
-bench: $(COMPILED_STAMP)
+bench: $(COMPILED_STAMP) system-packages
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 serve: $(CLI_STAMP)
@@ -206,5 +230,5 @@ loadtest-bench: $(TEST_STAMP)
 # stops its own redis-server and gateway on loopback ports. SOAK_ARGS="--minutes 2" ...
 SOAK_ARGS ?=
 
-soak: $(TEST_STAMP) | out
+soak: $(TEST_STAMP) system-packages | out
 	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)

@@ -7,9 +7,17 @@ from rich.console import Console
 PIPED_WIDTH = 200
 
 
+class ReportConsole(Console):
+    """rich's console, leaving a closed stdout (`| head`) to `gateway.cli.main`, as every
+    command's output does, rather than rich's own exit with status 1."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def report_console() -> Console:
     """A console for reports; when output is piped (make, CI logs), PIPED_WIDTH columns at least."""
-    console = Console(highlight=False)
+    console = ReportConsole(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=max(console.width, PIPED_WIDTH))
+        console = ReportConsole(highlight=False, width=max(console.width, PIPED_WIDTH))
     return console

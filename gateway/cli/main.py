@@ -3,24 +3,45 @@
 Every error is one line on stderr (`gw467: error: ...`) with the exit code of
 `gateway.cli.errors`; no command prints a traceback for bad input, and Ctrl-C ends any
 command with 130. `gw467` with no command prints the help and exits 2, as a usage error
-does, so a script that forgot the command fails.
+does, so a script that forgot the command fails. A command whose extra is not installed is
+still listed, and says in one line which extra to install; a closed stdout (`| head`) ends a
+command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from gateway import __version__
-from gateway.cli import admin, catalogue, check, diff, explain, matrix, replay, serve, test, traffic, verify
 from gateway.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from gateway.core.config import ConfigError
+from gateway.core.extras import MissingExtra
 
-COMMANDS = (serve, admin, check, explain, matrix, replay, verify, diff, traffic, test, catalogue)
+# The modules of gateway.cli, one per command, each with `register(commands)`. They are imported
+# one by one, so that `gw467 --version` and `gw467 check` run on the core alone and a command
+# whose extra is missing says so instead of taking the others down with it.
+COMMANDS = (
+    "serve",
+    "admin",
+    "check",
+    "explain",
+    "matrix",
+    "replay",
+    "verify",
+    "diff",
+    "traffic",
+    "test",
+    "catalogue",
+)
+# Exit status of a command whose stdout was closed early, as a shell reports a SIGPIPE death.
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,9 +56,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gw467 {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for command in COMMANDS:
-        command.register(commands)
+    for name in COMMANDS:
+        try:
+            command = importlib.import_module(f"gateway.cli.{name}")
+        except ModuleNotFoundError as error:
+            missing = (error.name or "gateway").split(".")[0]
+            if missing == "gateway":
+                raise
+            _register_unavailable(commands, name, MissingExtra(missing, f"gw467 {name}"))
+        else:
+            command.register(commands)
     return parser
+
+
+def _register_unavailable(commands: Any, name: str, missing: MissingExtra) -> None:
+    """List the command, and make running it print which extra to install (exit 2)."""
+    parser = commands.add_parser(name, help=f"(needs gw467[{missing.extra}])", add_help=False)
+    parser.add_argument("arguments", nargs=argparse.REMAINDER)
+
+    def unavailable(args: argparse.Namespace) -> int:
+        raise missing
+
+    parser.set_defaults(handler=unavailable)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gw467: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _stdout_closed()
     finally:
         # After a Ctrl-C, SIGINT stays ignored: the process is ending, and its clean-up must
         # not be cut short. Otherwise (--help and --version leave by SystemExit) restore it.
@@ -66,9 +108,20 @@ def _run(argv: Sequence[str] | None) -> int:
     except UsageError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
-    except ConfigError as error:
+    except (ConfigError, MissingExtra) as error:
         print(f"gw467: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (`gw467 ... | head`): stop quietly, as Unix tools do.
+
+    Python would otherwise print the BrokenPipeError, and again when it flushes stdout at exit;
+    pointing stdout at /dev/null makes that last flush succeed (the Python docs' recipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -44,24 +43,19 @@ def run(args: argparse.Namespace) -> int:
     model = TrafficModel(scenario, load_plan_set(scenario.plans))
     seed = scenario.seed if args.seed is None else args.seed
     start = scenario.start.timestamp()
-    try:
-        for minute in range(args.minutes):
-            lines = [
-                json.dumps(
-                    {
-                        "client": request.client_id,
-                        "method": request.method,
-                        "path": request.raw_path,
-                        "time": round(start + minute * 60 + request.second, 3),
-                    }
-                )
-                + "\n"
-                for request in model.minute(minute, seed)
-            ]
-            sys.stdout.write("".join(lines))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # `gw467 traffic ... | head`: the reader has gone; stop quietly, and point stdout at
-        # /dev/null so that Python's own flush at exit does not fail with a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    for minute in range(args.minutes):
+        lines = [
+            json.dumps(
+                {
+                    "client": request.client_id,
+                    "method": request.method,
+                    "path": request.raw_path,
+                    "time": round(start + minute * 60 + request.second, 3),
+                }
+            )
+            + "\n"
+            for request in model.minute(minute, seed)
+        ]
+        sys.stdout.write("".join(lines))
+    sys.stdout.flush()
     return EXIT_OK

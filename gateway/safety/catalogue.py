@@ -20,6 +20,7 @@ from starlette.endpoints import HTTPEndpoint
 from starlette.routing import Host, Mount, Route, WebSocketRoute
 
 from gateway.core.config import ConfigError, read_text
+from gateway.core.extras import MissingExtra
 from gateway.core.planfile import HTTP_METHODS
 from gateway.core.plans import Endpoint, PlanSet
 from gateway.core.templates import TemplateError, parse_template
@@ -144,7 +145,7 @@ def _parse_spec(text: str, source: str) -> Any:
 
 def _parse_yaml(text: str, source: str) -> Any:
     if yaml is None:
-        raise ConfigError(source, "", "reading a YAML spec needs PyYAML: pip install 'gw467[openapi]'")
+        raise MissingExtra("yaml", f"reading the YAML spec {source}")
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:

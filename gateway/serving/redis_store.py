@@ -26,6 +26,7 @@ except ModuleNotFoundError:  # without the `fleet` extra: only MemoryStore can b
 else:
     HAVE_REDIS = True
 
+from gateway.core.extras import MissingExtra
 from gateway.serving.store import MemoryStore, StateStore, StoreUnavailable
 
 DEFAULT_TIMEOUT = 0.25
@@ -55,7 +56,7 @@ class RedisStore:
 
     def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         if not HAVE_REDIS:
-            raise ValueError(f"store {url}: the redis client is not installed (pip install 'gw467[fleet]')")
+            raise MissingExtra("redis", f"store {redact(url)}")
         self.url = url
         self.timeout = timeout
         self._client = redis.Redis.from_url(
@@ -76,10 +77,7 @@ class RedisStore:
 
     @property
     def description(self) -> str:
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return redact(self.url)
 
     async def _call(self, what: str, call: Awaitable[_T]) -> _T:
         try:
@@ -173,6 +171,14 @@ class RedisStore:
     async def close(self) -> None:
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             await asyncio.wait_for(self._client.aclose(), self.timeout)
+
+
+def redact(url: str) -> str:
+    """The store's URL without its user, password or query: what may be printed or logged."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _as_bytes(value: bytes | str) -> bytes:

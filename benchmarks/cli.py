@@ -23,6 +23,7 @@ from benchmarks import (
     replay_bench,
     server_bench,
     store_bench,
+    validation_bench,
     workers_bench,
 )
 from benchmarks.report import parts_table, profile_table, show, table, targets_table, write_json
@@ -43,6 +44,7 @@ RUNNERS: dict[str, Callable[[Settings], list[Measurement]]] = {
     "workers": workers_bench.run,
     "memory": memory_bench.run,
     "store": store_bench.run,
+    "validate": validation_bench.run,
 }
 
 

@@ -10,7 +10,7 @@ PLANS = ROOT / "plans"
 ALLOWING_PLANS = PLANS / "2023-03-06-billing-fixed.toml"
 DENYING_PLANS = PLANS / "2023-03-06-billing.toml"
 DEFAULT_OUT = Path("out") / "bench.json"
-GROUPS = ("asgi", "pure", "decide", "replay", "server", "workers", "memory", "store")
+GROUPS = ("asgi", "pure", "decide", "replay", "server", "workers", "memory", "store", "validate")
 
 
 @dataclass(frozen=True)

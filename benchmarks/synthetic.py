@@ -70,3 +70,40 @@ def build_case(templates: int, keys: int, progress: bool = False) -> Case:
         endpoint_id=endpoints[middle_endpoint].id,
         client_id=clients[middle_client].id,
     )
+
+
+def catalogue_text(endpoints: int) -> str:
+    """A plan file of `endpoints` endpoints, as an OpenAPI import makes them: one template per
+    resource and method, a glob grant and a plan that names every tenth endpoint by id (the two
+    ways a grant is written, each checked against the whole catalogue)."""
+    lines = ["schema = 1", f'version = "catalogue-{endpoints}"', "[policy]", 'exempt = ["first_party"]']
+    ids = []
+    for n in range(endpoints):
+        method = ("GET", "POST", "DELETE")[n % 3]
+        ids.append(f"r{n // 3}.items.{method.lower()}")
+        lines += [
+            "[[endpoints]]",
+            f'id = "{ids[-1]}"',
+            f'method = "{method}"',
+            f'path = "/v1/r{n // 3}/items/{{id}}"',
+            f'surface = "s{n % 8}"',
+        ]
+    named = ", ".join(f'"{endpoint_id}"' for endpoint_id in ids[::10])
+    lines += [
+        "[plans.basic]",
+        "tier = 0",
+        'grants = [{ endpoints = ["r1*"], methods = ["GET"] }]',
+        "[plans.pro]",
+        "tier = 1",
+        f"grants = [{{ endpoints = [{named}] }}]",
+        "[clients.web]",
+        'class = "web"',
+        "first_party = true",
+        'key = "gw467-bench-web-key"',
+        "[clients.app]",
+        'class = "third_party"',
+        "first_party = false",
+        'key = "gw467-bench-app-key"',
+        'plan = "pro"',
+    ]
+    return "\n".join(lines) + "\n"

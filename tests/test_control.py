@@ -10,6 +10,7 @@ import pytest
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
+from gateway.serving.control import MAX_PLAN_BYTES
 from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.upstream import build_demo_app
@@ -212,7 +213,7 @@ def test_unknown_gateway_paths_are_404_and_never_reach_the_upstream() -> None:
 
 def test_an_oversized_plan_file_is_refused_with_413() -> None:
     app = gateway(admin_token=TOKEN)
-    response = call(app, "POST", "/_gw467/admin/plans", ADMIN, b"#" * (1 << 20) + b"x")
+    response = call(app, "POST", "/_gw467/admin/plans", ADMIN, b"#" * MAX_PLAN_BYTES + b"x")
     assert response.status == 413
 
 

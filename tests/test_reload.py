@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 from pathlib import Path
@@ -24,10 +25,10 @@ def test_reload_pushes_a_good_file_and_keeps_the_table_on_a_bad_one(
     shutil.copy(BILLING, plans)
     gateway = Gateway(plans)
     plans.write_text(plans.read_text() + "\n[[nonsense\n")
-    assert not reload_plans(gateway, plans, "test")
+    assert not asyncio.run(reload_plans(gateway, plans, "test"))
     assert gateway.table.version == "2023-03-06-billing"
     shutil.copy(FIXED, plans)
-    assert reload_plans(gateway, plans, "test")
+    assert asyncio.run(reload_plans(gateway, plans, "test"))
     assert gateway.deployment()["events"][-1]["action"] == "push:direct"
     assert gateway.deployment()["events"][-1]["reason"] == "test"
     assert gateway.table.version != "2023-03-06-billing"

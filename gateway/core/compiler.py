@@ -10,14 +10,15 @@ Every verdict rule is built here: grants, denials, exemptions, `public` and
 from __future__ import annotations
 
 from gateway.core.decision import ClientIdentity, CompiledClient, DecisionTable, Verdict
-from gateway.core.plans import Endpoint, Plan, PlanSet
+from gateway.core.plans import EndpointLookup, PlanSet
 from gateway.core.routing import RouteTrie
 from gateway.core.rules import PREFLIGHT, PUBLIC, Rule, RuleKind
 
 
 def compile_plan_set(plan_set: PlanSet) -> DecisionTable:
     routes = RouteTrie(plan_set.endpoints)
-    patterns = {plan.name: _granting_patterns(plan, plan_set.endpoints) for plan in plan_set.plans}
+    lookup = EndpointLookup(plan_set.endpoints)
+    patterns = {plan.name: lookup.covering_patterns(plan) for plan in plan_set.plans}
     plan_grants = {name: _bits(granting) for name, granting in patterns.items()}
     profiles: dict[tuple[str | None, str | None], tuple[Verdict, ...]] = {}
     clients: list[CompiledClient] = []
@@ -39,11 +40,6 @@ def compile_plan_set(plan_set: PlanSet) -> DecisionTable:
     public = Verdict(PUBLIC)
     preflight = Verdict(PREFLIGHT) if plan_set.policy.cors_preflight else None
     return DecisionTable(plan_set, routes, tuple(clients), plan_grants, public, preflight)
-
-
-def _granting_patterns(plan: Plan, endpoints: tuple[Endpoint, ...]) -> tuple[str | None, ...]:
-    """For each endpoint, the first grant pattern of `plan` that admits it, or None."""
-    return tuple(plan.covering_pattern(endpoint) for endpoint in endpoints)
 
 
 def _bits(granting: tuple[str | None, ...]) -> int:

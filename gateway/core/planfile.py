@@ -21,6 +21,7 @@ from gateway.core.plans import (
     THIRD_PARTY,
     Client,
     Endpoint,
+    EndpointLookup,
     Grant,
     Plan,
     PlanSet,
@@ -28,7 +29,7 @@ from gateway.core.plans import (
     Quota,
 )
 from gateway.core.refusals import REFUSAL_KINDS, Refusal, Responses
-from gateway.core.templates import TemplateError, parse_template, templates_ambiguous
+from gateway.core.templates import AmbiguityKey, TemplateError, ambiguity_key, parse_template
 
 SCHEMA_VERSION = 1
 MIN_KEY_LENGTH = 12
@@ -165,7 +166,9 @@ def _build(entry: PlanFile, source: str, text: str) -> PlanSet:
 
 def _build_endpoints(entries: list[EndpointEntry], fail: Fail) -> tuple[Endpoint, ...]:
     seen: dict[str, int] = {}
-    parsed: list[tuple[Endpoint, Any]] = []
+    # Templates that match the same requests share a key, so one dict finds any earlier twin.
+    by_requests: dict[tuple[str, AmbiguityKey], Endpoint] = {}
+    endpoints: list[Endpoint] = []
     for index, item in enumerate(entries):
         where = f"endpoints[{index}] (id {item.id!r})"
         if item.id in seen:
@@ -176,15 +179,15 @@ def _build_endpoints(entries: list[EndpointEntry], fail: Fail) -> tuple[Endpoint
         except TemplateError as error:
             raise fail(f"{where}.path", str(error)) from None
         endpoint = Endpoint(item.id, item.method, item.path, item.surface, item.public)
-        for other, other_segments in parsed:
-            if other.method == endpoint.method and templates_ambiguous(segments, other_segments):
-                raise fail(
-                    f"{where}.path",
-                    f"{item.method} {item.path!r} matches the same requests as endpoint "
-                    f"{other.id!r} ({other.method} {other.path!r})",
-                )
-        parsed.append((endpoint, segments))
-    return tuple(endpoint for endpoint, _ in parsed)
+        other = by_requests.setdefault((endpoint.method, ambiguity_key(segments)), endpoint)
+        if other is not endpoint:
+            raise fail(
+                f"{where}.path",
+                f"{item.method} {item.path!r} matches the same requests as endpoint "
+                f"{other.id!r} ({other.method} {other.path!r})",
+            )
+        endpoints.append(endpoint)
+    return tuple(endpoints)
 
 
 def _build_plans(
@@ -193,6 +196,7 @@ def _build_plans(
     tiers: dict[int, str] = {}
     plans: list[Plan] = []
     ids = [endpoint.id for endpoint in endpoints]
+    lookup = EndpointLookup(endpoints)
     for name, item in entries.items():
         if item.tier in tiers:
             raise fail(
@@ -205,12 +209,13 @@ def _build_plans(
             where = f"plans.{name}.grants[{index}]"
             grant = Grant(tuple(grant_entry.endpoints), tuple(dict.fromkeys(grant_entry.methods)))
             for pattern_index, pattern in enumerate(grant.endpoints):
-                if not any(Grant((pattern,)).covers(endpoint) for endpoint in endpoints):
+                matched = lookup.matching(pattern)
+                if not matched:
                     raise fail(
                         f"{where}.endpoints[{pattern_index}]",
                         f"{pattern!r} matches no endpoint id (unknown endpoint)" + _suggest(pattern, ids),
                     )
-                if not any(Grant((pattern,), grant.methods).covers(endpoint) for endpoint in endpoints):
+                if grant.methods and not any(endpoints[n].method in grant.methods for n in matched):
                     raise fail(
                         f"{where}.endpoints[{pattern_index}]",
                         f"{pattern!r} matches no endpoint with method {' or '.join(grant.methods)} "

@@ -7,8 +7,9 @@ evaluator) works from these values, never from raw TOML.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
+from fnmatch import fnmatchcase, translate
 
 from gateway.core.refusals import TWITTER_RESPONSES, Responses
 
@@ -48,6 +49,40 @@ class Grant:
             if fnmatchcase(endpoint.id, pattern):
                 return pattern
         return None
+
+
+GLOB_CHARACTERS = frozenset("*?[")
+
+
+class EndpointLookup:
+    """The endpoints whose ids a grant pattern matches, by number: a dict lookup for a plain id,
+    one scan of the ids for a glob. Validation and compilation ask this once per pattern, so
+    their cost grows with the catalogue plus the patterns, not with their product."""
+
+    def __init__(self, endpoints: tuple[Endpoint, ...]) -> None:
+        self.endpoints = endpoints
+        self._number = {endpoint.id: number for number, endpoint in enumerate(endpoints)}
+
+    def matching(self, pattern: str) -> list[int]:
+        """The numbers of the endpoints whose id `pattern` matches (`fnmatchcase`), in order."""
+        if GLOB_CHARACTERS.isdisjoint(pattern):
+            number = self._number.get(pattern)
+            return [] if number is None else [number]
+        match = re.compile(translate(pattern)).match
+        return [number for number, endpoint in enumerate(self.endpoints) if match(endpoint.id)]
+
+    def covering_patterns(self, plan: Plan) -> tuple[str | None, ...]:
+        """For each endpoint, `plan.covering_pattern(endpoint)`: its first grant's first pattern
+        that admits it, or None."""
+        found: list[str | None] = [None] * len(self.endpoints)
+        for grant in plan.grants:
+            for pattern in grant.endpoints:
+                for number in self.matching(pattern):
+                    if found[number] is None and (
+                        not grant.methods or self.endpoints[number].method in grant.methods
+                    ):
+                        found[number] = pattern
+        return tuple(found)
 
 
 @dataclass(frozen=True)

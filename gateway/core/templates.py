@@ -106,6 +106,19 @@ def precedence(segments: tuple[Segment, ...]) -> tuple[int, ...]:
     return tuple(segment.rank for segment in segments)
 
 
+# What decides whether two templates match the same requests: per segment, its converter and,
+# for a literal, its case-folded text.
+AmbiguityKey = tuple[tuple[str | None, str | None], ...]
+
+
+def ambiguity_key(segments: tuple[Segment, ...]) -> AmbiguityKey:
+    """Equal for two templates exactly when they match the same requests (`templates_ambiguous`),
+    so a catalogue is checked with one dict, not by comparing every pair."""
+    return tuple(
+        (segment.converter, segment.folded if segment.converter is None else None) for segment in segments
+    )
+
+
 def templates_ambiguous(first: tuple[Segment, ...], second: tuple[Segment, ...]) -> bool:
     """True when the two templates match exactly the same requests, so precedence cannot choose.
 
@@ -113,14 +126,7 @@ def templates_ambiguous(first: tuple[Segment, ...], second: tuple[Segment, ...])
     request and rank alike at every position have literals equal wherever either
     has one, and the same converter elsewhere, which is this very condition.
     """
-    if len(first) != len(second):
-        return False
-    for a, b in zip(first, second, strict=True):
-        if a.converter != b.converter:
-            return False
-        if a.converter is None and a.folded != b.folded:
-            return False
-    return True
+    return ambiguity_key(first) == ambiguity_key(second)
 
 
 # A value each kind of parameter accepts, plain enough that no catalogue literal is likely to be it.

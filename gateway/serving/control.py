@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from typing import Any
@@ -32,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.credentials import CredentialProblem, bearer_key
+from gateway.core.decision import DecisionTable
 from gateway.core.planfile import parse_plan_set
 from gateway.serving.canary import UNITS, CanaryPolicy
 from gateway.serving.check import CHECK_PATH, answer_check, may_ask
@@ -46,7 +48,8 @@ from gateway.serving.store import StoreUnavailable
 
 CONTROL_PREFIX = "/_gw467/"
 ADMIN_PREFIX = "/_gw467/admin/"
-MAX_PLAN_BYTES = 1 << 20
+# A pushed plan file: room for a 100,000-endpoint catalogue (about 10 MiB as OpenAPI imports write it).
+MAX_PLAN_BYTES = 16 << 20
 UPLOAD_SOURCE = "<pushed plan file>"
 VARY_ACCEPT = ((b"vary", b"accept"),)  # /status answers HTML or JSON by the Accept header
 
@@ -213,7 +216,8 @@ class ControlApi:
             return
         try:
             text = body.decode("utf-8-sig")
-            table = compile_plan_set(parse_plan_set(text, UPLOAD_SOURCE))
+            # In a worker thread: a large catalogue takes seconds, and requests go on meanwhile.
+            table = await asyncio.to_thread(_compile_upload, text)
         except UnicodeDecodeError:
             await _error(send, 400, f"{UPLOAD_SOURCE}: not UTF-8 text")
             return
@@ -225,6 +229,10 @@ class ControlApi:
         else:
             self.gateway.push(table, mode, policy, reason=reason)
         await _json(send, 200, await self._deployment())
+
+
+def _compile_upload(text: str) -> DecisionTable:
+    return compile_plan_set(parse_plan_set(text, UPLOAD_SOURCE))
 
 
 def _peer(scope: Scope) -> str:

@@ -59,6 +59,13 @@ FLUSH_SECONDS = 1.0
 CANCEL_RETRY_SECONDS = 0.5
 
 
+def compile_version(digest: str, text: str) -> DecisionTable:
+    """The table of a stored version, once its text is shown to be the one its hash names."""
+    if plan_hash(text) != digest:
+        raise ConfigError(f"<fleet version {digest[:12]}>", "", "the text does not match its hash")
+    return compile_plan_set(parse_plan_set(text, f"<fleet version {digest[:12]}>"))
+
+
 async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
     """Cancel `tasks` and wait until every one has ended, cancelling again any that carried on.
 
@@ -178,13 +185,14 @@ class Fleet:
         OPERATIONS.info(f"gw467: started from {path}: version {self.gateway.table.version}")
 
     def _compile(self, digest: str, text: str) -> DecisionTable:
-        if plan_hash(text) != digest:
-            raise ConfigError(f"<fleet version {digest[:12]}>", "", "the text does not match its hash")
         table = self._tables.get(digest)
         if table is None:
-            table = compile_plan_set(parse_plan_set(text, f"<fleet version {digest[:12]}>"))
-            self._tables[digest] = table
-            self._texts[digest] = text
+            table = self._remember(digest, text, compile_version(digest, text))
+        return table
+
+    def _remember(self, digest: str, text: str, table: DecisionTable) -> DecisionTable:
+        self._tables[digest] = table
+        self._texts[digest] = text
         return table
 
     def _install(self, document: StageDocument) -> None:
@@ -243,7 +251,9 @@ class Fleet:
             try:
                 if text is None:
                     raise ConfigError(f"<fleet version {digest[:12]}>", "", "not in the store")
-                self._compile(digest, text.decode("utf-8"))
+                decoded = text.decode("utf-8")
+                # In a worker thread: a large catalogue takes seconds, and requests go on meanwhile.
+                self._remember(digest, decoded, await asyncio.to_thread(compile_version, digest, decoded))
             except (ConfigError, UnicodeDecodeError) as error:
                 return str(error)
         return None

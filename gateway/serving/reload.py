@@ -14,22 +14,23 @@ from pathlib import Path
 
 from starlette.types import Message, Receive, Scope, Send
 
-from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
-from gateway.core.planfile import load_plan_set
 from gateway.serving.decision_log import OPERATIONS
 from gateway.serving.fleet import Fleet, FleetError
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.rollout import DIRECT, RolloutError
-from gateway.serving.runtime import Gateway
+from gateway.serving.runtime import Gateway, as_table
 from gateway.serving.store import StoreUnavailable
 
 
-def reload_plans(gateway: Gateway, path: str | Path, reason: str) -> bool:
-    """Push the file at `path` directly, with `reason`; False (and one logged line) when it cannot be."""
+async def reload_plans(gateway: Gateway, path: str | Path, reason: str) -> bool:
+    """Push the file at `path` directly, with `reason`; False (and one logged line) when it cannot be.
+
+    The file is read and compiled in a worker thread: a large catalogue takes seconds, and the
+    event loop goes on serving meanwhile; only the swap happens on the loop."""
     kept = gateway.table.version
     try:
-        table = compile_plan_set(load_plan_set(path))
+        table = await asyncio.to_thread(as_table, path)
         gateway.push(table, DIRECT, reason=reason)
     except (ConfigError, RolloutError) as error:
         OPERATIONS.error(f"gw467: {reason}: kept version {kept}: {error}")
@@ -42,9 +43,8 @@ async def push_to_fleet(fleet: Fleet, path: str | Path, reason: str) -> bool:
     """Push the file at `path` to the whole fleet, directly; False (and one logged line) when it cannot be."""
     kept = fleet.gateway.table.version
     try:
-        plan_set = load_plan_set(path)
-        table = compile_plan_set(plan_set)
-        await fleet.push(table, plan_set.text, DIRECT, None, who=reason, reason=f"{reason}: {path}")
+        table = await asyncio.to_thread(as_table, path)  # off the event loop, as above
+        await fleet.push(table, table.plan_set.text, DIRECT, None, who=reason, reason=f"{reason}: {path}")
     except (ConfigError, RolloutError, FleetError, StoreUnavailable) as error:
         OPERATIONS.error(f"gw467: {reason}: kept version {kept}: {error}")
         return False
@@ -67,10 +67,12 @@ class ReloadOnHangup:
 
     def _hangup(self) -> None:
         fleet = self.app.fleet
-        if fleet is None:
+        reload = (
             reload_plans(self.gateway, self.path, "SIGHUP")
-            return
-        task = asyncio.get_running_loop().create_task(push_to_fleet(fleet, self.path, "SIGHUP"))
+            if fleet is None
+            else push_to_fleet(fleet, self.path, "SIGHUP")
+        )
+        task = asyncio.get_running_loop().create_task(reload)
         self._pushes.add(task)
         task.add_done_callback(self._pushes.discard)
 

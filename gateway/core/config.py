@@ -2,11 +2,14 @@
 
 Plan files and scenario files both come through here, so every malformed file is
 reported the same way: `FILE: KEY.PATH: what is wrong`, or `FILE:LINE:COL: ...`
-for TOML syntax errors.
+for TOML syntax errors. Every input is bounded: a file larger than `max_input_bytes()`
+(16 MiB, or GW467_MAX_INPUT_BYTES) is refused before it is read, and a document nested
+deeper than the parser can follow is one line, not a RecursionError.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Callable, Collection, Sequence
@@ -16,6 +19,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+# The largest file any gw467 input may be (plan files, specs, scenarios, suites, logs of
+# requests): room for a 100,000-endpoint catalogue. GW467_MAX_INPUT_BYTES raises or lowers it.
+DEFAULT_MAX_INPUT_BYTES = 16 << 20
+MAX_INPUT_VARIABLE = "GW467_MAX_INPUT_BYTES"
+TOO_DEEP = "nested too deeply to read"
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TOML_END = re.compile(r"\s*\(at end of document\)$")
@@ -56,17 +65,27 @@ def failure(source: str) -> Fail:
     return fail
 
 
+def max_input_bytes() -> int:
+    """The size bound on every input file: GW467_MAX_INPUT_BYTES, else 16 MiB."""
+    value = os.environ.get(MAX_INPUT_VARIABLE, "")
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_MAX_INPUT_BYTES
+
+
 def read_text(path: str | Path) -> str:
-    """The file's text, or ConfigError when it cannot be read or is not UTF-8."""
+    """The file's text, or ConfigError when it cannot be read, is too large or is not UTF-8."""
     source = str(path)
+    limit = max_input_bytes()
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            raw = file.read(limit + 1)  # a pipe has no size to ask for first
     except FileNotFoundError:
         raise ConfigError(source, "", "no such file") from None
     except IsADirectoryError:
         raise ConfigError(source, "", "is a directory, not a file") from None
     except OSError as error:
         raise ConfigError(source, "", f"cannot read: {error.strerror}") from None
+    if len(raw) > limit:
+        raise ConfigError(source, "", f"larger than {limit:,} bytes (set {MAX_INPUT_VARIABLE} to raise it)")
     try:
         # utf-8-sig: a byte-order mark, as some editors write, is not an error.
         return raw.decode("utf-8-sig")
@@ -92,6 +111,8 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         if message == "Cannot overwrite a value":
             message += " (a key is defined twice)"
         raise ConfigError(source, "", f"TOML syntax error: {message}", line, column) from None
+    except RecursionError:
+        raise ConfigError(source, "", f"TOML {TOO_DEEP}") from None
     if not document:
         raise ConfigError(source, "", "file has no keys (only comments or blank lines)")
     return document

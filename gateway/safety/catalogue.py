@@ -19,7 +19,7 @@ import tomli_w
 from starlette.endpoints import HTTPEndpoint
 from starlette.routing import Host, Mount, Route, WebSocketRoute
 
-from gateway.core.config import ConfigError, read_text
+from gateway.core.config import TOO_DEEP, ConfigError, read_text
 from gateway.core.extras import MissingExtra
 from gateway.core.planfile import HTTP_METHODS
 from gateway.core.plans import Endpoint, PlanSet
@@ -30,6 +30,8 @@ try:
 except ImportError:  # the `openapi` extra; JSON specs need nothing
     yaml = None  # type: ignore[assignment]
 
+# Nesting a YAML spec may have: an OpenAPI document needs far fewer levels.
+MAX_DEPTH = 64
 _OPERATIONS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}")
 # Starlette's converters whose values are one whole segment; templates take them as they are
@@ -135,6 +137,8 @@ def _parse_spec(text: str, source: str) -> Any:
         return _parse_yaml(text, source)
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ConfigError(source, "", f"JSON {TOO_DEEP}") from None
     except json.JSONDecodeError as error:
         if Path(source).suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
             raise ConfigError(
@@ -144,10 +148,25 @@ def _parse_spec(text: str, source: str) -> Any:
 
 
 def _parse_yaml(text: str, source: str) -> Any:
+    """YAML as a spec uses it: no aliases (a few hundred bytes of them expand to gigabytes),
+    at most MAX_DEPTH levels of nesting, read by libyaml's C parser where PyYAML has it."""
     if yaml is None:
         raise MissingExtra("yaml", f"reading the YAML spec {source}")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.safe_load(text)
+        depth = 0
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                where = (mark.line + 1, mark.column + 1) if mark is not None else (None, 0)
+                raise ConfigError(source, "", "YAML aliases (*name) are not accepted in a spec", *where)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ConfigError(source, "", f"YAML {TOO_DEEP} (more than {MAX_DEPTH} levels)")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return yaml.load(text, Loader=loader)  # a safe loader; aliases were refused above
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]

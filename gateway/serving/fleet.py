@@ -50,6 +50,8 @@ WORKER_TTL_SECONDS = 3.0
 HISTORY_LIMIT = 20
 AUDIT_LIMIT = 1000
 LAST_GOOD_FILE = "last-good.json"
+# A rollback to a hash prefix: shorter ones fit several versions too easily (`to=3`).
+MIN_HASH_PREFIX = 8
 CHANGE_ATTEMPTS = 50
 SLI_KEY = "gw467:fleet:sli:"  # + bucket start; fields "<class>|<1 first-party, 0 not>|t, b or s"
 CANARY_KEY = "gw467:fleet:canary:"  # + candidate hash + ":" + bucket start; fields t, b
@@ -64,6 +66,25 @@ def compile_version(digest: str, text: str) -> DecisionTable:
     if plan_hash(text) != digest:
         raise ConfigError(f"<fleet version {digest[:12]}>", "", "the text does not match its hash")
     return compile_plan_set(parse_plan_set(text, f"<fleet version {digest[:12]}>"))
+
+
+def _history_index(current: StageDocument, to: str) -> int:
+    """Where version `to` (its name, or an unambiguous prefix of its hash of at least
+    MIN_HASH_PREFIX characters) last stands in the history; RolloutError when nowhere, or when
+    the prefix is too short or fits several versions: a rollback never picks one by chance."""
+    history = current.history
+    found = [i for i, digest in enumerate(history) if current.versions.get(digest) == to]
+    if not found:
+        if len(to) < MIN_HASH_PREFIX:
+            raise RolloutError(
+                f"version {to!r}: give its name, or at least {MIN_HASH_PREFIX} characters of its hash"
+            )
+        found = [i for i, digest in enumerate(history) if digest.startswith(to)]
+        if len({history[i] for i in found}) > 1:
+            raise RolloutError(f"hash prefix {to!r} fits several versions; give more of it")
+    if not found:
+        raise RolloutError(f"version {to!r} is not in the fleet's history")
+    return found[-1]
 
 
 async def cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
@@ -545,14 +566,7 @@ class Fleet:
                 raise RolloutError("nothing to roll back to")
             index = len(current.history) - 1
             if to is not None:
-                found = [
-                    i
-                    for i, digest in enumerate(current.history)
-                    if digest.startswith(to) or current.versions.get(digest) == to
-                ]
-                if not found:
-                    raise RolloutError(f"version {to!r} is not in the fleet's history")
-                index = found[-1]
+                index = _history_index(current, to)
             return {
                 "active": current.history[index],
                 "candidate": None,

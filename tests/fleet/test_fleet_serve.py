@@ -319,3 +319,22 @@ def test_under_load_a_redis_outage_loses_no_request_and_refuses_no_entitled_call
     assert "store:unavailable (local)" in pollster_rules  # the outage was seen, and answered by the policy
     assert any(rule.startswith("plan:basic") for rule in pollster_rules)
     assert worker_versions(document) == {("2023-03-06-billing-fixed", None, "none")}
+
+
+def test_rollback_to_a_hash_prefix_needs_eight_characters_and_one_version(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """`rollback?to=3` picked whichever version's hash began with 3; now it names none."""
+    with fleet(redis_server, tmp_path, workers=1) as (server,):
+        for plans in (FIXED, BILLING):
+            assert admin(server, "plans", plans.read_bytes(), mode="direct").status_code == 200
+        baseline = plan_hash(BASELINE.read_text())
+        for short in (baseline[:1], baseline[:7]):
+            refused = admin(server, "rollback", to=short)
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["errors"][0]["message"] == (
+                f"version {short!r}: give its name, or at least 8 characters of its hash"
+            )
+        assert admin(server, "rollback", to=baseline[:8]).status_code == 200
+        document = wait_converged(server, 1)
+    assert worker_versions(document) == {("2023-02-baseline", None, "none")}

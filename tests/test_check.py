@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+import pytest
+
 from gateway.core.compiler import compile_plan_set
+from gateway.core.config import ConfigError
 from gateway.core.planfile import load_plan_set
 from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope, receive_once
 from gateway.serving.middleware import EntitlementMiddleware
@@ -110,3 +114,44 @@ def test_only_loopback_or_the_check_token_is_answered() -> None:
 def test_a_check_without_the_original_request_is_400() -> None:
     answer = asyncio.run(call_asgi(gateway(), "GET", "/_gw467/check"))
     assert answer.status == 400 and b"X-Original-URI" in answer.body
+
+
+def test_a_refusal_body_reaches_the_header_as_one_line_of_ascii_json(tmp_path: Any) -> None:
+    """A plan file's body written over several lines, or with non-ASCII text, made nginx answer
+    503 to every such refusal: a header cannot hold a line break."""
+    plans = tmp_path / "plans.toml"
+    plans.write_text(
+        FIXED.read_text()
+        + "\n[responses]\n"
+        + 'not_entitled = { body = """{\n  "detail": "Pas dans votre forfait",\n  "code": 1}""" }\n'
+        + 'unauthenticated = { message = "Clé refusée\\r\\nX-Injected: yes" }\n'
+    )
+    app = gateway(plans)
+    refused = check(app, "GET", "/2/tweets/search/all", "sunrise-bot")
+    unknown = check(app, "GET", "/2/tweets/12", None)
+    for answer, served in (
+        (refused, send(app, "GET", "/2/tweets/search/all", "sunrise-bot")),
+        (unknown, send(app, "GET", "/2/tweets/12", None)),
+    ):
+        raw = dict(answer.headers)[b"x-gw467-body"]
+        assert raw.isascii() and b"\r" not in raw and b"\n" not in raw
+        assert json.loads(raw) == json.loads(served.body)
+    assert refused.status == 467 and unknown.status == 401
+
+
+def test_a_refusal_body_too_long_for_a_header_is_refused_by_the_plan_file(tmp_path: Any) -> None:
+    plans = tmp_path / "plans.toml"
+    # 800 characters, but 4,800 bytes once each é is escaped for the header.
+    plans.write_text(FIXED.read_text() + f'\n[responses]\nquota = {{ message = "{"é" * 800}" }}\n')
+    with pytest.raises(ConfigError) as refused:
+        load_plan_set(plans)
+    assert "responses.quota: longer than 2,048 bytes as one line of JSON" in str(refused.value)
+
+
+def test_the_original_method_or_uri_sent_twice_is_a_400() -> None:
+    app = gateway()
+    twice = check(app, "GET", "/2/links/t3st", "tco", extra=[(b"x-original-uri", b"/2/tweets/12")])
+    assert twice.status == 400
+    assert twice.header("x-gw467-rule") == "path:duplicate-original-header"
+    both = check(app, "GET", "/2/links/t3st", "tco", extra=[(b"x-original-method", b"POST")])
+    assert both.status == 400

@@ -28,7 +28,7 @@ from gateway.core.plans import (
     Policy,
     Quota,
 )
-from gateway.core.refusals import REFUSAL_KINDS, Refusal, Responses
+from gateway.core.refusals import MAX_REFUSAL_BYTES, REFUSAL_KINDS, Refusal, Responses
 from gateway.core.templates import AmbiguityKey, TemplateError, ambiguity_key, parse_template
 
 SCHEMA_VERSION = 1
@@ -313,6 +313,12 @@ def _build_responses(entry: ResponsesEntry, fail: Fail) -> Responses:
         else:
             assert item.message is not None
             refusals[kind] = Refusal(item.message, item.code)
+        if len(refusals[kind].header_value()) > MAX_REFUSAL_BYTES:
+            raise fail(
+                where,
+                f"longer than {MAX_REFUSAL_BYTES:,} bytes as one line of JSON: behind nginx it "
+                "travels in a header, which nginx's default buffers cannot hold",
+            )
     return Responses(**refusals)
 
 

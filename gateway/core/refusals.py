@@ -27,6 +27,10 @@ class Refusal:
             error["code"] = self.code
         return json.dumps({"errors": [error]}, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
+    def header_value(self) -> bytes:
+        """The body as one line of ASCII JSON, as `/_gw467/check` sends it in a header."""
+        return json.dumps(json.loads(self.encoded()), separators=(",", ":")).encode("ascii")
+
 
 # The 467 message is the one client libraries recorded on 6 March 2023; 32, 34 and 88 are Twitter's codes.
 NOT_ENTITLED = Refusal(
@@ -38,6 +42,9 @@ UNAUTHENTICATED = Refusal("Could not authenticate you", 32)
 NO_ROUTE = Refusal("Sorry, that page does not exist", 34)
 QUOTA = Refusal("Rate limit exceeded", 88)
 REFUSAL_KINDS = ("not_entitled", "unauthenticated", "no_route", "quota")
+# A refusal body, as one line of JSON, fits a header beside the others in nginx's default 4 KiB
+# buffer for an auth_request answer.
+MAX_REFUSAL_BYTES = 2048
 
 
 @dataclass(frozen=True)

@@ -5,22 +5,26 @@ client sent it, query and all), with the client's own Authorization header; it i
 admitted and observed exactly as `EntitlementMiddleware` would, by the same runtime. The
 answer has an empty body: 200 when the request may pass (with `x-gw467-client`,
 `x-gw467-class` and `x-gw467-plan` for the app), else the refusal's status (400, 401, 404,
-429 or 467) with the body the middleware would send in `x-gw467-body`, so the proxy can
-answer with it. Only loopback callers, or callers that send `x-gw467-check-token`, are
-answered: anyone else gets 403.
+429 or 467) with the body the middleware would send in `x-gw467-body` (minified to one line
+of ASCII JSON: a header cannot hold a line break), so the proxy can answer with it. A request
+naming its method or URI twice is a 400 (the proxy and the app might each read a different
+one). Only loopback callers, or callers that send `x-gw467-check-token`, are answered: anyone
+else gets 403.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import time
+from functools import lru_cache
 
 from starlette.types import Scope, Send
 
 from gateway.core.decision import preflight_method
-from gateway.core.rules import STATUS_UNAUTHENTICATED, Rule
+from gateway.core.rules import STATUS_BAD_PATH, STATUS_UNAUTHENTICATED, Rule, path_refused
 from gateway.serving.peers import from_loopback
-from gateway.serving.responses import BEARER_CHALLENGE, RULE_HEADER, body_for
+from gateway.serving.responses import BEARER_CHALLENGE, DUPLICATE_ORIGINAL, RULE_HEADER, body_for
 from gateway.serving.runtime import Gateway, Headers
 
 CHECK_PATH = "/_gw467/check"
@@ -45,30 +49,39 @@ def may_ask(scope: Scope, check_token: bytes | None) -> bool:
 async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
     """Decide the request the headers name and answer; False when they do not name one."""
     started = time.perf_counter()
-    method = uri = None
+    methods: list[str] = []
+    uris: list[str] = []
     authorization: list[bytes] = []
     for name, value in scope["headers"]:
         lowered = name.lower()
         if lowered == _ORIGINAL_METHOD:
-            method = value.decode("latin-1").strip().upper()
+            methods.append(value.decode("latin-1").strip().upper())
         elif lowered == _ORIGINAL_URI:
-            uri = value.decode("latin-1")
+            uris.append(value.decode("latin-1"))
         elif lowered == _AUTHORIZATION:
             authorization.append(value)
-    if not method or uri is None:
+    if len(methods) > 1 or len(uris) > 1:
+        # Which one would the app see? Proxies differ (nginx passes the first, others the last).
+        rule = path_refused(DUPLICATE_ORIGINAL)
+        body = _one_line(body_for(STATUS_BAD_PATH, rule))
+        await _answer(send, STATUS_BAD_PATH, rule, [(BODY_HEADER, body)])
+        return True
+    if not methods or not methods[0] or not uris:
         return False
+    method, uri = methods[0], uris[0]
     raw_path = uri.partition("?")[0]
     preflight = preflight_method(scope["headers"]) if method == "OPTIONS" else None
     decision, canary = gateway.decide(method, raw_path, authorization, preflight)
     if decision.status is not None:
-        headers = [(BODY_HEADER, body_for(decision.status, decision.rule, decision.bodies))]
+        headers = [(BODY_HEADER, _one_line(body_for(decision.status, decision.rule, decision.bodies)))]
         await _answer(send, decision.status, decision.rule, headers)
         gateway.observe(decision, decision.status, decision.rule, True, _since(started), canary)
         return True
     admission = await gateway.admit(decision)
     if not admission.admitted:
         status = admission.status
-        headers = [(BODY_HEADER, body_for(status, admission.rule, decision.bodies)), *admission.headers]
+        body = _one_line(body_for(status, admission.rule, decision.bodies))
+        headers = [(BODY_HEADER, body), *admission.headers]
         await _answer(send, status, admission.rule, headers)
         gateway.observe(decision, status, admission.rule, True, _since(started), canary)
         return True
@@ -91,6 +104,14 @@ async def _answer(send: Send, status: int, rule: Rule, extra: Headers) -> None:
         headers.append(BEARER_CHALLENGE)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
+
+
+@lru_cache(maxsize=64)  # a plan file has four refusal bodies; rebuilding them is per request
+def _one_line(body: bytes) -> bytes:
+    """The JSON body as a header value: minified, non-ASCII escaped, so no CR, LF or other
+    control byte reaches the header (nginx refuses the whole answer with one); see
+    `Refusal.header_value`, whose length the plan file's validation bounds."""
+    return json.dumps(json.loads(body), separators=(",", ":")).encode("ascii")
 
 
 def _since(started: float) -> float:

@@ -252,10 +252,13 @@ def test_head_takes_its_own_endpoint_first_and_otherwise_the_get_it_mirrors() ->
     assert trie.route("HEAD", "/nowhere/at/all").endpoint == NO_MATCH
 
 
-def test_only_ascii_folds_onto_a_literal() -> None:
-    # 'K' (Kelvin sign) lowers to an ASCII 'k', but a non-ASCII segment is a parameter value.
+def test_only_ascii_folds_onto_a_literal_and_a_unicode_lookalike_of_one_is_refused() -> None:
+    # 'K' (Kelvin sign) lowers to an ASCII 'k': the gateway never routes it to the literal, and
+    # since an upstream normalizing Unicode would, it does not pass it as the parameter either.
     assert real_endpoint("GET", "K") == "kelvin"
-    assert real_endpoint("GET", "\u212a") == "anything"
+    with pytest.raises(PathRejected) as refused:
+        real_endpoint("GET", "\u212a")
+    assert refused.value.reason == "lookalike-literal"
 
 
 def test_a_decoded_value_is_forwarded_decoded_and_routes_once_per_raw_spelling() -> None:

@@ -10,6 +10,9 @@ Rules (each refusal is a 400 from the gateway, reason in `PathRejected.reason`):
   Starlette decodes them); an escaped '/', '\\', '%', control or other character,
   and escapes that are not UTF-8, are refused;
 - a segment that is, or decodes to, '.' or '..' is refused;
+- a segment with non-ASCII characters whose NFKC form (as an upstream that normalizes
+  Unicode reads it) holds '/', '\\', '%', ';', '#' or '?', or is '.' or '..', is refused
+  (`lookalike-separator`: U+FF0F FULLWIDTH SOLIDUS is '/' to such an upstream);
 - an absolute-form target (`http://host[:port]/path`, RFC 9112 section 3.2.2, which
   a server must accept and which uvicorn's h11 server passes whole in `raw_path`)
   is decided on its path when the scheme is http(s) and the authority is a plain
@@ -32,6 +35,8 @@ _HEX = re.compile(r"[0-9A-Fa-f]{2}")
 _NEEDS_ESCAPE = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,=:@/]")
 # Unicode categories refused inside a decoded value: controls and line/paragraph separators.
 _REFUSED_CATEGORIES = ("Cc", "Zl", "Zp")
+# What a non-ASCII segment must not become under NFKC: a separator or an escape of the path.
+_SEPARATOR_LOOKALIKES = frozenset("/\\%;#?")
 
 
 class PathRejected(Exception):
@@ -70,6 +75,10 @@ def _canonical_slow(raw_path: str) -> tuple[str, ...]:
         segment = _decode(part) if "%" in part else part  # pragma: no mutate
         if segment in (".", ".."):
             raise PathRejected("dot-segment")
+        if not segment.isascii():
+            compatible = unicodedata.normalize("NFKC", segment)
+            if compatible in (".", "..") or not _SEPARATOR_LOOKALIKES.isdisjoint(compatible):
+                raise PathRejected("lookalike-separator")
         segments.append(segment)
     return tuple(segments)
 
@@ -79,6 +88,14 @@ def _canonical_slow(raw_path: str) -> tuple[str, ...]:
 _ABSOLUTE_FORM = re.compile(
     r"(?i:https?)://(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?P<path>/.*)?"
 )
+
+
+def unicode_folds(segment: str) -> frozenset[str]:
+    """How an upstream that normalizes Unicode (NFKC) and folds case might read `segment`:
+    U+017F LATIN SMALL LETTER LONG S and the fullwidth letters read as their ASCII letters, and
+    U+0131 DOTLESS I as 'i' once upper-cased."""
+    compatible = unicodedata.normalize("NFKC", segment)
+    return frozenset((compatible.casefold(), compatible.upper().lower(), compatible.lower()))
 
 
 def origin_path(target: str) -> str:

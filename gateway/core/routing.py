@@ -10,7 +10,10 @@ order. Plan-file validation refuses templates that match the same requests, so
 the answer is unique. HEAD falls back to the GET trie when no HEAD endpoint
 matches. Routing is a pure function of (method, raw path), so each table
 remembers its recent answers (at most ROUTE_MEMORY paths): a hot path is one
-dictionary lookup.
+dictionary lookup. A non-ASCII segment that would fill a parameter where a sibling literal
+stands, and that an upstream normalizing Unicode would read as that literal (U+017F LONG S
+for 's' beside `search`), is refused (`lookalike-literal`): the gateway and the app would
+disagree on the endpoint.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from gateway.core.paths import canonical_segments, join_segments
+from gateway.core.paths import PathRejected, canonical_segments, join_segments, unicode_folds
 from gateway.core.plans import Endpoint
 from gateway.core.templates import PATH, TYPED_CONVERTERS, Segment, parse_template
 
@@ -176,6 +179,8 @@ class RouteTrie:
                 if child is not None and segment.isascii():
                     respelled = True
                 else:
+                    if not segment.isascii():
+                        _refuse_lookalike(node, segment)
                     child = None
                     for accepts, typed in node.typed:
                         if accepts(segment):
@@ -219,6 +224,13 @@ class RouteTrie:
         return list(zip(template, segments, strict=True)), ()  # pragma: no mutate
 
 
+def _refuse_lookalike(node: _Node, segment: str) -> None:
+    """PathRejected when non-ASCII `segment`, read as a Unicode-normalizing upstream reads it,
+    is one of `node`'s literals (which it does not match here, so it would fill a parameter)."""
+    if node.folded and not node.folded.keys().isdisjoint(unicode_folds(segment)):
+        raise PathRejected("lookalike-literal")
+
+
 def _walk(node: _Node, segments: Sequence[str], depth: int, respelled: bool) -> RouteMatch | None:
     if depth == len(segments):
         return node.respelled_match if respelled else node.match
@@ -234,6 +246,8 @@ def _walk(node: _Node, segments: Sequence[str], depth: int, respelled: bool) -> 
             found = _walk(child, segments, depth + 1, True)
             if found is not None:
                 return found
+    else:
+        _refuse_lookalike(node, segment)
     for accepts, typed in node.typed:
         if accepts(segment):
             found = _walk(typed, segments, depth + 1, respelled)

@@ -48,6 +48,10 @@ PATH_REASONS = {
     "forbidden-encoded-character": "the path has a percent-escape of a character not allowed in a path",
     "dot-segment": "the path has a '.' or '..' segment",
     "bad-utf8": "the path has percent-escapes that are not UTF-8",
+    "lookalike-separator": (
+        "a path segment reads as a separator, an escape or a dot segment once Unicode is normalized"
+    ),
+    "lookalike-literal": "a path segment reads as another route's literal once Unicode is normalized",
     "duplicate-original-header": "X-Original-Method or X-Original-URI was sent more than once",
 }
 DUPLICATE_ORIGINAL = "duplicate-original-header"  # /_gw467/check: which one would the app see?

@@ -155,3 +155,9 @@ def test_the_original_method_or_uri_sent_twice_is_a_400() -> None:
     assert twice.header("x-gw467-rule") == "path:duplicate-original-header"
     both = check(app, "GET", "/2/links/t3st", "tco", extra=[(b"x-original-method", b"POST")])
     assert both.status == 400
+
+
+def test_a_passed_request_names_the_path_to_forward_as_decided() -> None:
+    answer = check(gateway(FIXED), "GET", "/2//TWEETS/jos%C3%A9?x=1", "web")
+    assert answer.status == 200
+    assert answer.header("x-gw467-path") == "/2/tweets/jos%C3%A9"

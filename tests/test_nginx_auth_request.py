@@ -28,6 +28,10 @@ server {{
     location = /2/tweets {{
         return 201 "created";
     }}
+    location /2/tweets/ {{
+        default_type text/plain;
+        return 200 "uri=$request_uri";
+    }}
 }}
 """
 
@@ -111,3 +115,14 @@ def test_nginx_fails_closed_when_gw467_is_down(tmp_path: Path) -> None:
     with nginx(tmp_path, example) as proxy:
         answer = httpx.get(f"{proxy.base}/2/links/t3st", headers=key("tco"))
     assert answer.status_code == 503
+
+
+def test_the_app_behind_nginx_routes_on_the_path_gw467_decided_not_the_clients_spelling(
+    fixed: tuple[Server, Server],
+) -> None:
+    """`/2//TWEETS//12` was decided as `/2/tweets/12`, and the app got the raw URI with its
+    empty segments and spelling; now nginx forwards gw467's `x-gw467-path`, and the query."""
+    proxy, _ = fixed
+    response = httpx.get(f"{proxy.base}/2//TWEETS//12?expansions=x", headers=key("web"), timeout=5)
+    assert response.status_code == 200, response.text
+    assert response.text == "uri=/2/tweets/12?expansions=x"

@@ -4,7 +4,8 @@ The request to decide is named by `X-Original-Method` and `X-Original-URI` (the 
 client sent it, query and all), with the client's own Authorization header; it is decided,
 admitted and observed exactly as `EntitlementMiddleware` would, by the same runtime. The
 answer has an empty body: 200 when the request may pass (with `x-gw467-client`,
-`x-gw467-class` and `x-gw467-plan` for the app), else the refusal's status (400, 401, 404,
+`x-gw467-class` and `x-gw467-plan` for the app, and `x-gw467-path`, the path as decided, for
+the proxy to forward), else the refusal's status (400, 401, 404,
 429 or 467) with the body the middleware would send in `x-gw467-body` (minified to one line
 of ASCII JSON: a header cannot hold a line break), so the proxy can answer with it. A request
 naming its method or URI twice is a 400 (the proxy and the app might each read a different
@@ -22,6 +23,7 @@ from functools import lru_cache
 from starlette.types import Scope, Send
 
 from gateway.core.decision import preflight_method
+from gateway.core.paths import raw_path_for
 from gateway.core.rules import STATUS_BAD_PATH, STATUS_UNAUTHENTICATED, Rule, path_refused
 from gateway.serving.peers import from_loopback
 from gateway.serving.responses import BEARER_CHALLENGE, DUPLICATE_ORIGINAL, RULE_HEADER, body_for
@@ -31,6 +33,7 @@ CHECK_PATH = "/_gw467/check"
 PASSED = 200
 TOKEN_HEADER = b"x-gw467-check-token"
 BODY_HEADER = b"x-gw467-body"
+PATH_HEADER = b"x-gw467-path"
 _ORIGINAL_METHOD = b"x-original-method"
 _ORIGINAL_URI = b"x-original-uri"
 _AUTHORIZATION = b"authorization"
@@ -85,7 +88,12 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
         await _answer(send, status, admission.rule, headers)
         gateway.observe(decision, status, admission.rule, True, _since(started), canary)
         return True
+    # The path as decided (canonical, literals spelled as the template spells them), for the
+    # proxy to forward instead of the client's spelling: `/2/links//preview` was decided as
+    # `/2/links/preview`, and the app must route on that, not on the empty segment.
     headers = list(admission.headers)
+    if decision.path is not None:
+        headers.append((PATH_HEADER, raw_path_for(decision.path)))
     client = decision.client
     if client is not None:
         headers += [(b"x-gw467-client", client.id.encode()), (b"x-gw467-class", client.client_class.encode())]

@@ -28,6 +28,7 @@ from gateway.core.plans import (
     Quota,
 )
 from gateway.core.refusals import REFUSAL_KINDS, Refusal, Responses
+from gateway.core.shipped import locate
 from gateway.core.templates import TemplateError, parse_template, templates_ambiguous
 
 SCHEMA_VERSION = 1
@@ -112,9 +113,14 @@ class PlanFile(_Strict):
 
 
 def load_plan_set(path: str | Path) -> PlanSet:
-    """Read and validate a plan file; raise ConfigError (one line) on any problem."""
-    source = str(path)
-    return parse_plan_set(read_text(path), source)
+    """Read and validate a plan file, or a shipped one by name ("2023-03-06-billing-fixed", as the
+    CLI takes it); raise ConfigError (one line) on any problem.
+
+    A path that exists is read as given; a bare name that is no file here is looked up among the
+    plan files the package ships, so a user's own module can name one from anywhere.
+    """
+    located = locate("plans", str(path))
+    return parse_plan_set(read_text(located), str(located))
 
 
 def parse_plan_set(text: str, source: str = "<plan file>") -> PlanSet:

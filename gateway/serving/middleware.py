@@ -45,8 +45,8 @@ RULE_HEADER_CHOICES = ("all", "refusals")
 class EntitlementMiddleware:
     """Decide every HTTP request against a plan file before `app` sees it.
 
-    `plans` is a plan-file path, a PlanSet or a compiled DecisionTable, loaded and
-    compiled here, once. A bad file does not raise here: Starlette builds
+    `plans` is a plan-file path, a shipped plan file's name ("2023-03-06-billing-fixed"),
+    a PlanSet or a compiled DecisionTable, loaded and compiled here, once. A bad file does not raise here: Starlette builds
     `Middleware(...)` and `add_middleware` lazily, inside the server's first call,
     where uvicorn's default lifespan mode would swallow an exception and serve 500s.
     The `ConfigError` is kept in `startup_error` and answered to the server's

@@ -35,6 +35,7 @@ from gateway.serving.responses import RULE_HEADER, send_gateway_response
 from gateway.serving.runtime import LOCAL, Gateway
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 from gateway.serving.store import StateStore
+from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
 
 _AUTHORIZATION = b"authorization"
 RULE_HEADER_CHOICES = ("all", "refusals")
@@ -46,14 +47,18 @@ class EntitlementMiddleware:
     """Decide every HTTP request against a plan file before `app` sees it.
 
     `plans` is a plan-file path, a shipped plan file's name ("2023-03-06-billing-fixed"),
-    a PlanSet or a compiled DecisionTable, loaded and compiled here, once. A bad file does not raise here: Starlette builds
-    `Middleware(...)` and `add_middleware` lazily, inside the server's first call,
-    where uvicorn's default lifespan mode would swallow an exception and serve 500s.
+    a PlanSet or a compiled DecisionTable, loaded and compiled here, once. A bad file does
+    not raise here: Starlette builds `Middleware(...)` and `add_middleware` lazily, inside
+    the server's first call, where uvicorn's default lifespan mode would swallow an
+    exception and serve 500s.
     The `ConfigError` is kept in `startup_error` and answered to the server's
     `lifespan.startup` as `lifespan.startup.failed` with its one line, so the server
     stops before it accepts a connection (uvicorn: exit 3), however the middleware
     was built. A server without lifespan gets 500 with that line for every request.
     To fail in your own code instead, load the file first (`load_plan_set` raises).
+    An admin API (`admin_token`) without a shared store, in a process the server may run
+    several of (gunicorn, `uvicorn --workers N`, hypercorn: see `gateway.serving.workers`),
+    fails the same way: a push would reach one process and leave the others on the old table.
 
     `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see `Gateway`);
     `timer` is the monotonic clock request durations are measured with. Pass `gateway=`
@@ -98,7 +103,7 @@ class EntitlementMiddleware:
             raise ValueError(f"rule_header must be one of {choices}, not {rule_header!r}")
         self.app = app
         self.timer = timer
-        self.startup_error: ConfigError | None = None
+        self.startup_error: ConfigError | SplitAdminApi | None = None
         if gateway is None:
             if plans is None:
                 raise TypeError("EntitlementMiddleware needs plans (a file, PlanSet or table) or gateway")
@@ -119,6 +124,13 @@ class EntitlementMiddleware:
                 return
         elif plans is not None or store is not None:
             raise TypeError("EntitlementMiddleware takes plans (and store) or gateway, not both")
+        try:
+            refuse_split_admin_api(
+                admin_token, gateway.store.shared, sibling_processes() if admin_token else None
+            )
+        except SplitAdminApi as error:
+            self.startup_error = error
+            return
         self.gateway = gateway
         self.fleet = Fleet(gateway, Path(state_dir) if state_dir else None) if gateway.store.shared else None
         self._fleet_started = False
@@ -247,7 +259,9 @@ class EntitlementMiddleware:
         await self.app(scope, receive_and_join, send)
 
 
-async def _refuse_to_start(error: ConfigError, scope: Scope, receive: Receive, send: Send) -> None:
+async def _refuse_to_start(
+    error: ConfigError | SplitAdminApi, scope: Scope, receive: Receive, send: Send
+) -> None:
     """Fail the server's lifespan startup with `error`'s line; without lifespan, answer 500 with it.
 
     After `lifespan.startup.failed` the error is raised, as Starlette's router does: uvicorn

@@ -86,6 +86,7 @@ class PolicyEntry(_Strict):
     exempt: list[str] = []
     default_plan: Name | None = None
     cors_preflight: bool = False
+    cors_origins: Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=100)] = []
 
 
 class RefusalEntry(_Strict):
@@ -341,7 +342,32 @@ def _build_policy(
             "policy.default_plan",
             f"unknown plan {entry.default_plan!r} (plans: {', '.join(sorted(plan_names)) or 'none'})",
         )
-    return Policy(tuple(entry.exempt), entry.default_plan, entry.cors_preflight)
+    return Policy(
+        tuple(entry.exempt), entry.default_plan, entry.cors_preflight, _cors_origins(entry.cors_origins, fail)
+    )
+
+
+# An origin as browsers send it: scheme, host and an optional port; no path, query or user.
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+
+
+def _cors_origins(origins: list[str], fail: Fail) -> tuple[str, ...]:
+    """The origins whose pages may read refusals, lower-cased as browsers send them; `*` alone."""
+    if "*" in origins and len(origins) > 1:
+        raise fail("policy.cors_origins", "'*' (any origin) stands alone, without other origins")
+    normalized = []
+    for index, origin in enumerate(origins):
+        lowered = origin.lower()
+        if origin != "*" and not _ORIGIN.fullmatch(lowered):
+            raise fail(
+                f"policy.cors_origins[{index}]",
+                f"{origin!r} is not an origin: scheme://host[:port], http or https, no path, e.g. "
+                "'https://app.example'",
+            )
+        if lowered in normalized:
+            raise fail(f"policy.cors_origins[{index}]", f"origin {origin!r} is listed twice")
+        normalized.append(lowered)
+    return tuple(normalized)
 
 
 def _suggest(pattern: str, ids: list[str]) -> str:

@@ -3,8 +3,9 @@
 It turns an ASGI call into the runtime's operations (`gateway.serving.runtime.Gateway`):
 the raw path and the Authorization headers go to `decide`, a forwarded decision to
 `admit`, and the outcome to `observe`. Refused requests are answered here (400, 401,
-404, 467, 429) and never reach the app; allowed ones reach it on the canonical path
-the decision was taken on, with the client, plan and endpoint in `scope["state"]`.
+404, 467, 429, with CORS headers for the plan file's `cors_origins`) and never reach the
+app; allowed ones reach it on the canonical path the decision was taken on, with the
+client, plan and endpoint in `scope["state"]`.
 Under a root path (`scope["root_path"]`) the decision is taken on the path below it,
 whether the server put the root path in `path`/`raw_path` (uvicorn 0.26+) or not.
 Paths under /_gw467/ go to the control API. Lifespan passes through. WebSocket
@@ -31,7 +32,7 @@ from gateway.serving.control import CONTROL_PREFIX, ControlApi
 from gateway.serving.fleet import Fleet
 from gateway.serving.metrics import GatewayMetrics
 from gateway.serving.redis_store import open_store
-from gateway.serving.responses import RULE_HEADER, send_gateway_response
+from gateway.serving.responses import RULE_HEADER, refusal_cors_headers, send_gateway_response
 from gateway.serving.runtime import LOCAL, Gateway
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 from gateway.serving.store import StateStore
@@ -189,7 +190,8 @@ class EntitlementMiddleware:
         decision, canary = gateway.decide(method, raw_path, authorization, preflight)
 
         if decision.status is not None:
-            await send_gateway_response(send, decision.status, decision.rule, bodies=decision.bodies)
+            cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+            await send_gateway_response(send, decision.status, decision.rule, cors, decision.bodies)
             gateway.observe(decision, decision.status, decision.rule, True, timer() - started, canary)
             return
 
@@ -205,7 +207,10 @@ class EntitlementMiddleware:
             admission = await gateway.admit(decision)
             rule = admission.rule
             if not admission.admitted:
-                await send_gateway_response(send, admission.status, rule, admission.headers, decision.bodies)
+                cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+                await send_gateway_response(
+                    send, admission.status, rule, [*admission.headers, *cors], decision.bodies
+                )
                 gateway.observe(decision, admission.status, rule, True, timer() - started, canary)
                 return
             if self._rule_on_app_responses:

@@ -122,4 +122,5 @@ def test_without_cors_origins_the_browser_hides_the_refusal_from_the_page(
 ) -> None:
     with page_and_gateway(tmp_path, cors_origins=False) as (page_server, _):
         outcome = fetched_from_the_page(browser, page_server)
-    assert outcome == {"error": "TypeError: Failed to fetch"}
+    # fetch() rejects: the page never sees the status, the body or the rule.
+    assert set(outcome) == {"error"} and outcome["error"].startswith("TypeError"), outcome

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import sys
 from pathlib import Path
 
 import httpx
@@ -13,7 +15,7 @@ from starlette.types import Message
 
 from gateway.serving.proxy import ReverseProxy, UpstreamError, parse_upstream
 from tests.conftest import FIXED
-from tests.processes import free_port, gw467_serve, nginx
+from tests.processes import free_port, gw467_serve, nginx, running
 from tests.test_middleware import INCIDENT_BODY
 
 MEDIA = {"Authorization": "Bearer gw467-demo-media"}
@@ -100,3 +102,66 @@ def test_an_unusable_upstream_url_is_refused_with_what_is_wrong(url: str) -> Non
 
 def test_a_base_path_on_the_upstream_url_is_kept_without_its_trailing_slash() -> None:
     assert parse_upstream("http://127.0.0.1:9000/api/") == ("http://127.0.0.1:9000", "/api")
+
+
+UPSTREAM_APP = """
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+async def media(request):
+    return PlainTextResponse("from the upstream")
+
+
+app = Starlette(routes=[Route("/2/media/{name}", media)])
+"""
+
+
+def exchange(base: str, request: bytes) -> bytes:
+    """The whole response to `request` (which asks the server to close), as sent on the wire."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def header_lines(response: bytes, name: bytes) -> list[bytes]:
+    head = response.partition(b"\r\n\r\n")[0]
+    return [line for line in head.split(b"\r\n")[1:] if line.lower().startswith(name + b":")]
+
+
+@pytest.mark.slow
+def test_an_upstream_under_uvicorn_answers_through_gw467_with_one_server_and_one_date(tmp_path: Path) -> None:
+    (tmp_path / "upstream_app.py").write_text(UPSTREAM_APP)
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "upstream_app:app",
+        "--app-dir",
+        str(tmp_path),
+        "--port",
+        str(port),
+    ]
+    with (
+        running(command, port, tmp_path / "upstream.log") as upstream,
+        gw467_serve(FIXED, tmp_path, "--upstream", upstream.base, "--no-decision-log") as gateway,
+    ):
+        direct = exchange(upstream.base, b"GET /2/media/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        request = (
+            b"GET /2/media/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer %s\r\n\r\n"
+        )
+        allowed = exchange(gateway.base, request % MEDIA["Authorization"].split()[1].encode())
+        denied = exchange(gateway.base, request % BOT["Authorization"].split()[1].encode())
+    # The upstream does send its own: without care there would be two of each.
+    assert header_lines(direct, b"server") == [b"server: uvicorn"] and len(header_lines(direct, b"date")) == 1
+    assert allowed.startswith(b"HTTP/1.1 200") and allowed.endswith(b"from the upstream")
+    assert denied.startswith(b"HTTP/1.1 467")
+    for response in (allowed, denied):
+        assert len(header_lines(response, b"server")) == 1, response
+        assert len(header_lines(response, b"date")) == 1, response

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ from gateway.core.planfile import load_plan_set
 from gateway.safety.coverage import CoverageRecorder
 from gateway.safety.suite import load_suite, run_suite
 from tests.conftest import ROOT
+from tests.processes import free_port, running
 
 README = (ROOT / "README.md").read_text()
 
@@ -35,12 +38,11 @@ def _from_the_repository_root() -> Any:
 
 
 def test_readme_middleware_snippet_guards_a_users_own_app(tmp_path: Any) -> None:
-    # The snippet's module sits at the repository root; it is run from elsewhere, since its
-    # plan file is found beside the module, not in the working directory.
-    namespace: dict[str, Any] = {"__file__": str(ROOT / "readme_app.py")}
+    # Run from elsewhere: the snippet names a shipped plan file, found wherever the module is.
+    namespace: dict[str, Any] = {}
     os.chdir(tmp_path)
     exec(python_block_after("## Use it in front of your own app"), namespace)
-    assert namespace["PLANS"].is_file()
+    assert namespace["PLANS"] == "2023-03-06-billing-fixed"
 
     async def exchange() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=namespace["app"])
@@ -55,6 +57,29 @@ def test_readme_middleware_snippet_guards_a_users_own_app(tmp_path: Any) -> None
     assert first_party.json() == {"id": "7", "client": "android"}
     assert free_plan.status_code == 467
     assert anonymous.status_code == 401
+
+
+@pytest.mark.slow
+def test_readme_middleware_snippet_pasted_into_a_module_outside_the_repository_serves_under_uvicorn(
+    tmp_path: Path,
+) -> None:
+    """As a user would: the snippet in their own module, in a directory of theirs, `uvicorn module:app`."""
+    home = tmp_path / "elsewhere"
+    home.mkdir()
+    (home / "readme_app.py").write_text(python_block_after("## Use it in front of your own app"))
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "readme_app:app", "--port", str(port)]
+    # The package as installed (this checkout on the path), the module found from the working directory.
+    env = {"PYTHONPATH": str(ROOT)}
+    os.chdir(home)  # the autouse fixture changes back
+    with running(command, port, tmp_path / "uvicorn.log", env) as server:
+        first_party, free_plan = (
+            httpx.get(f"{server.base}/2/tweets/7", headers={"Authorization": f"Bearer {key}"})
+            for key in ("gw467-demo-android", "gw467-demo-sunrise-bot")
+        )
+    assert not (home / "plans").exists()
+    assert first_party.json() == {"id": "7", "client": "android"}
+    assert free_plan.status_code == 467 and free_plan.headers["x-gw467-rule"] == "plan:free/deny"
 
 
 def test_readme_property_snippet_builds_a_hypothesis_test_that_passes() -> None:

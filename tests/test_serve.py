@@ -106,4 +106,4 @@ def test_serve_refuses_the_admin_api_with_several_workers(tmp_path: Path) -> Non
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
-    assert "the admin API needs one worker" in done.stderr
+    assert "the gw467 admin API needs one process or a shared store, and --workers is 2:" in done.stderr

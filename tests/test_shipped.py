@@ -5,12 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from gateway.core.config import ConfigError
 from gateway.core.planfile import load_plan_set
 from gateway.core.shipped import locate, shipped_directory, shipped_names
 from gateway.replay.scenario import load_scenario
-from tests.conftest import BASELINE, ROOT
+from gateway.serving.middleware import EntitlementMiddleware
+from tests.conftest import BASELINE, FIXED, ROOT
 
 
 def test_the_package_ships_the_three_plan_versions_and_the_four_scenarios() -> None:
@@ -69,3 +74,26 @@ def test_every_shipped_scenario_finds_its_plans_and_service_maps_from_the_packag
     for event in scenario.events:
         if event.file is not None:
             assert event.file.resolve().is_relative_to(package_data.resolve())
+
+
+def test_load_plan_set_and_the_middleware_take_a_shipped_name_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shipped = load_plan_set("2023-03-06-billing-fixed")
+    assert shipped.source == str(shipped_directory("plans") / "2023-03-06-billing-fixed.toml")
+    assert shipped.text == load_plan_set(FIXED).text != ""
+    upstream = Starlette(routes=[Route("/2/links/{id}", PlainTextResponse("upstream"))])
+    app = EntitlementMiddleware(upstream, plans="2023-03-06-billing-fixed")
+    assert app.startup_error is None
+    with TestClient(app) as client:
+        response = client.get("/2/links/t3st", headers={"Authorization": "Bearer gw467-demo-tco"})
+    assert response.text == "upstream"
+
+
+def test_load_plan_set_names_the_shipped_plan_files_for_a_name_it_does_not_know(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"^2023-03-06-billing-fix: no such file, nor a shipped plan file"):
+        load_plan_set("2023-03-06-billing-fix")

@@ -46,6 +46,7 @@ from gateway.serving.middleware import RULE_HEADER_CHOICES
 from gateway.serving.proxy import UpstreamError, parse_upstream
 from gateway.serving.runtime import LOCAL, STORE_FAILURE_POLICIES
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
+from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api
 
 HTTP_IMPLEMENTATIONS = ("auto", "h11", "httptools")
 
@@ -178,14 +179,12 @@ def run(args: argparse.Namespace) -> int:
             f"gw467 serve: error: --status-access token needs {STATUS_TOKEN_VARIABLE} or "
             f"{ADMIN_TOKEN_VARIABLE} set in the environment"
         )
-    if admin_token and args.workers > 1 and args.store == "memory":
-        # Each worker holds its own stage: a push would reach one worker, and the others
-        # would go on deciding with the old table. Refuse rather than split the fleet.
-        raise UsageError(
-            f"gw467 serve: error: the admin API needs one worker or a shared store ({ADMIN_TOKEN_VARIABLE} "
-            f"is set and --workers is {args.workers}): use --store redis://HOST:PORT/DB, or a push "
-            "would reach only the worker that answered it"
-        )
+    try:
+        # Refused here, in the parent, with its exit code; the workers would refuse too.
+        several = f"--workers is {args.workers}" if args.workers > 1 else None
+        refuse_split_admin_api(admin_token, args.store != "memory", several)
+    except SplitAdminApi as error:
+        raise UsageError(f"gw467 serve: error: {error}") from None
     _check_address_free(args.host, args.port)
     # proxy_headers=False: the client address is the TCP peer's, never a header's. /_gw467/check
     # trusts loopback peers, and --upstream appends the peer to X-Forwarded-For itself.

@@ -121,7 +121,8 @@ class DecisionTable:
     """A compiled plan set (see `gateway.core.compiler`): routes, keys, verdicts and refusal bodies.
 
     `public` is the verdict of a public endpoint for a caller without a known key,
-    `preflight` that of a CORS preflight (None when the policy does not pass them).
+    `preflight` that of a CORS preflight (None when the policy does not pass them),
+    `cors_origins` the origins whose pages may read the gateway's refusals (`*`: any).
     """
 
     def __init__(
@@ -144,6 +145,8 @@ class DecisionTable:
         self.public = public
         self.preflight = preflight
         self.bodies = refusal_bodies(plan_set.responses)
+        # The origins whose pages may read refusals, as request headers carry them.
+        self.cors_origins = frozenset(origin.encode() for origin in plan_set.policy.cors_origins)
 
     @property
     def version(self) -> str:

@@ -29,6 +29,7 @@ from gateway.core.plans import (
     Quota,
 )
 from gateway.core.refusals import MAX_REFUSAL_BYTES, REFUSAL_KINDS, Refusal, Responses
+from gateway.core.shipped import locate
 from gateway.core.templates import AmbiguityKey, TemplateError, ambiguity_key, parse_template
 
 SCHEMA_VERSION = 1
@@ -86,6 +87,7 @@ class PolicyEntry(_Strict):
     exempt: list[str] = []
     default_plan: Name | None = None
     cors_preflight: bool = False
+    cors_origins: Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=100)] = []
 
 
 class RefusalEntry(_Strict):
@@ -113,9 +115,14 @@ class PlanFile(_Strict):
 
 
 def load_plan_set(path: str | Path) -> PlanSet:
-    """Read and validate a plan file; raise ConfigError (one line) on any problem."""
-    source = str(path)
-    return parse_plan_set(read_text(path), source)
+    """Read and validate a plan file, or a shipped one by name ("2023-03-06-billing-fixed", as the
+    CLI takes it); raise ConfigError (one line) on any problem.
+
+    A path that exists is read as given; a bare name that is no file here is looked up among the
+    plan files the package ships, so a user's own module can name one from anywhere.
+    """
+    located = locate("plans", str(path))
+    return parse_plan_set(read_text(located), str(located))
 
 
 def parse_plan_set(text: str, source: str = "<plan file>") -> PlanSet:
@@ -346,7 +353,32 @@ def _build_policy(
             "policy.default_plan",
             f"unknown plan {entry.default_plan!r} (plans: {', '.join(sorted(plan_names)) or 'none'})",
         )
-    return Policy(tuple(entry.exempt), entry.default_plan, entry.cors_preflight)
+    return Policy(
+        tuple(entry.exempt), entry.default_plan, entry.cors_preflight, _cors_origins(entry.cors_origins, fail)
+    )
+
+
+# An origin as browsers send it: scheme, host and an optional port; no path, query or user.
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+
+
+def _cors_origins(origins: list[str], fail: Fail) -> tuple[str, ...]:
+    """The origins whose pages may read refusals, lower-cased as browsers send them; `*` alone."""
+    if "*" in origins and len(origins) > 1:
+        raise fail("policy.cors_origins", "'*' (any origin) stands alone, without other origins")
+    normalized = []
+    for index, origin in enumerate(origins):
+        lowered = origin.lower()
+        if origin != "*" and not _ORIGIN.fullmatch(lowered):
+            raise fail(
+                f"policy.cors_origins[{index}]",
+                f"{origin!r} is not an origin: scheme://host[:port], http or https, no path, e.g. "
+                "'https://app.example'",
+            )
+        if lowered in normalized:
+            raise fail(f"policy.cors_origins[{index}]", f"origin {origin!r} is listed twice")
+        normalized.append(lowered)
+    return tuple(normalized)
 
 
 def _suggest(pattern: str, ids: list[str]) -> str:

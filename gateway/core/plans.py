@@ -132,11 +132,14 @@ class Policy:
     applied to a non-exempt client whose record names none; without it such a
     client is granted nothing. `cors_preflight` passes CORS preflight requests
     (OPTIONS with Origin and Access-Control-Request-Method) to the app without a key.
+    `cors_origins` are the origins (`https://app.example`, lower case, or `*` alone) whose
+    pages may read the gateway's own refusals, as the app's CORS lets them read its answers.
     """
 
     exempt: tuple[str, ...] = ()
     default_plan: str | None = None
     cors_preflight: bool = False
+    cors_origins: tuple[str, ...] = ()
 
     def exemption_for(self, client: Client) -> str | None:
         """The selector that exempts `client` from plan checks, or None."""

@@ -1,10 +1,12 @@
 """The runnable gateway: `EntitlementMiddleware` in front of the demo upstream or an HTTP upstream.
 
 `gw467 serve` runs `build_gateway_app()` under uvicorn; with several workers
-uvicorn imports `gateway.serving.app:create_app` as a factory in each worker, which reads
+uvicorn imports `gateway.serving.app:create_app` as a factory in each worker (as does
+`gunicorn -k uvicorn.workers.UvicornWorker 'gateway.serving.app:create_app()'`), which reads
 its settings from the environment: GW467_PLANS (the plan file), GW467_SLI,
 GW467_METRICS ("0" turns metrics off), GW467_ADMIN_TOKEN (no token: the admin
-API is off), GW467_MIN_REQUESTS, GW467_STATUS_ACCESS, GW467_STATUS_TOKEN and
+API is off; with several workers it needs GW467_STORE), GW467_MIN_REQUESTS,
+GW467_STATUS_ACCESS, GW467_STATUS_TOKEN and
 GW467_RULE_HEADER (see `EntitlementMiddleware`), GW467_CHECK_TOKEN (lets non-loopback
 callers use /_gw467/check), GW467_UPSTREAM (an http:// URL to proxy to instead of the demo
 upstream), GW467_DECISION_LOG ("0": no decision log on stderr), GW467_STORE (memory, or a
@@ -14,7 +16,6 @@ redis:// URL: fleet mode), GW467_STORE_FAILURE (local, open or closed) and GW467
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.serving.decision_log import OPERATIONS, send_logs_to
+from gateway.serving.decision_log import send_logs_to
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.proxy import ReverseProxy
 from gateway.serving.reload import ReloadOnHangup
@@ -62,7 +63,7 @@ def build_gateway_app(
     store: str = "memory",
     store_failure: str = LOCAL,
     state_dir: str | None = None,
-) -> ReloadOnHangup:
+) -> ASGIApp:
     """The gateway in front of `upstream` (a URL, proxied) or the demo app; SIGHUP re-reads `plans`."""
     plan_set = load_plan_set(plans)
     app: ASGIApp = ReverseProxy(upstream) if upstream else build_demo_app(plan_set)
@@ -81,6 +82,8 @@ def build_gateway_app(
         store_failure=store_failure,
         state_dir=state_dir,
     )
+    if middleware.startup_error is not None:
+        return middleware  # it fails the server's lifespan startup with its one line
     return ReloadOnHangup(middleware, plans)
 
 
@@ -91,17 +94,9 @@ def create_app() -> ASGIApp:
         raise RuntimeError(f"set {PLANS_VARIABLE} to the plan file to serve")
     send_logs_to(sys.stderr, decisions=os.environ.get(DECISION_LOG_VARIABLE, "1") != "0")
     store = os.environ.get(STORE_VARIABLE) or "memory"
+    # With several workers (uvicorn --workers, gunicorn, hypercorn) and no shared store, the
+    # middleware refuses GW467_ADMIN_TOKEN at lifespan startup: see gateway.serving.workers.
     admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
-    if admin_token and store == "memory" and multiprocessing.parent_process() is not None:
-        # A worker of `uvicorn --workers N`: each would hold its own stage, and a push would
-        # reach only the worker that answered it. A shared store makes the workers one fleet.
-        # The admin API stays off (raising here would have the supervisor restart the worker
-        # over and over).
-        OPERATIONS.error(
-            f"gw467: the admin API is off: {ADMIN_TOKEN_VARIABLE} is set in one of several workers; "
-            f"set {STORE_VARIABLE}=redis://HOST:PORT/DB so that a push reaches every worker"
-        )
-        admin_token = None
     return build_gateway_app(
         plans,
         sli=os.environ.get(SLI_VARIABLE, "first-party-denials"),

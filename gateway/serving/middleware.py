@@ -3,8 +3,9 @@
 It turns an ASGI call into the runtime's operations (`gateway.serving.runtime.Gateway`):
 the raw path and the Authorization headers go to `decide`, a forwarded decision to
 `admit`, and the outcome to `observe`. Refused requests are answered here (400, 401,
-404, 467, 429) and never reach the app; allowed ones reach it on the canonical path
-the decision was taken on, with the client, plan and endpoint in `scope["state"]`.
+404, 467, 429, with CORS headers for the plan file's `cors_origins`) and never reach the
+app; allowed ones reach it on the canonical path the decision was taken on, with the
+client, plan and endpoint in `scope["state"]`.
 Under a root path (`scope["root_path"]`) the decision is taken on the path below it,
 whether the server put the root path in `path`/`raw_path` (uvicorn 0.26+) or not.
 Paths under /_gw467/ go to the control API. Lifespan passes through. WebSocket
@@ -31,10 +32,11 @@ from gateway.serving.control import CONTROL_PREFIX, ControlApi
 from gateway.serving.fleet import Fleet
 from gateway.serving.metrics import GatewayMetrics
 from gateway.serving.redis_store import open_store
-from gateway.serving.responses import RULE_HEADER, send_gateway_response
+from gateway.serving.responses import RULE_HEADER, refusal_cors_headers, send_gateway_response
 from gateway.serving.runtime import LOCAL, Gateway
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 from gateway.serving.store import StateStore
+from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
 
 _AUTHORIZATION = b"authorization"
 RULE_HEADER_CHOICES = ("all", "refusals")
@@ -45,15 +47,19 @@ RULE_HEADER_CHOICES = ("all", "refusals")
 class EntitlementMiddleware:
     """Decide every HTTP request against a plan file before `app` sees it.
 
-    `plans` is a plan-file path, a PlanSet or a compiled DecisionTable, loaded and
-    compiled here, once. A bad file does not raise here: Starlette builds
-    `Middleware(...)` and `add_middleware` lazily, inside the server's first call,
-    where uvicorn's default lifespan mode would swallow an exception and serve 500s.
+    `plans` is a plan-file path, a shipped plan file's name ("2023-03-06-billing-fixed"),
+    a PlanSet or a compiled DecisionTable, loaded and compiled here, once. A bad file does
+    not raise here: Starlette builds `Middleware(...)` and `add_middleware` lazily, inside
+    the server's first call, where uvicorn's default lifespan mode would swallow an
+    exception and serve 500s.
     The `ConfigError` is kept in `startup_error` and answered to the server's
     `lifespan.startup` as `lifespan.startup.failed` with its one line, so the server
     stops before it accepts a connection (uvicorn: exit 3), however the middleware
     was built. A server without lifespan gets 500 with that line for every request.
     To fail in your own code instead, load the file first (`load_plan_set` raises).
+    An admin API (`admin_token`) without a shared store, in a process the server may run
+    several of (gunicorn, `uvicorn --workers N`, hypercorn: see `gateway.serving.workers`),
+    fails the same way: a push would reach one process and leave the others on the old table.
 
     `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see `Gateway`);
     `timer` is the monotonic clock request durations are measured with. Pass `gateway=`
@@ -98,7 +104,7 @@ class EntitlementMiddleware:
             raise ValueError(f"rule_header must be one of {choices}, not {rule_header!r}")
         self.app = app
         self.timer = timer
-        self.startup_error: ConfigError | None = None
+        self.startup_error: ConfigError | SplitAdminApi | None = None
         if gateway is None:
             if plans is None:
                 raise TypeError("EntitlementMiddleware needs plans (a file, PlanSet or table) or gateway")
@@ -119,6 +125,13 @@ class EntitlementMiddleware:
                 return
         elif plans is not None or store is not None:
             raise TypeError("EntitlementMiddleware takes plans (and store) or gateway, not both")
+        try:
+            refuse_split_admin_api(
+                admin_token, gateway.store.shared, sibling_processes() if admin_token else None
+            )
+        except SplitAdminApi as error:
+            self.startup_error = error
+            return
         self.gateway = gateway
         self.fleet = Fleet(gateway, Path(state_dir) if state_dir else None) if gateway.store.shared else None
         self._fleet_started = False
@@ -177,7 +190,8 @@ class EntitlementMiddleware:
         decision, canary = gateway.decide(method, raw_path, authorization, preflight)
 
         if decision.status is not None:
-            await send_gateway_response(send, decision.status, decision.rule, bodies=decision.bodies)
+            cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+            await send_gateway_response(send, decision.status, decision.rule, cors, decision.bodies)
             gateway.observe(decision, decision.status, decision.rule, True, timer() - started, canary)
             return
 
@@ -193,7 +207,10 @@ class EntitlementMiddleware:
             admission = await gateway.admit(decision)
             rule = admission.rule
             if not admission.admitted:
-                await send_gateway_response(send, admission.status, rule, admission.headers, decision.bodies)
+                cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+                await send_gateway_response(
+                    send, admission.status, rule, [*admission.headers, *cors], decision.bodies
+                )
                 gateway.observe(decision, admission.status, rule, True, timer() - started, canary)
                 return
             if self._rule_on_app_responses:
@@ -247,7 +264,9 @@ class EntitlementMiddleware:
         await self.app(scope, receive_and_join, send)
 
 
-async def _refuse_to_start(error: ConfigError, scope: Scope, receive: Receive, send: Send) -> None:
+async def _refuse_to_start(
+    error: ConfigError | SplitAdminApi, scope: Scope, receive: Receive, send: Send
+) -> None:
     """Fail the server's lifespan startup with `error`'s line; without lifespan, answer 500 with it.
 
     After `lifespan.startup.failed` the error is raised, as Starlette's router does: uvicorn

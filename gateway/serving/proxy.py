@@ -5,7 +5,8 @@ it. Request and response bodies are streamed, never buffered; hop-by-hop headers
 the Connection header names) are dropped both ways; the upstream gets its own Host, with the
 client's in X-Forwarded-Host, and X-Forwarded-For / X-Forwarded-Proto appended. Headers named
 `x-gw467-*` from the client are dropped and replaced by the gateway's decision (client, class,
-plan), so the upstream can trust them. An unreachable upstream is 502, a slow one 504.
+plan), so the upstream can trust them. The upstream's Server and Date give way to the
+server's own. An unreachable upstream is 502, a slow one 504.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
+# The server in front (uvicorn, hypercorn) adds its own Server and Date to every response; the
+# upstream's would make two of each. nginx drops the upstream's two by default as well.
+SERVER_OWN = frozenset({b"server", b"date"})
 _GATEWAY_PREFIX = b"x-gw467-"
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 
@@ -95,7 +99,11 @@ class ReverseProxy:
                 {
                     "type": "http.response.start",
                     "status": response.status_code,
-                    "headers": _end_to_end(response.headers.raw),
+                    "headers": [
+                        (name, value)
+                        for name, value in _end_to_end(response.headers.raw)
+                        if name.lower() not in SERVER_OWN
+                    ],
                 }
             )
             async for chunk in response.aiter_raw():

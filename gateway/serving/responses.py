@@ -3,7 +3,8 @@
 The 467, 401, 404 and 429 bodies are those of the table that decided (Twitter's
 unless the plan file's `[responses]` says otherwise, see `gateway.core.refusals`);
 400 bodies say which path rule was broken. Every response carries `x-gw467-rule`,
-naming the rule that decided it.
+naming the rule that decided it, and, when the plan file lists CORS origins, the CORS
+headers a page of one of them needs to read it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,39 @@ STORE_UNAVAILABLE_BODY = json.dumps(
     {"errors": [{"message": "Service unavailable: the gateway cannot count quotas right now, try again"}]},
     separators=(",", ":"),
 ).encode()
+
+
+ANY_ORIGIN = b"*"
+_ORIGIN = b"origin"
+_VARY_ORIGIN = (b"vary", b"origin")
+# What a page may read of a refusal beyond the CORS-safelisted headers: why, and the quota.
+CORS_EXPOSED = (
+    b"access-control-expose-headers",
+    b"x-gw467-rule, x-rate-limit-limit, x-rate-limit-remaining, x-rate-limit-reset, retry-after",
+)
+
+
+def refusal_cors_headers(
+    allowed: frozenset[bytes], request_headers: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """The CORS headers of a refusal to a request with these headers, so that a page of an allowed
+    origin can read the 467 as it reads the app's answers (`allowed`: the table's `cors_origins`).
+
+    Only an origin in `allowed` is ever sent back; `*` is answered with `*`, never the origin.
+    Nothing without an Origin header; `Vary: Origin` whenever the answer depends on it.
+    """
+    if not allowed:
+        return []
+    origin = None
+    for name, value in request_headers:
+        if len(name) == 6 and name.lower() == _ORIGIN:
+            origin = value
+            break
+    if ANY_ORIGIN in allowed:
+        return [(b"access-control-allow-origin", ANY_ORIGIN), CORS_EXPOSED] if origin is not None else []
+    if origin is not None and origin in allowed:
+        return [(b"access-control-allow-origin", origin), _VARY_ORIGIN, CORS_EXPOSED]
+    return [_VARY_ORIGIN]
 
 
 def body_for(status: int, rule: Rule, bodies: Mapping[int, bytes] = TWITTER_BODIES) -> bytes:

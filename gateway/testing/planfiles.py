@@ -26,6 +26,7 @@ def dump_plan_set(plan_set: PlanSet) -> str:
                 "exempt": list(plan_set.policy.exempt),
                 "default_plan": plan_set.policy.default_plan,
                 "cors_preflight": True if plan_set.policy.cors_preflight else None,
+                "cors_origins": list(plan_set.policy.cors_origins) or None,
             }
         ),
         "plans": {

@@ -50,6 +50,9 @@ CONVERTER_VALUES: dict[str, st.SearchStrategy[str]] = {
 ENCODED_VALUES = ("hello%20world", "jos%C3%A9", "%E2%9C%93", "caf%c3%a9%20au%20lait", "%F0%9F%90%A6")
 TYPED = ("int", "uuid", "float")
 
+# The shapes a plan file's cors_origins takes: none, any origin, and named origins.
+CORS_ORIGINS: tuple[tuple[str, ...], ...] = ((), ("*",), ("https://app.example", "http://127.0.0.1:8080"))
+
 
 @dataclass(frozen=True)
 class KeyedPlanSet:
@@ -165,7 +168,12 @@ def keyed_plan_sets(draw: st.DrawFn, max_endpoints: int = 12, max_clients: int =
     selectors = [FIRST_PARTY, THIRD_PARTY]
     selectors += [f"class:{c.client_class}" for c in clients] + [f"client:{c.id}" for c in clients]
     exempt = draw(st.lists(st.sampled_from(selectors), max_size=2, unique=True))
-    policy = Policy(tuple(exempt), draw(st.none() | st.sampled_from(plan_names)), draw(st.booleans()))
+    policy = Policy(
+        tuple(exempt),
+        draw(st.none() | st.sampled_from(plan_names)),
+        draw(st.booleans()),
+        draw(st.sampled_from(CORS_ORIGINS)),
+    )
     plan_set = PlanSet("generated", tuple(endpoints), tuple(plans), tuple(clients), policy)
     return KeyedPlanSet(plan_set, keys)
 

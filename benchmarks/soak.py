@@ -33,6 +33,7 @@ import httpx
 from benchmarks.procfs import rss_bytes
 from gateway.core.planfile import load_plan_set
 from gateway.serving.app import ADMIN_TOKEN_VARIABLE
+from gateway.serving.fleet_trust import SECRET_VARIABLE
 from tests.processes import RedisServer, Server, gw467_serve
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
@@ -337,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
                 str(directory / "state"),
                 "--no-decision-log",
             )
-            with gw467_serve(BASELINE, directory, *options, env={ADMIN_TOKEN_VARIABLE: token}) as server:
+            # A fleet secret of this run's own, shared by the two workers through the environment.
+            env = {ADMIN_TOKEN_VARIABLE: token, SECRET_VARIABLE: secrets.token_hex(16)}
+            with gw467_serve(BASELINE, directory, *options, env=env) as server:
                 result = asyncio.run(soak(server, redis, token, args.minutes, args.rate, args.connections))
         finally:
             redis.stop()

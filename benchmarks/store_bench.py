@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
 import sys
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -26,6 +27,7 @@ from benchmarks.serve import QUOTA_PLANS_VARIABLE, STATE_DIR_VARIABLE, STORE_URL
 from benchmarks.server_bench import Variant, measure
 from benchmarks.settings import PLANS, Settings
 from benchmarks.stats import Series, round_robin
+from gateway.serving.fleet_trust import SECRET_VARIABLE
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.responses import RULE_HEADER
 from tests.processes import REDIS_SERVER, RedisServer
@@ -122,6 +124,8 @@ def run(settings: Settings) -> list[Measurement]:
         redis = RedisServer(directory)
         redis.start()
         plans = _plan_file(directory)
+        # A fleet secret of this run's own, for the fleet in this process and in the servers.
+        os.environ.setdefault(SECRET_VARIABLE, secrets.token_hex(16))
         try:
             in_process = asyncio.run(_run(settings, plans, redis.url, directory / "state"))
             os.environ.update(

@@ -27,6 +27,11 @@ from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
 from gateway.implementation import HOT_PATH, pure_python_forced, running_compiled, stale_builds
+from gateway.serving.fleet_trust import SECRET_VARIABLE
+
+# Every fleet the suite starts (in process, or gw467 serve and gunicorn, which inherit the
+# environment) shares this secret; tests of a missing or wrong secret set their own.
+os.environ.setdefault(SECRET_VARIABLE, "a-fleet-secret-for-the-test-suite-only")
 
 settings.register_profile(
     "ci",

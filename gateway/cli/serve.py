@@ -41,6 +41,8 @@ from gateway.serving.app import (
 )
 from gateway.serving.control import STATUS_ACCESS
 from gateway.serving.decision_log import send_logs_to
+from gateway.serving.fleet import default_state_dir
+from gateway.serving.fleet_trust import TrustError, fleet_secret, private_directory
 from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
 from gateway.serving.middleware import RULE_HEADER_CHOICES
 from gateway.serving.proxy import UpstreamError, parse_upstream
@@ -185,6 +187,13 @@ def run(args: argparse.Namespace) -> int:
         refuse_split_admin_api(admin_token, args.store != "memory", several)
     except SplitAdminApi as error:
         raise UsageError(f"gw467 serve: error: {error}") from None
+    if args.store != "memory":
+        # The fleet's secret and private directory, checked once here: each worker checks again.
+        try:
+            fleet_secret()
+            private_directory(Path(args.state_dir) if args.state_dir else default_state_dir())
+        except TrustError as error:
+            raise UsageError(f"gw467 serve: error: {error}") from None
     _check_address_free(args.host, args.port)
     # proxy_headers=False: the client address is the TCP peer's, never a header's. /_gw467/check
     # trusts loopback peers, and --upstream appends the peer to X-Forwarded-For itself.

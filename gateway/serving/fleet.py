@@ -10,7 +10,9 @@ good table and reports the refusal in its heartbeat. Each worker writes its last
 and plan texts to `<state dir>/last-good.json` and starts from it, so a worker restarted
 while the store is away comes back on its last good version, not the file it was started
 with. Workers heartbeat (id, pid, host, versions, generation) with a TTL; `deployment()` lists
-the live ones and says whether they have converged.
+the live ones and says whether they have converged. The store is not trusted blindly
+(`gateway.serving.fleet_trust`): the stage document is signed with the fleet secret, a worker
+refuses (and audits) one that is not, and the last good version lives in a private directory.
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ from gateway.core.decision import DecisionTable
 from gateway.core.planfile import parse_plan_set
 from gateway.serving.canary import CanaryController, CanaryPolicy
 from gateway.serving.decision_log import OPERATIONS
+from gateway.serving.fleet_trust import (
+    TrustError,
+    fleet_secret,
+    private_directory,
+    read_private,
+    sign,
+    verified,
+    write_private,
+)
 from gateway.serving.rollout import CANARY, DIRECT, SHADOW, RolloutError, Stage, check_same_parties
 from gateway.serving.runtime import Gateway
 from gateway.serving.shadow import ShadowRecorder
@@ -145,6 +156,16 @@ class StageDocument:
         fields["history"] = tuple(fields.get("history", ()))
         return cls(**fields)
 
+    def signed(self, secret: bytes) -> bytes:
+        """The document as the store holds it: signed with the fleet secret."""
+        return sign(self.encode(), secret)
+
+    @classmethod
+    def from_signed(cls, data: bytes, secret: bytes) -> StageDocument:
+        """The document in `data`; TrustError when it is not signed with `secret`, ValueError
+        (or KeyError, TypeError) when it is signed but is no stage document."""
+        return cls.decode(verified(data, secret))
+
     def name(self, digest: str | None) -> str | None:
         return None if digest is None else self.versions.get(digest, digest[:12])
 
@@ -169,10 +190,16 @@ class Fleet:
     """One worker's part in the fleet: its data plane (sync, heartbeat) and the control plane's
     operations (push, promote, rollback), all on `gateway.store`."""
 
-    def __init__(self, gateway: Gateway, state_dir: Path | None = None) -> None:
+    def __init__(self, gateway: Gateway, state_dir: Path | None = None, secret: bytes | None = None) -> None:
+        """`secret`: the fleet secret (by default from the environment, see `fleet_secret`).
+        Raises FleetError when there is none, or when the state directory cannot be trusted."""
         self.gateway = gateway
         self.store: StateStore = gateway.store
-        self.state_dir = state_dir or default_state_dir()
+        try:
+            self.secret = secret if secret is not None else fleet_secret()
+            self.state_dir = private_directory(state_dir or default_state_dir())
+        except TrustError as error:
+            raise FleetError(str(error)) from None
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.started_at = time.time()
         self.applied: StageDocument | None = None
@@ -183,6 +210,7 @@ class Fleet:
         self._tasks: list[asyncio.Task[None]] = []
         self._trips: set[asyncio.Task[None]] = set()
         self._pending: dict[str, dict[str, int]] = {}
+        self._untrusted: bytes | None = None  # the last stage refused for its signature
         gateway.on_canary_trip = self._canary_tripped
         gateway.on_record = self._record
         self._start_from_last_good()
@@ -195,12 +223,16 @@ class Fleet:
         if not path.exists():
             return
         try:
-            saved = json.loads(path.read_text())
-            document = StageDocument.decode(json.dumps(saved["stage"]).encode())
+            saved = json.loads(read_private(path))
+            # Signed as the store's stage is: a file planted here is not started from.
+            document = StageDocument.from_signed(saved["stage"].encode(), self.secret)
             for digest, text in saved["plans"].items():
                 self._compile(digest, text)
             self._install(document)
-        except (OSError, ValueError, KeyError, TypeError, ConfigError, RolloutError) as error:
+        except TrustError as error:
+            OPERATIONS.error(f"gw467: {path}: not used: {error}")
+            return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, ConfigError, RolloutError) as error:
             OPERATIONS.error(f"gw467: {path}: not used ({type(error).__name__}: {error})")
             return
         OPERATIONS.info(f"gw467: started from {path}: version {self.gateway.table.version}")
@@ -242,10 +274,37 @@ class Fleet:
             if held is None:
                 await self._bootstrap()
                 return
-            document = StageDocument.decode(held)
+            document = await self._trusted(held)
+            if document is None:
+                return
             if self.applied is not None and document.generation == self.applied.generation:
                 return
             await self._apply(document)
+
+    async def _trusted(self, held: bytes) -> StageDocument | None:
+        """The stage document in `held`, or None when its signature does not verify: then this
+        worker keeps its table, reports the refusal in its heartbeat and, once per such stage,
+        writes an audit record (a change that did not come through the admin API)."""
+        try:
+            return StageDocument.from_signed(held, self.secret)
+        except TrustError as error:
+            problem = str(error)
+        except (ValueError, KeyError, TypeError) as error:
+            problem = f"the stage in the store cannot be read ({type(error).__name__})"
+        if self._untrusted != held:
+            self._untrusted = held
+            OPERATIONS.error(
+                f"gw467: refused the fleet's stage; kept version {self.gateway.table.version}: {problem}"
+            )
+            record = {
+                "action": "refused:stage",
+                "who": self.worker_id,
+                "reason": problem,
+                "at": self.gateway.clock(),
+            }
+            await self.store.append(AUDIT_KEY, json.dumps(record).encode(), AUDIT_LIMIT)
+        self.refused = {"generation": "?", "error": problem}
+        return None
 
     async def _bootstrap(self) -> None:
         table = self.gateway.table
@@ -257,11 +316,11 @@ class Fleet:
         self._texts[digest] = text
         await self.store.put_new(PLAN_KEY + digest, text.encode())
         document = StageDocument(1, digest, versions={digest: table.version}, at=self.gateway.clock())
-        if await self.store.swap(STAGE_KEY, None, document.encode()):
+        if await self.store.swap(STAGE_KEY, None, document.signed(self.secret)):
             await self._audit(document)
         held = await self.store.get(STAGE_KEY)
-        if held is not None:
-            await self._apply(StageDocument.decode(held))
+        if held is not None and (trusted := await self._trusted(held)) is not None:
+            await self._apply(trusted)
 
     async def _fetch(self, document: StageDocument) -> str | None:
         """Compile the versions `document` names that this worker has not; why not, if it cannot."""
@@ -302,13 +361,10 @@ class Fleet:
 
     def _write_last_good(self, document: StageDocument) -> None:
         digests = [d for d in (document.active, document.candidate) if d is not None]
-        saved = {"stage": asdict(document), "plans": {d: self._texts[d] for d in digests}}
+        stage = document.signed(self.secret).decode()
+        saved = {"stage": stage, "plans": {d: self._texts[d] for d in digests}}
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            path = self.state_dir / LAST_GOOD_FILE
-            scratch = path.with_name(f".{LAST_GOOD_FILE}.{os.getpid()}")
-            scratch.write_text(json.dumps(saved))
-            os.replace(scratch, path)  # atomic: a reader sees the old file or the new one
+            write_private(self.state_dir / LAST_GOOD_FILE, json.dumps(saved).encode())
         except OSError as error:
             OPERATIONS.error(f"gw467: cannot write the last good version under {self.state_dir}: {error}")
 
@@ -473,7 +529,9 @@ class Fleet:
             held = await self.store.get(STAGE_KEY)
             if held is None:
                 raise FleetError("the fleet has no stage yet (no worker has joined)")
-            current = StageDocument.decode(held)
+            current = await self._trusted(held)
+            if current is None:
+                raise FleetError(f"{action}: the stage in the store is not this fleet's: {self.refused}")
             problem = await self._fetch(current)
             if problem is not None:
                 raise FleetError(f"{action}: the stage in force cannot be read here: {problem}")
@@ -481,7 +539,7 @@ class Fleet:
             if changes is None:
                 return None
             document = current.next(action, who, reason, self.gateway.clock(), **changes)
-            if await self.store.swap(STAGE_KEY, held, document.encode()):
+            if await self.store.swap(STAGE_KEY, held, document.signed(self.secret)):
                 await self._audit(document)
                 await self.store.publish(CHANNEL, str(document.generation).encode())
                 async with self._lock:
@@ -618,8 +676,22 @@ class Fleet:
         if held is None:
             document["fleet"] = {"available": True, "stage": None, "workers": [], "converged": False}
             return document
-        stage = StageDocument.decode(held)
         workers = sorted((json.loads(value) for value in beats.values()), key=lambda w: str(w["id"]))
+        audit_records = [json.loads(entry) for entry in audit]
+        try:
+            stage = StageDocument.from_signed(held, self.secret)
+        except (TrustError, ValueError, KeyError, TypeError) as error:
+            # Not this fleet's stage: say so, and who still runs what (each its last good).
+            document["fleet"] = {
+                "available": True,
+                "stage": None,
+                "refused": str(error),
+                "workers": workers,
+                "converged": False,
+                "worker": self.worker_id,
+                "audit": audit_records,
+            }
+            return document
         document["history"] = [stage.name(digest) for digest in stage.history]
         document["fleet"] = {
             "available": True,
@@ -634,6 +706,6 @@ class Fleet:
             "workers": workers,
             "converged": bool(workers) and all(w.get("generation") == stage.generation for w in workers),
             "worker": self.worker_id,
-            "audit": [json.loads(entry) for entry in audit],
+            "audit": audit_records,
         }
         return document

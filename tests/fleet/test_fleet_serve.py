@@ -9,6 +9,7 @@ and killing Redis under load is answered by the declared failure policy, never 4
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -22,6 +23,7 @@ import pytest
 import redis as redis_client
 
 from gateway.serving.fleet import CHANNEL, PLAN_KEY, STAGE_KEY, StageDocument, plan_hash
+from gateway.serving.fleet_trust import SECRET_VARIABLE
 from tests.fleet.test_shared_quotas import BOT, WEB, away_from_a_window_edge, wait_for_the_store
 from tests.processes import RedisServer, Server, gw467_serve
 
@@ -34,6 +36,7 @@ BILLING = ROOT / "plans" / "2023-03-06-billing.toml"
 TOKEN = "a-token-for-the-fleet-tests"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 HOME = "/2/users/12/timelines/reverse_chronological"
+SECRET = os.environ[SECRET_VARIABLE].encode()  # tests/conftest.py sets it for every fleet
 
 
 @contextmanager
@@ -158,10 +161,10 @@ def test_a_bad_file_pushed_to_two_instances_of_two_workers_changes_no_table(
         raw = redis_client.Redis.from_url(redis_server.url)
         stored = raw.get(STAGE_KEY)
         assert isinstance(stored, bytes), "the fleet wrote its stage document"
-        stage = StageDocument.decode(stored)
+        stage = StageDocument.from_signed(stored, SECRET)
         digest = plan_hash(bad_text)
         raw.set(PLAN_KEY + digest, bad_text)
-        raw.set(STAGE_KEY, stage.next("push:direct", "test", "bad", 0.0, active=digest).encode())
+        raw.set(STAGE_KEY, stage.next("push:direct", "test", "bad", 0.0, active=digest).signed(SECRET))
         raw.publish(CHANNEL, b"x")
         deadline = time.monotonic() + 10
         workers = deployment(one)["fleet"]["workers"]

@@ -232,7 +232,7 @@ def test_serve_with_a_redis_store_but_no_fleet_extra_is_one_line() -> None:
         "--plans",
         "plans/2023-02-baseline.toml",
         "--store",
-        "redis://user:secret@127.0.0.1:1/0",
+        "redis://127.0.0.1:1/0",
         "--port",
         "18467",
         hide=("redis",),

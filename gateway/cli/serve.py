@@ -46,6 +46,7 @@ from gateway.serving.fleet_trust import TrustError, fleet_secret, private_direct
 from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
 from gateway.serving.middleware import RULE_HEADER_CHOICES
 from gateway.serving.proxy import UpstreamError, parse_upstream
+from gateway.serving.redis_store import PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE, redact
 from gateway.serving.runtime import LOCAL, STORE_FAILURE_POLICIES
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
 from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api
@@ -123,8 +124,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         default="memory",
         metavar="URL",
         type=store_url,
-        help="where quotas and the stage live: memory (this process, the default) or redis://HOST:PORT/DB, "
-        "shared by every worker and instance (fleet mode; the admin API then works with --workers N)",
+        help="where quotas and the stage live: memory (this process, the default) or redis://HOST:PORT/DB "
+        "(rediss:// for TLS), shared by every worker and instance (fleet mode; the admin API then works "
+        f"with --workers N); the password from {PASSWORD_FILE_VARIABLE}, never the URL",
     )
     serve.add_argument(
         "--store-failure",
@@ -145,8 +147,15 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 def store_url(text: str) -> str:
     if text == "memory":
         return text
-    problem = f"{text!r} is not memory or a redis://HOST:PORT/DB URL"
     parts = urlsplit(text)
+    shown = redact(text)
+    if parts.password is not None:
+        # A command line is readable by every user (ps): the password goes in a file.
+        raise argparse.ArgumentTypeError(
+            f"{shown}: no password in the URL; put it in a file only you can read and set "
+            f"{PASSWORD_FILE_VARIABLE} to its path (or set {PASSWORD_VARIABLE})"
+        )
+    problem = f"{shown!r} is not memory or a redis://HOST:PORT/DB URL"
     try:
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError:

@@ -6,13 +6,21 @@ client reconnects by itself on the next call once Redis is back. A quota check i
 trip, one Lua script (INCR, and EXPIRE when the counter is new: atomic, and about half the
 client time of a MULTI/EXEC pipeline of INCR and EXPIRE NX); so is a compare-and-set.
 `open_store` picks this store or `MemoryStore` from a URL. Needs the `fleet` extra (`redis>=5`).
+
+Redis AUTH and TLS: the password comes from GW467_STORE_PASSWORD_FILE (a file only its owner
+may read) or GW467_STORE_PASSWORD, not from the URL on a command line, where `ps` shows it; a
+`rediss://` URL is TLS, checked against the system's CAs or GW467_STORE_CA_FILE. Every message
+names the store by its redacted URL (no user, password or query).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +37,9 @@ else:
 from gateway.core.extras import MissingExtra
 from gateway.serving.store import MemoryStore, StateStore, StoreUnavailable
 
+PASSWORD_VARIABLE = "GW467_STORE_PASSWORD"
+PASSWORD_FILE_VARIABLE = "GW467_STORE_PASSWORD_FILE"
+CA_FILE_VARIABLE = "GW467_STORE_CA_FILE"
 DEFAULT_TIMEOUT = 0.25
 _T = TypeVar("_T")
 
@@ -54,13 +65,22 @@ return 1
 class RedisStore:
     """A `StateStore` on the Redis server at `url` (redis://host:port/db)."""
 
-    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, url: str, timeout: float = DEFAULT_TIMEOUT, environment: Mapping[str, str] = os.environ
+    ) -> None:
         if not HAVE_REDIS:
             raise MissingExtra("redis", f"store {redact(url)}")
         self.url = url
         self.timeout = timeout
+        security: dict[str, Any] = {}
+        password = store_password(environment)
+        if password is not None and urlsplit(url).password is None:
+            security["password"] = password
+        if urlsplit(url).scheme == "rediss" and environment.get(CA_FILE_VARIABLE):
+            security["ssl_ca_certs"] = environment[CA_FILE_VARIABLE]
         self._client = redis.Redis.from_url(
             url,
+            **security,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             # One immediate retry: after a restart of Redis the pooled connection is dead, and
@@ -171,6 +191,21 @@ class RedisStore:
     async def close(self) -> None:
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             await asyncio.wait_for(self._client.aclose(), self.timeout)
+
+
+def store_password(environment: Mapping[str, str] = os.environ) -> str | None:
+    """The store's password from GW467_STORE_PASSWORD_FILE, else GW467_STORE_PASSWORD, else None."""
+    path = environment.get(PASSWORD_FILE_VARIABLE)
+    if not path:
+        return environment.get(PASSWORD_VARIABLE) or None
+    try:
+        mode = os.stat(path).st_mode
+        password = Path(path).read_text().strip()
+    except OSError as error:
+        raise ValueError(f"{PASSWORD_FILE_VARIABLE}={path}: cannot read: {error.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError(f"{PASSWORD_FILE_VARIABLE}={path}: readable by others; chmod 600 {path}")
+    return password or None
 
 
 def redact(url: str) -> str:

@@ -10,7 +10,8 @@ client time of a MULTI/EXEC pipeline of INCR and EXPIRE NX); so is a compare-and
 Redis AUTH and TLS: the password comes from GW467_STORE_PASSWORD_FILE (a file only its owner
 may read) or GW467_STORE_PASSWORD, not from the URL on a command line, where `ps` shows it; a
 `rediss://` URL is TLS, checked against the system's CAs or GW467_STORE_CA_FILE. Every message
-names the store by its redacted URL (no user, password or query).
+names the store by its redacted URL (no user, password or query). GW467_STORE_NAMESPACE puts
+every key and channel under a prefix of its own, so two fleets can share one Redis.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
@@ -40,6 +42,8 @@ from gateway.serving.store import MemoryStore, StateStore, StoreUnavailable
 PASSWORD_VARIABLE = "GW467_STORE_PASSWORD"
 PASSWORD_FILE_VARIABLE = "GW467_STORE_PASSWORD_FILE"
 CA_FILE_VARIABLE = "GW467_STORE_CA_FILE"
+NAMESPACE_VARIABLE = "GW467_STORE_NAMESPACE"
+NAMESPACE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")  # no glob character: keys are scanned by prefix
 DEFAULT_TIMEOUT = 0.25
 _T = TypeVar("_T")
 
@@ -72,6 +76,10 @@ class RedisStore:
             raise MissingExtra("redis", f"store {redact(url)}")
         self.url = url
         self.timeout = timeout
+        namespace = environment.get(NAMESPACE_VARIABLE, "")
+        if namespace and not NAMESPACE.fullmatch(namespace):
+            raise ValueError(f"{NAMESPACE_VARIABLE}={namespace!r}: use letters, digits, '-', '_' and '.'")
+        self._prefix = f"{namespace}:" if namespace else ""
         security: dict[str, Any] = {}
         password = store_password(environment)
         if password is not None and urlsplit(url).password is None:
@@ -107,15 +115,15 @@ class RedisStore:
             raise StoreUnavailable(f"redis {what}: {type(error).__name__}: {error}") from None
 
     async def count(self, key: str, ttl_seconds: int) -> int:
-        return int(await self._call("count", self._count(keys=[key], args=[ttl_seconds])))
+        return int(await self._call("count", self._count(keys=[self._prefix + key], args=[ttl_seconds])))
 
     async def add_counts(self, counts: Mapping[str, Mapping[str, int]], ttl_seconds: int) -> None:
         async def run() -> None:
             async with self._client.pipeline(transaction=False) as pipe:
                 for key, fields in counts.items():
                     for field, amount in fields.items():
-                        pipe.hincrby(key, field, amount)
-                    pipe.expire(key, ttl_seconds)
+                        pipe.hincrby(self._prefix + key, field, amount)
+                    pipe.expire(self._prefix + key, ttl_seconds)
                 await pipe.execute()
 
         await self._call("add_counts", run())
@@ -124,57 +132,63 @@ class RedisStore:
         async def run() -> list[dict[str, int]]:
             async with self._client.pipeline(transaction=False) as pipe:
                 for key in keys:
-                    pipe.hgetall(key)
+                    pipe.hgetall(self._prefix + key)
                 found: list[dict[bytes, bytes]] = await pipe.execute()
             return [{k.decode(): int(v) for k, v in held.items()} for held in found]
 
         return await self._call("read_counts", run())
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._call("get", self._client.get(key))
+        value = await self._call("get", self._client.get(self._prefix + key))
         return value if value is None else _as_bytes(value)
 
     async def put_new(self, key: str, value: bytes) -> bool:
-        return bool(await self._call("put_new", self._client.set(key, value, nx=True)))
+        return bool(await self._call("put_new", self._client.set(self._prefix + key, value, nx=True)))
 
     async def swap(self, key: str, expected: bytes | None, value: bytes) -> bool:
         absent = "1" if expected is None else "0"
         args: list[Any] = [expected or b"", value, absent]
-        return bool(await self._call("swap", self._swap(keys=[key], args=args)))
+        return bool(await self._call("swap", self._swap(keys=[self._prefix + key], args=args)))
 
     async def append(self, key: str, value: bytes, keep: int) -> None:
         async def run() -> None:
             async with self._client.pipeline(transaction=True) as pipe:
-                pipe.rpush(key, value)
-                pipe.ltrim(key, -keep, -1)
+                pipe.rpush(self._prefix + key, value)
+                pipe.ltrim(self._prefix + key, -keep, -1)
                 await pipe.execute()
 
         await self._call("append", run())
 
     async def tail(self, key: str, count: int) -> list[bytes]:
-        entries = await self._call("tail", self._client.lrange(key, -count, -1))
+        entries = await self._call("tail", self._client.lrange(self._prefix + key, -count, -1))
         return [_as_bytes(entry) for entry in entries]
 
     async def beat(self, key: str, value: bytes, ttl_seconds: float) -> None:
-        await self._call("beat", self._client.set(key, value, px=max(1, int(ttl_seconds * 1000))))
+        await self._call(
+            "beat", self._client.set(self._prefix + key, value, px=max(1, int(ttl_seconds * 1000)))
+        )
 
     async def scan(self, prefix: str) -> dict[str, bytes]:
         async def run() -> dict[str, bytes]:
-            keys = [key async for key in self._client.scan_iter(match=f"{prefix}*", count=500)]
+            match = f"{self._prefix}{prefix}*"
+            keys = [key async for key in self._client.scan_iter(match=match, count=500)]
             if not keys:
                 return {}
             values = await self._client.mget(keys)
-            return {k.decode(): _as_bytes(v) for k, v in zip(keys, values, strict=True) if v is not None}
+            start = len(self._prefix)
+            return {
+                k.decode()[start:]: _as_bytes(v) for k, v in zip(keys, values, strict=True) if v is not None
+            }
 
         return await self._call("scan", run())
 
     async def publish(self, channel: str, message: bytes) -> None:
-        await self._call("publish", self._client.publish(channel, message))
+        await self._call("publish", self._client.publish(self._prefix + channel, message))
 
     async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         try:
-            await self._call("subscribe", pubsub.subscribe(channel))
+            await self._call("subscribe", pubsub.subscribe(self._prefix + channel))
             while True:
                 try:
                     message = await pubsub.get_message(timeout=1.0)

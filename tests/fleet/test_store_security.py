@@ -10,14 +10,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+import redis as redis_client
 
-from gateway.serving.redis_store import CA_FILE_VARIABLE, PASSWORD_FILE_VARIABLE, redact
-from tests.fleet.test_fleet_serve import ADMIN, BASELINE, TOKEN, wait_converged
-from tests.processes import REDIS_SERVER, free_port, gw467_serve
+from gateway.serving.redis_store import CA_FILE_VARIABLE, NAMESPACE_VARIABLE, PASSWORD_FILE_VARIABLE, redact
+from tests.fleet.test_fleet_serve import ADMIN, BASELINE, FIXED, TOKEN, wait_converged
+from tests.processes import REDIS_SERVER, RedisServer, free_port, gw467_serve
 
 pytestmark = pytest.mark.slow
 
@@ -119,3 +121,18 @@ def test_a_password_in_the_store_url_is_refused_and_not_echoed(tmp_path: Path) -
     assert PASSWORD not in done.stderr
     assert "no password in the URL" in done.stderr
     assert redact(f"rediss://user:{PASSWORD}@host:1/0?ssl_ca_certs=x") == "rediss://host:1/0"
+
+
+def test_two_fleets_with_their_own_namespaces_share_one_redis(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    servers = []
+    with ExitStack() as stack:
+        for name, plans in (("blue", BASELINE), ("green", FIXED)):
+            env = {"GW467_ADMIN_TOKEN": TOKEN, NAMESPACE_VARIABLE: f"fleet-{name}"}
+            options = ("--store", redis_server.url, "--state-dir", str(tmp_path / f"state-{name}"))
+            servers.append(stack.enter_context(gw467_serve(plans, tmp_path, *options, env=env)))
+        blue, green = (wait_converged(server, 1) for server in servers)
+    assert blue["active"] == "2023-02-baseline" and green["active"] == "2023-03-06-billing-fixed"
+    keys: list[bytes] = redis_client.Redis.from_url(redis_server.url).keys("*")  # type: ignore[assignment]
+    assert {key.split(b":")[0] for key in keys} == {b"fleet-blue", b"fleet-green"}

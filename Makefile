@@ -11,6 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test
 COMPILED_STAMP := $(VENV)/.compiled-hot-path
 PIP        := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PLAN   ?= plans/2023-03-06-billing.toml
+PORT   ?= 8467
 
 .PHONY: system-packages soak help venv replay replay-fixed replay-2019 compare demo test test-compiled compile pure test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
 
@@ -30,7 +31,7 @@ help:
 	@echo "                targets (pass/miss); out/bench.json. BENCH_ARGS=\"--xlarge-keys 10000000\" adds 10M keys"
 	@echo "make loadtest-bench   Locust at a fixed load below saturation against the bare app and the gateway"
 	@echo "                under uvicorn; p50/p99 latency, achieved req/s, CPU of server and load generator"
-	@echo "make serve      gw467 serve --plans \$$PLAN on 127.0.0.1:8467"
+	@echo "make serve      gw467 serve --plans \$$PLAN on 127.0.0.1:\$$PORT (8467)"
 	@echo "make loadtest   Locust for 60 s against gw467 serve on 127.0.0.1: starts on the baseline and pushes"
 	@echo "                the billing plan at half-time; fails (exit 1) when a first-party request gets 467"
 	@echo "                PLAN=FILE: start on FILE, push nothing (PLAN=plans/2023-03-06-billing-fixed.toml passes)"
@@ -152,7 +153,7 @@ bench: $(COMPILED_STAMP) system-packages
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 serve: $(CLI_STAMP)
-	$(BIN)/gw467 serve --plans $(PLAN)
+	$(BIN)/gw467 serve --plans $(PLAN) --port $(PORT)
 
 clean: pure
 	rm -rf $(VENV) out build .pytest_cache .hypothesis .ruff_cache .mypy_cache *.egg-info

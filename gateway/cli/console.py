@@ -1,6 +1,9 @@
-"""The console every report prints to: rich, and wide enough when piped that tables do not wrap."""
+"""The console every report prints to: rich, at the terminal's width; when piped, wide enough that
+tables do not wrap, unless COLUMNS says how wide."""
 
 from __future__ import annotations
+
+import os
 
 from rich.console import Console
 
@@ -16,8 +19,9 @@ class ReportConsole(Console):
 
 
 def report_console() -> Console:
-    """A console for reports; when output is piped (make, CI logs), PIPED_WIDTH columns at least."""
+    """A console for reports. On a terminal, its width; piped (make, CI logs), PIPED_WIDTH columns at
+    least, unless COLUMNS is set: a user who sets it (COLUMNS=100 gw467 ... | less) asks for that."""
     console = ReportConsole(highlight=False)
-    if not console.is_terminal:
+    if not console.is_terminal and "COLUMNS" not in os.environ:
         console = ReportConsole(highlight=False, width=max(console.width, PIPED_WIDTH))
     return console

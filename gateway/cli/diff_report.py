@@ -48,7 +48,7 @@ def render_diff(diff: GrantDiff, weights: TrafficWeights | None = None) -> Rende
     )
     for title, style, changes, section_weights in sections:
         if changes:
-            parts.append(_section(title, style, changes, section_weights))
+            parts += [Text(""), _section(title, style, changes, section_weights)]
     if not diff.changes:
         parts.append(Text("no client loses or gains any grant"))
     if weights is not None:
@@ -66,13 +66,17 @@ def _section(
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
-        padding=(0, 1),
+        # One space after each column, none before, no outer edge: 80 columns hold the five.
+        padding=(0, 1, 0, 0),
+        show_edge=False,
+        pad_edge=False,
     )
     table.add_column("class", no_wrap=True)
     table.add_column("surface", no_wrap=True)
     table.add_column("client", no_wrap=True)
-    table.add_column("endpoints")
-    table.add_column("rule before → after")
+    # An endpoint id longer than its column folds onto the next line rather than losing its end.
+    table.add_column("endpoints", overflow="fold")
+    table.add_column("rule before → after", overflow="fold")
     if weights is not None:
         table.add_column("req/min failing", justify="right", no_wrap=True)
     previous_class = None

@@ -36,26 +36,38 @@ def totals(runs: Sequence[SuiteRun]) -> tuple[int, int]:
 
 
 def render_runs(version: str, runs: Sequence[SuiteRun], coverage: Coverage) -> RenderableType:
-    table = Table(
-        title=f"[bold]gw467 test {escape(version)}[/]: {len(runs)} test file{'s' if len(runs) != 1 else ''}",
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-    )
-    table.add_column("result", no_wrap=True)
-    table.add_column("where", no_wrap=True)
-    table.add_column("case")
-    table.add_column("decisions", justify="right", no_wrap=True)
-    table.add_column("first failure")
+    """A table per test file: each case's result, line, name and decisions checked, and under the
+    name of a failing case its first failure; the widest part wraps, so 80 columns hold it."""
+    parts: list[RenderableType] = [
+        Text.from_markup(
+            f"[bold]gw467 test {escape(version)}[/]: {len(runs)} test file{'s' if len(runs) != 1 else ''}"
+        )
+    ]
     for run in runs:
+        table = Table(
+            title=escape(run.suite.source),
+            title_justify="left",
+            header_style="bold",
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1, 0, 0),
+            show_edge=False,
+            pad_edge=False,
+        )
+        table.add_column("result", no_wrap=True)
+        table.add_column("line", no_wrap=True, justify="right")
+        table.add_column("where", overflow="fold")
+        table.add_column("case, and its first failure", overflow="fold", ratio=1)
+        table.add_column("decisions", justify="right", no_wrap=True)
         for result in run.results:
             mark = "[green]pass[/]" if result.passed else "[bold red]FAIL[/]"
-            failure = escape(result.failures[0]) if result.failures else ""
-            if len(result.failures) > 1:
-                failure += f" [dim](and {len(result.failures) - 1} more)[/]"
-            table.add_row(mark, escape(locate(result)), escape(result.name), str(result.checked), failure)
-    parts: list[RenderableType] = [table]
+            case = Text(result.name)
+            if result.failures:
+                case.append(f"\n{result.failures[0]}", style="red")
+                if len(result.failures) > 1:
+                    case.append(f" (and {len(result.failures) - 1} more)", style="dim")
+            line = "" if result.line is None else str(result.line)
+            table.add_row(mark, line, escape(result.where), case, str(result.checked))
+        parts += [Text(""), table]
     failing = first_failure(runs)
     if failing is not None:
         lines = [f"first failing case: {locate(failing)} {failing.name!r}"]

@@ -42,7 +42,7 @@ def test_the_table_shows_the_timeline_events_and_summary(
 ) -> None:
     assert main(["replay", str(short_scenario(tmp_path))]) == 0
     out = capsys.readouterr().out
-    assert "09:00" in out and "▶ push plans: 2023-03-06-billing" in out
+    assert "09:00 PST ▶ push plans -> 2023-03-06-billing" in out
     assert "minutes of impact               2 (09:00 to 09:02 PST)" in out
     assert "push to rollback                2 minutes" in out
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from gateway.cli.console import shown
 from gateway.safety.access import AccessChange
 from gateway.safety.diff import GrantDiff, TrafficWeights
 
@@ -36,7 +37,7 @@ def render_diff(diff: GrantDiff, weights: TrafficWeights | None = None) -> Rende
     third_party_losses = tuple(change for change in diff.losses if not change.first_party)
     parts: list[RenderableType] = [
         Text.from_markup(
-            f"[bold]grant changes {escape(diff.old_version)} → {escape(diff.new_version)}[/]: "
+            f"[bold]grant changes {shown(diff.old_version)} → {shown(diff.new_version)}[/]: "
             f"{len(diff.losses)} lost, {len(diff.gains)} gained"
         )
     ]

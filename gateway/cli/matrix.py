@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from gateway.cli.console import report_console
+from gateway.cli.console import report_console, shown
 from gateway.cli.errors import EXIT_OK
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.compiler import compile_plan_set
@@ -50,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
 def render_matrix(matrix: Matrix, width: int) -> Group:
     """The matrix in as many tables as it takes to fit `width` columns, each repeating the client
     columns beside the next surfaces: no header is cut, whatever the number of surfaces."""
-    title = escape(matrix.version)
+    title = shown(matrix.version)
     if matrix.against:
         title += (
-            f"  (against {escape(matrix.against)}: [bold magenta]▼[/] lost, [bold magenta]▲[/] gained, "
+            f"  (against {shown(matrix.against)}: [bold magenta]▼[/] lost, [bold magenta]▲[/] gained, "
             "[bold magenta]*[/] a client new in this file)"
         )
     clients = _width("client", (_client(row) for row in matrix.rows))

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from rich import box
 from rich.console import Group, RenderableType
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from gateway.cli.console import printable, shown
 from gateway.safety.coverage import KINDS, Coverage
 from gateway.safety.suite import Result, SuiteRun
 
@@ -40,12 +40,12 @@ def render_runs(version: str, runs: Sequence[SuiteRun], coverage: Coverage) -> R
     name of a failing case its first failure; the widest part wraps, so 80 columns hold it."""
     parts: list[RenderableType] = [
         Text.from_markup(
-            f"[bold]gw467 test {escape(version)}[/]: {len(runs)} test file{'s' if len(runs) != 1 else ''}"
+            f"[bold]gw467 test {shown(version)}[/]: {len(runs)} test file{'s' if len(runs) != 1 else ''}"
         )
     ]
     for run in runs:
         table = Table(
-            title=escape(run.suite.source),
+            title=shown(run.suite.source),
             title_justify="left",
             header_style="bold",
             box=box.SIMPLE_HEAD,
@@ -60,13 +60,13 @@ def render_runs(version: str, runs: Sequence[SuiteRun], coverage: Coverage) -> R
         table.add_column("decisions", justify="right", no_wrap=True)
         for result in run.results:
             mark = "[green]pass[/]" if result.passed else "[bold red]FAIL[/]"
-            case = Text(result.name)
+            case = Text(printable(result.name))
             if result.failures:
-                case.append(f"\n{result.failures[0]}", style="red")
+                case.append(f"\n{printable(result.failures[0])}", style="red")
                 if len(result.failures) > 1:
                     case.append(f" (and {len(result.failures) - 1} more)", style="dim")
             line = "" if result.line is None else str(result.line)
-            table.add_row(mark, line, escape(result.where), case, str(result.checked))
+            table.add_row(mark, line, shown(result.where), case, str(result.checked))
         parts += [Text(""), table]
     failing = first_failure(runs)
     if failing is not None:

@@ -68,6 +68,7 @@ def render_runs(version: str, runs: Sequence[SuiteRun], coverage: Coverage) -> R
             line = "" if result.line is None else str(result.line)
             table.add_row(mark, line, shown(result.where), case, str(result.checked))
         parts += [Text(""), table]
+    parts.append(Text(""))
     failing = first_failure(runs)
     if failing is not None:
         lines = [f"first failing case: {locate(failing)} {failing.name!r}"]

@@ -221,15 +221,14 @@ def _percent(part: int, whole: int) -> str:
 
 def render_comparison(comparison: Comparison) -> Group:
     """One row per replay: what each safety layer would have saved of the same hour; then who saw the
-    problem first and what was in force at the end, as a second table (one table would need 200
-    columns). The instance columns appear only for a fleet."""
+    problem first, for a fleet how many instances ran the pushed table, and what was in force at the
+    end, as a second table (one table would need 200 columns; these two fit 80)."""
     fleet = any(row.instances > 1 for row in comparison.rows)
     legend = (
         "1p failed: first-party requests failed; detect, recover: minutes from the push; "
         f"budget: share of a month's error budget of first-party traffic at a {SLO:.1%} SLO; "
-        "3p 467: third-party 467s; 3p fail: their failure rate while the change was in force"
-        + ("; inst: instances; ran: of them, those that ran the pushed table" if fleet else "")
-        + f"; SLI {SHORT_SLI}: {FIRST_PARTY_SLI}"
+        "3p 467: third-party 467s; 3p fail: their failure rate while the change was in force; "
+        f"SLI {SHORT_SLI}: {FIRST_PARTY_SLI}"
     )
     figures = Table(
         title=f"{escape(comparison.title)}\nthe same hour (seed {comparison.seed}) replayed with each safety "
@@ -239,23 +238,22 @@ def render_comparison(comparison: Comparison) -> Group:
     )
     figures.add_column("layer")
     figures.add_column("SLI", no_wrap=True)
-    for heading in (
-        "1p failed",
-        "detect",
-        "recover",
-        "budget",
-        "3p 467",
-        "3p fail",
-        *(("inst", "ran") if fleet else ()),
-    ):
+    for heading in ("1p failed", "detect", "recover", "budget", "3p 467", "3p fail"):
         figures.add_column(heading, justify="right", no_wrap=True)
     outcomes = Table(
-        title="who saw it first, and the plans in force at the end",
+        title="who saw it first, "
+        + ("how many instances there were and how many ran the pushed table, " if fleet else "")
+        + "and the plans in force at the end",
         title_justify="left",
         **COMPACT,
     )
-    for heading in ("layer", "SLI", "detected by", "in force at the end"):
-        outcomes.add_column(heading)
+    outcomes.add_column("layer")
+    outcomes.add_column("SLI", no_wrap=True)
+    outcomes.add_column("detected by")
+    if fleet:
+        outcomes.add_column("inst", justify="right", no_wrap=True)
+        outcomes.add_column("ran", justify="right", no_wrap=True)
+    outcomes.add_column("in force at the end")
     for row in comparison.rows:
         failed_style = (
             "bold red" if row.first_party_failed > 1000 else ("yellow" if row.first_party_failed else "green")
@@ -275,9 +273,12 @@ def render_comparison(comparison: Comparison) -> Group:
             Text(f"{row.error_budget_share:.1%}", style="bold red" if row.error_budget_share >= 1 else ""),
             f"{row.third_party_467:,}",
             f"{row.third_party_failure_rate_during_change:.1%}",
-            *((str(row.instances), str(row.instances_ran_pushed_table)) if fleet else ()),
         )
         outcomes.add_row(
-            escape(row.layer), escape(sli), escape(row.detected_by or "-"), escape(row.in_force_at_end)
+            escape(row.layer),
+            escape(sli),
+            escape(row.detected_by or "-"),
+            *((str(row.instances), str(row.instances_ran_pushed_table)) if fleet else ()),
+            escape(row.in_force_at_end),
         )
     return Group(figures, Text(""), outcomes)

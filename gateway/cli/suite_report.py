@@ -71,19 +71,23 @@ def render_runs(version: str, runs: Sequence[SuiteRun], coverage: Coverage) -> R
     parts.append(Text(""))
     failing = first_failure(runs)
     if failing is not None:
-        lines = [f"first failing case: {locate(failing)} {failing.name!r}"]
-        lines += [f"  {failure}" for failure in failing.failures[:SHOWN_FAILURES]]
+        lines = [f"first failing case: {printable(locate(failing))} {failing.name!r}"]
+        lines += [f"  {printable(failure)}" for failure in failing.failures[:SHOWN_FAILURES]]
         if len(failing.failures) > SHOWN_FAILURES:
             lines.append(f"  ... and {len(failing.failures) - SHOWN_FAILURES} more")
         parts.append(Text("\n".join(lines), style="bold red"))
     parts.append(Text(coverage_line(coverage)))
+    # What was missed, its list wrapping under itself rather than under the kind.
+    missing = Table.grid(padding=(0, 1))
+    missing.add_column(no_wrap=True, style="dim")
+    missing.add_column(style="dim")
     for kind in KINDS:
         missed = [item.name for item in coverage.missed if item.kind == kind]
         if missed:
             more = f" and {len(missed) - SHOWN_MISSED} more" if len(missed) > SHOWN_MISSED else ""
-            parts.append(
-                Text(f"  {kind} not exercised: {', '.join(missed[:SHOWN_MISSED])}{more}", style="dim")
-            )
+            missing.add_row(f"  {kind} not exercised:", printable(", ".join(missed[:SHOWN_MISSED]) + more))
+    if missing.row_count:
+        parts.append(missing)
     passed, failed = totals(runs)
     parts.append(Text(f"{passed} passed, {failed} failed", style="bold red" if failed else "bold green"))
     return Group(*parts)

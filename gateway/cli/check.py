@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.cli.console import printable
 from gateway.cli.errors import EXIT_OK
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
+from gateway.cli.printable import printable
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 

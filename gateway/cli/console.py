@@ -4,10 +4,11 @@ tables do not wrap, unless COLUMNS says how wide. And how a file's own text is s
 from __future__ import annotations
 
 import os
-import re
 
 from rich.console import Console
 from rich.markup import escape
+
+from gateway.cli.printable import printable
 
 PIPED_WIDTH = 200
 
@@ -27,16 +28,6 @@ def report_console() -> Console:
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = ReportConsole(highlight=False, width=max(console.width, PIPED_WIDTH))
     return console
-
-
-# C0 and C1 control characters, DEL included: ESC alone can clear the screen or retitle the window.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """`text` with each control character written as its escape (`\\x1b`, `\\n`): what a plan file
-    says (its version, a test's name) is shown, never obeyed by the terminal."""
-    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def shown(text: str) -> str:

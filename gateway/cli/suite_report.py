@@ -10,7 +10,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gateway.cli.console import printable, shown
+from gateway.cli.console import shown
+from gateway.cli.printable import printable
 from gateway.safety.coverage import KINDS, Coverage
 from gateway.safety.suite import Result, SuiteRun
 

@@ -16,6 +16,7 @@ from rich.cells import cell_len
 from rich.console import Console, RenderableType
 
 from gateway.cli.main import main
+from gateway.replay.terminal import short_names
 from tests.conftest import BASELINE, BILLING, ROOT
 from tests.replay.conftest import short_scenario
 from tests.replay.test_safety import QUICK_OPERATORS
@@ -93,3 +94,16 @@ def test_the_matrix_repeats_the_client_columns_rather_than_cut_a_surface(
     )
     for surface in ("links", "media", "timeline", "tweetdeck", "compliance", "usage", "spaces", "dm"):
         assert surface in headers.split()
+
+
+def test_short_names_keep_short_names_and_abbreviate_long_ones_uniquely() -> None:
+    short = short_names(["web", "media", "android", "tweetdeck", "tweetbot", "tweetdesk"])
+    assert short == {
+        "web": "web",
+        "media": "media",
+        "android": "andr.",
+        "tweetdeck": "twee.",
+        "tweetbot": "twe2.",
+        "tweetdesk": "twe3.",
+    }
+    assert all(len(header) <= 5 for header in short.values())

@@ -97,7 +97,7 @@ def _events(record: ReplayRecord) -> RenderableType:
 def _timeline(record: ReplayRecord, rows: list[MinuteRow]) -> Table:
     first_party = [name for name, first in record.classes.items() if first]
     headers = short_names(first_party)
-    shortened = ", ".join(f"{short} {name}" for name, short in headers.items() if short != name)
+    shortened = ", ".join(f"{short} = {name}" for name, short in headers.items() if short != name)
     legend = (
         "share of each client class's requests failing, minute by minute "
         "([bold red]467[/] [yellow]429[/] [magenta]5xx[/] [cyan]other 4xx[/]; · = none); "

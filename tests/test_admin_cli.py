@@ -92,7 +92,9 @@ def test_a_wrong_token_a_missing_token_variable_and_a_bad_file_are_one_line_and_
     bad = tmp_path / "bad.toml"
     bad.write_text('version = "x"\n[[endpoints]]\nid = 3\n')
     code, _, err = admin(capsys, server, "push", str(bad))
-    assert code == EXIT_USAGE and err.count("\n") == 1 and err.startswith(f"gw467: error: {bad}")
+    # The file's six problems (a wrong id type, four missing keys...), a line each.
+    assert code == EXIT_USAGE and len(err.splitlines()) == 6
+    assert all(line.startswith(f"gw467: error: {bad}: ") for line in err.splitlines())
     code, _, err = admin(capsys, server, "deployment", "--token-env", "GW467_NO_SUCH_VARIABLE")
     assert code == EXIT_USAGE
     assert err == "gw467 admin: error: $GW467_NO_SUCH_VARIABLE is not set (it holds the admin token)\n"

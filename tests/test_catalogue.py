@@ -293,3 +293,28 @@ def test_a_missing_spec_file_is_one_line_with_exit_2(
 ) -> None:
     assert main(["catalogue", "--openapi", str(tmp_path / "nope.json")]) == EXIT_USAGE
     assert capsys.readouterr().err == f"gw467: error: {tmp_path}/nope.json: no such file\n"
+
+
+def test_every_malformed_path_of_a_spec_is_a_line_of_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "api.json"
+    paths = {
+        "a": {},
+        "/b": {"get": 1},
+        "/c": {"get": {"operationId": 7, "tags": "x"}, "post": {"operationId": "fine"}},
+        "/d": [],
+    }
+    spec.write_text(json.dumps({"openapi": "3.0.0", "paths": paths}))
+    assert main(["catalogue", "--openapi", str(spec)]) == EXIT_USAGE
+    assert capsys.readouterr().err.splitlines() == [
+        f"gw467: error: {spec}: paths.a: a path must start with '/'",
+        f"gw467: error: {spec}: paths./b.get: must be a mapping (an operation)",
+        f"gw467: error: {spec}: paths./c.get.operationId: must be a string",
+        f"gw467: error: {spec}: paths./c.get.tags: must be a list of strings",
+        f"gw467: error: {spec}: paths./d: must be a mapping (a path item)",
+    ]
+    assert main(["catalogue", "--openapi", str(spec), "--max-problems", "2"]) == EXIT_USAGE
+    assert capsys.readouterr().err.splitlines()[2:] == [
+        "gw467: error: 3 more problems; --max-problems to see them"
+    ]

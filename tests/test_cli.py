@@ -65,7 +65,10 @@ def test_check_of_a_malformed_file_prints_no_traceback_from_a_real_process(tmp_p
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
-    assert done.stderr.count("\n") == 1
+    # Three problems (endpoints is not a list; plans and clients are missing), a line each.
+    lines = done.stderr.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith(f"gw467: error: {bad}: ") for line in lines)
 
 
 def test_usage_errors_are_one_line_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -162,7 +165,7 @@ def test_version_is_the_installed_package_version(capsys: pytest.CaptureFixture[
 def test_bare_gw467_prints_the_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     out = capsys.readouterr().out
-    assert out.startswith("usage: gw467 [-h] [--version] COMMAND ...")
+    assert out.startswith("usage: gw467 [-h] [--version] [--max-problems N] COMMAND ...")
     assert all(f"    {command} " in out for command in ("serve", "check", "explain", "replay", "diff"))
 
 
@@ -285,3 +288,53 @@ def test_serve_status_options_are_checked_in_one_line_with_exit_2_before_uvicorn
     monkeypatch.delenv("GW467_ADMIN_TOKEN", raising=False)
     assert main(["serve", "--plans", str(FIXED), *options]) == 2
     assert capsys.readouterr().err == expected
+
+
+def file_with_problems(tmp_path: Path, count: int) -> Path:
+    """A plan file whose clients name `count` unknown plans: `count` problems, one per client."""
+    bad = tmp_path / "many.toml"
+    document = FIXED.read_text()
+    clients = "".join(
+        f'\n[clients.extra{n}]\nclass = "third_party"\nfirst_party = false\n'
+        f'key = "gw467-extra-key-{n}"\nplan = "gold{n}"\n'
+        for n in range(count)
+    )
+    bad.write_text(document + clients)
+    return bad
+
+
+def test_every_problem_of_a_file_is_a_line_up_to_20_then_how_many_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = file_with_problems(tmp_path, 25)
+    assert main(["check", str(bad)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 21
+    assert all(line.startswith(f"gw467: error: {bad}: clients.extra") for line in lines[:20])
+    assert [line.split(": ")[3] for line in lines[:20]] == [f"clients.extra{n}.plan" for n in range(20)]
+    assert lines[20] == "gw467: error: 5 more problems; --max-problems to see them"
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_max_problems_shows_more_before_or_after_the_command(
+    where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = file_with_problems(tmp_path, 25)
+    option = ["--max-problems", "30"]
+    argv = [*option, "check", str(bad)] if where == "before" else ["check", str(bad), *option]
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 25 and "more problem" not in lines[-1]
+
+
+def test_no_more_line_when_the_problems_fit_the_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--max-problems", "2", "check", str(file_with_problems(tmp_path, 2))]) == 2
+    assert len(capsys.readouterr().err.splitlines()) == 2
+
+
+def test_max_problems_must_be_a_positive_number(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(FIXED), "--max-problems", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--max-problems" in err

@@ -201,8 +201,10 @@ def test_exempt_selector_listed_twice_is_refused(tmp_path: Path) -> None:
 def test_duplicate_endpoint_id_is_refused_naming_first_definition(tmp_path: Path) -> None:
     document = valid_document()
     document["endpoints"][2]["id"] = "tweets.lookup"
+    # The renamed endpoint was users.lookup, which a grant names: a second problem, listed after.
     assert refuse(tmp_path, document) == (
         ": endpoints[2] (id 'tweets.lookup').id: duplicate endpoint id, first defined at endpoints[0]"
+        " (and 1 more problem)"
     )
 
 
@@ -662,3 +664,38 @@ def test_an_unknown_refusal_kind_is_refused(tmp_path: Path) -> None:
     document = valid_document()
     document["responses"] = {"teapot": {"message": "short and stout"}}
     assert refuse(tmp_path, document).startswith(": responses.teapot: ")
+
+
+# --- every problem at once ------------------------------------------------------------------------
+
+
+def test_every_schema_problem_is_listed_each_on_its_own_line_with_its_line_number(tmp_path: Path) -> None:
+    document = valid_document()
+    document["endpoints"][0]["method"] = "FETCH"
+    document["endpoints"][1]["surface"] = 7
+    document["clients"]["web"]["colour"] = "blue"
+    path = write_plan(tmp_path, document)
+    with pytest.raises(ConfigError) as caught:
+        load_plan_set(path)
+    lines = caught.value.lines()
+    assert len(lines) == 3
+    assert all(line.startswith(f"{path}:") and "\n" not in line for line in lines)
+    assert "endpoints[0] (id 'tweets.lookup').method" in lines[0]
+    assert "endpoints[1] (id 'tweets.create').surface" in lines[1]
+    assert "clients.web.colour: unknown key" in lines[2]
+
+
+def test_every_semantic_problem_is_listed_not_only_the_first(tmp_path: Path) -> None:
+    document = valid_document()
+    document["plans"]["free"]["grants"][0]["endpoints"] = ["tweets.lokup"]
+    document["clients"]["web"]["plan"] = "gold"
+    document["policy"]["exempt"] = ["class:nobody"]
+    with pytest.raises(ConfigError) as caught:
+        load_plan_set(write_plan(tmp_path, document))
+    lines = caught.value.lines()
+    assert [line.split(": ")[1] for line in lines] == [
+        "plans.free.grants[0].endpoints[0]",
+        "clients.web.plan",
+        "policy.exempt[0]",
+    ]
+    assert "did you mean 'tweets.lookup'?" in lines[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -81,7 +82,7 @@ def raw_request(base: str, request: bytes) -> bytes:
         return connection.recv(65536)
 
 
-def test_serve_refuses_a_bad_plan_file_with_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_serve_refuses_a_bad_plan_file_with_a_line_per_problem_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("version = 1\n")
     done = subprocess.run(
@@ -92,7 +93,9 @@ def test_serve_refuses_a_bad_plan_file_with_one_line_and_exit_2(tmp_path: Path) 
         check=False,
     )
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    # version is not a string; plans, endpoints and clients are missing: a line each.
+    lines = done.stderr.splitlines()
+    assert len(lines) == 4 and all(line.startswith(f"gw467: error: {bad}: ") for line in lines)
 
 
 def test_serve_refuses_the_admin_api_with_several_workers(tmp_path: Path) -> None:
@@ -107,3 +110,29 @@ def test_serve_refuses_the_admin_api_with_several_workers(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "the gw467 admin API needs one process or a shared store, and --workers is 2:" in done.stderr
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_says_where_it_listens_once_it_answers(workers: int) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "gateway", "serve", "--plans", str(BILLING), "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", str(workers), "--no-decision-log"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "no line on stdout within 30 s"
+        line = process.stdout.readline().decode()
+        assert line == f"gw467: listening on http://127.0.0.1:{port} (Ctrl-C to stop)\n"
+        # Said once it answers: the first request after the line is served, not refused.
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/2/links/t3st", headers={"Authorization": "Bearer gw467-demo-tco"}
+        )
+        assert response.status_code == 467
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert process.stdout.read() == b"", "the line is printed once"

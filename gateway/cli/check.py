@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.cli.errors import EXIT_OK
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
+from gateway.cli.printable import printable
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 
@@ -23,9 +24,10 @@ def run(args: argparse.Namespace) -> int:
     first_party = sum(client.first_party for client in plan_set.clients)
     exempt = ", ".join(plan_set.policy.exempt) or "none"
     print(
-        f"ok {args.file}: version {plan_set.version}; {len(plan_set.endpoints)} endpoints on "
-        f"{len(plan_set.surfaces)} surfaces, {len(plan_set.plans)} plans, {len(plan_set.clients)} "
-        f"clients ({first_party} first-party); exempt: {exempt}; "
+        f"ok {printable(args.file)}: version {printable(plan_set.version)}; "
+        f"{len(plan_set.endpoints)} endpoints on {len(plan_set.surfaces)} surfaces, "
+        f"{len(plan_set.plans)} plans, {len(plan_set.clients)} clients ({first_party} first-party); "
+        f"exempt: {exempt}; "
         f"default plan: {plan_set.policy.default_plan or 'none'}"
     )
     return EXIT_OK

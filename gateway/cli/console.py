@@ -1,8 +1,14 @@
-"""The console every report prints to: rich, and wide enough when piped that tables do not wrap."""
+"""The console every report prints to: rich, at the terminal's width; when piped, wide enough that
+tables do not wrap, unless COLUMNS says how wide. And how a file's own text is shown on it."""
 
 from __future__ import annotations
 
+import os
+
 from rich.console import Console
+from rich.markup import escape
+
+from gateway.cli.printable import printable
 
 PIPED_WIDTH = 200
 
@@ -16,8 +22,14 @@ class ReportConsole(Console):
 
 
 def report_console() -> Console:
-    """A console for reports; when output is piped (make, CI logs), PIPED_WIDTH columns at least."""
+    """A console for reports. On a terminal, its width; piped (make, CI logs), PIPED_WIDTH columns at
+    least, unless COLUMNS is set: a user who sets it (COLUMNS=100 gw467 ... | less) asks for that."""
     console = ReportConsole(highlight=False)
-    if not console.is_terminal:
+    if not console.is_terminal and "COLUMNS" not in os.environ:
         console = ReportConsole(highlight=False, width=max(console.width, PIPED_WIDTH))
     return console
+
+
+def shown(text: str) -> str:
+    """`printable(text)` for rich markup: `[bold]` in a file is printed as written, not as a style."""
+    return escape(printable(text))

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from gateway.cli.console import shown
 from gateway.safety.access import AccessChange
 from gateway.safety.diff import GrantDiff, TrafficWeights
 
@@ -36,7 +37,7 @@ def render_diff(diff: GrantDiff, weights: TrafficWeights | None = None) -> Rende
     third_party_losses = tuple(change for change in diff.losses if not change.first_party)
     parts: list[RenderableType] = [
         Text.from_markup(
-            f"[bold]grant changes {escape(diff.old_version)} → {escape(diff.new_version)}[/]: "
+            f"[bold]grant changes {shown(diff.old_version)} → {shown(diff.new_version)}[/]: "
             f"{len(diff.losses)} lost, {len(diff.gains)} gained"
         )
     ]
@@ -48,7 +49,7 @@ def render_diff(diff: GrantDiff, weights: TrafficWeights | None = None) -> Rende
     )
     for title, style, changes, section_weights in sections:
         if changes:
-            parts.append(_section(title, style, changes, section_weights))
+            parts += [Text(""), _section(title, style, changes, section_weights)]
     if not diff.changes:
         parts.append(Text("no client loses or gains any grant"))
     if weights is not None:
@@ -66,13 +67,17 @@ def _section(
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
-        padding=(0, 1),
+        # One space after each column, none before, no outer edge: 80 columns hold the five.
+        padding=(0, 1, 0, 0),
+        show_edge=False,
+        pad_edge=False,
     )
     table.add_column("class", no_wrap=True)
     table.add_column("surface", no_wrap=True)
     table.add_column("client", no_wrap=True)
-    table.add_column("endpoints")
-    table.add_column("rule before → after")
+    # An endpoint id longer than its column folds onto the next line rather than losing its end.
+    table.add_column("endpoints", overflow="fold")
+    table.add_column("rule before → after", overflow="fold")
     if weights is not None:
         table.add_column("req/min failing", justify="right", no_wrap=True)
     previous_class = None

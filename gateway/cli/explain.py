@@ -6,9 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from rich.markup import escape
-
-from gateway.cli.console import report_console
+from gateway.cli.console import report_console, shown
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.compiler import compile_plan_set
@@ -59,13 +57,15 @@ def run(args: argparse.Namespace) -> int:
         )
         return code
     console = report_console()
-    console.print(f"[bold]{escape(result.method)} {escape(result.path)}[/] against [bold]{table.version}[/]")
+    console.print(
+        f"[bold]{shown(result.method)} {shown(result.path)}[/] against [bold]{shown(table.version)}[/]"
+    )
     for number, step in enumerate(result.steps, 1):
         mark = "[green]ok[/]" if step.passed else "[red]no[/]"
-        console.print(f"  {number}. {mark}  {step.name:<10} {escape(step.detail)}")
+        console.print(f"  {number}. {mark}  {step.name:<10} {shown(step.detail)}")
     colour = "green" if decision.status is None else "red"
-    forwarded = f" as {escape(decision.path)}" if decision.path else ""
+    forwarded = f" as {shown(decision.path)}" if decision.path else ""
     console.print(
-        f"  => [{colour}]{result.outcome}{forwarded}[/]   rule [bold]{escape(str(decision.rule))}[/]"
+        f"  => [{colour}]{result.outcome}{forwarded}[/]   rule [bold]{shown(str(decision.rule))}[/]"
     )
     return code

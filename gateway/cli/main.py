@@ -1,11 +1,11 @@
 """`gw467`: the parser and the dispatch to one module per command.
 
 Every error is one line on stderr (`gw467: error: ...`) with the exit code of
-`gateway.cli.errors`; no command prints a traceback for bad input, and Ctrl-C ends any
-command with 130. `gw467` with no command prints the help and exits 2, as a usage error
-does, so a script that forgot the command fails. A command whose extra is not installed is
-still listed, and says in one line which extra to install; a closed stdout (`| head`) ends a
-command quietly.
+`gateway.cli.errors` (a file with several problems: a line each, up to `--max-problems`); no
+command prints a traceback for bad input, and Ctrl-C ends any command with 130. `gw467` with
+no command prints the help and exits 2, as a usage error does, so a script that forgot the
+command fails. A command whose extra is not installed is still listed, and says in one line
+which extra to install; a closed stdout (`| head`) ends a command quietly.
 """
 
 from __future__ import annotations
@@ -49,12 +49,33 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
 
 
+def problem_count(text: str) -> int:
+    """An argparse type: how many problems of a bad file to print, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of problems, 1 or more")
+    return int(text)
+
+
+MAX_PROBLEMS = 20
+
+
+def _add_max_problems(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--max-problems",
+        type=problem_count,
+        metavar="N",
+        default=default,
+        help=f"print at most N problems of a file that cannot be used, one a line (default: {MAX_PROBLEMS})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gw467",
         description="API-gateway entitlement simulator: the Twitter error-467 outage of 2023-03-06.",
     )
     parser.add_argument("--version", action="version", version=f"gw467 {__version__}")
+    _add_max_problems(parser, MAX_PROBLEMS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         try:
@@ -66,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
             _register_unavailable(commands, name, MissingExtra(missing, f"gw467 {name}"))
         else:
             command.register(commands)
+    # After the command too (`gw467 check FILE --max-problems 50`); SUPPRESS keeps the one given first.
+    for subparser in commands.choices.values():
+        _add_max_problems(subparser, argparse.SUPPRESS)
     return parser
 
 
@@ -98,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    args = argparse.Namespace()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -108,8 +133,20 @@ def _run(argv: Sequence[str] | None) -> int:
     except UsageError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
-    except (ConfigError, MissingExtra) as error:
+    except MissingExtra as error:
         print(f"gw467: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as error:
+        cap = getattr(args, "max_problems", MAX_PROBLEMS)
+        lines = error.lines()
+        for line in lines[:cap]:
+            print(f"gw467: error: {line}", file=sys.stderr)
+        if len(lines) > cap:
+            more = len(lines) - cap
+            print(
+                f"gw467: error: {more} more problem{'s' if more > 1 else ''}; --max-problems to see them",
+                file=sys.stderr,
+            )
         return EXIT_USAGE
 
 

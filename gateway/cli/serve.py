@@ -12,6 +12,8 @@ import os
 import socket
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -204,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
         except TrustError as error:
             raise UsageError(f"gw467 serve: error: {error}") from None
     _check_address_free(args.host, args.port)
+    _announce_when_listening(args.host, args.port)
     # proxy_headers=False: the client address is the TCP peer's, never a header's. /_gw467/check
     # trusts loopback peers, and --upstream appends the peer to X-Forwarded-For itself.
     send_logs_to(sys.stderr, decisions=not args.no_decision_log)
@@ -256,6 +259,29 @@ def run(args: argparse.Namespace) -> int:
         proxy_headers=False,
     )
     return EXIT_OK
+
+
+def _announce_when_listening(host: str, port: int) -> None:
+    """Print `listening on URL` on stdout once the address accepts a connection, from a thread.
+
+    uvicorn says where it listens only at --log-level info, among its other lines; and with several
+    workers it is the parent that binds the socket. Connecting is what a client would do, so the
+    line never comes before the server can be reached, whatever the number of workers.
+    """
+    # A wildcard address is reached through the loopback of its family.
+    reachable = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def announce() -> None:
+        while True:
+            try:
+                with socket.create_connection((reachable, port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        print(f"gw467: listening on {url} (Ctrl-C to stop)", flush=True)
+
+    threading.Thread(target=announce, name="gw467-announce", daemon=True).start()
 
 
 def _check_address_free(host: str, port: int) -> None:

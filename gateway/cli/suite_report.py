@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 from rich import box
 from rich.console import Group, RenderableType
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from gateway.cli.console import shown
+from gateway.cli.printable import printable
 from gateway.safety.coverage import KINDS, Coverage
 from gateway.safety.suite import Result, SuiteRun
 
@@ -36,41 +37,58 @@ def totals(runs: Sequence[SuiteRun]) -> tuple[int, int]:
 
 
 def render_runs(version: str, runs: Sequence[SuiteRun], coverage: Coverage) -> RenderableType:
-    table = Table(
-        title=f"[bold]gw467 test {escape(version)}[/]: {len(runs)} test file{'s' if len(runs) != 1 else ''}",
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-    )
-    table.add_column("result", no_wrap=True)
-    table.add_column("where", no_wrap=True)
-    table.add_column("case")
-    table.add_column("decisions", justify="right", no_wrap=True)
-    table.add_column("first failure")
+    """A table per test file: each case's result, line, name and decisions checked, and under the
+    name of a failing case its first failure; the widest part wraps, so 80 columns hold it."""
+    parts: list[RenderableType] = [
+        Text.from_markup(
+            f"[bold]gw467 test {shown(version)}[/]: {len(runs)} test file{'s' if len(runs) != 1 else ''}"
+        )
+    ]
     for run in runs:
+        table = Table(
+            title=shown(run.suite.source),
+            title_justify="left",
+            header_style="bold",
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1, 0, 0),
+            show_edge=False,
+            pad_edge=False,
+        )
+        table.add_column("result", no_wrap=True)
+        table.add_column("line", no_wrap=True, justify="right")
+        table.add_column("where", overflow="fold")
+        table.add_column("case, and its first failure", overflow="fold", ratio=1)
+        table.add_column("decisions", justify="right", no_wrap=True)
         for result in run.results:
             mark = "[green]pass[/]" if result.passed else "[bold red]FAIL[/]"
-            failure = escape(result.failures[0]) if result.failures else ""
-            if len(result.failures) > 1:
-                failure += f" [dim](and {len(result.failures) - 1} more)[/]"
-            table.add_row(mark, escape(locate(result)), escape(result.name), str(result.checked), failure)
-    parts: list[RenderableType] = [table]
+            case = Text(printable(result.name))
+            if result.failures:
+                case.append(f"\n{printable(result.failures[0])}", style="red")
+                if len(result.failures) > 1:
+                    case.append(f" (and {len(result.failures) - 1} more)", style="dim")
+            line = "" if result.line is None else str(result.line)
+            table.add_row(mark, line, shown(result.where), case, str(result.checked))
+        parts += [Text(""), table]
+    parts.append(Text(""))
     failing = first_failure(runs)
     if failing is not None:
-        lines = [f"first failing case: {locate(failing)} {failing.name!r}"]
-        lines += [f"  {failure}" for failure in failing.failures[:SHOWN_FAILURES]]
+        lines = [f"first failing case: {printable(locate(failing))} {failing.name!r}"]
+        lines += [f"  {printable(failure)}" for failure in failing.failures[:SHOWN_FAILURES]]
         if len(failing.failures) > SHOWN_FAILURES:
             lines.append(f"  ... and {len(failing.failures) - SHOWN_FAILURES} more")
         parts.append(Text("\n".join(lines), style="bold red"))
     parts.append(Text(coverage_line(coverage)))
+    # What was missed, its list wrapping under itself rather than under the kind.
+    missing = Table.grid(padding=(0, 1))
+    missing.add_column(no_wrap=True, style="dim")
+    missing.add_column(style="dim")
     for kind in KINDS:
         missed = [item.name for item in coverage.missed if item.kind == kind]
         if missed:
             more = f" and {len(missed) - SHOWN_MISSED} more" if len(missed) > SHOWN_MISSED else ""
-            parts.append(
-                Text(f"  {kind} not exercised: {', '.join(missed[:SHOWN_MISSED])}{more}", style="dim")
-            )
+            missing.add_row(f"  {kind} not exercised:", printable(", ".join(missed[:SHOWN_MISSED]) + more))
+    if missing.row_count:
+        parts.append(missing)
     passed, failed = totals(runs)
     parts.append(Text(f"{passed} passed, {failed} failed", style="bold red" if failed else "bold green"))
     return Group(*parts)

@@ -31,19 +31,43 @@ _TOML_END = re.compile(r"\s*\(at end of document\)$")
 
 
 class ConfigError(Exception):
-    """A configuration file that cannot be used. `str()` is the one-line message."""
+    """A configuration file that cannot be used. `str()` is the one-line message: the first problem,
+    and how many more there are; `lines()` is every problem, one line each."""
 
     def __init__(
-        self, source: str, where: str, message: str, line: int | None = None, column: int = 0
+        self,
+        source: str,
+        where: str,
+        message: str,
+        line: int | None = None,
+        column: int = 0,
+        more: Sequence[ConfigError] = (),
     ) -> None:
         self.source = source
         self.where = where
         self.message = message
         self.line = line
         self.column = column
+        self.more = tuple(more)
         super().__init__(str(self))
 
+    @classmethod
+    def of(cls, problems: Sequence[ConfigError]) -> ConfigError:
+        """One error for several problems, the first one's fields leading."""
+        first, *rest = problems
+        return cls(first.source, first.where, first.message, first.line, first.column, (*first.more, *rest))
+
+    def lines(self) -> tuple[str, ...]:
+        """Every problem as its own line, in file order."""
+        return (self._line(), *(line for problem in self.more for line in problem.lines()))
+
     def __str__(self) -> str:
+        if not self.more:
+            return self._line()
+        count = len(self.lines()) - 1
+        return f"{self._line()} (and {count} more problem{'s' if count > 1 else ''})"
+
+    def _line(self) -> str:
         if self.line is not None and self.where:
             return f"{self.source}:{self.line}: {self.where}: {self.message}"
         if self.line is not None:
@@ -51,6 +75,21 @@ class ConfigError(Exception):
         if self.where:
             return f"{self.source}: {self.where}: {self.message}"
         return f"{self.source}: {self.message}"
+
+
+class Problems:
+    """A file's problems, gathered so that all are reported at once rather than one per run."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.found: list[ConfigError] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.found.append(ConfigError(self.source, where, message))
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise ConfigError.of(self.found)
 
 
 Fail = Callable[[str, str], ConfigError]
@@ -140,7 +179,7 @@ def validate_model(
     secret_keys: Collection[str] = (),
     text: str | None = None,
 ) -> Model:
-    """Validate a parsed document; the first problem becomes a one-line ConfigError.
+    """Validate a parsed document; every problem becomes a line of one ConfigError.
 
     The value of a key named in `secret_keys` (an API key, say) is never shown.
     With the document's `text`, the error also names the line of the key at fault.
@@ -148,20 +187,29 @@ def validate_model(
     try:
         return model.model_validate(document)
     except ValidationError as error:
-        problems = error.errors(include_url=False)
-        first = problems[0]
-        location = list(first["loc"])
-        # A key inside a secret list (`keys[1]`) is as secret as the list.
-        secret = any(part in secret_keys for part in location if isinstance(part, str))
-        message = _describe(first, show_input=not secret)
-        if location and location[-1] == "[key]":
-            # pydantic's marker for a table whose *name* is invalid: `plans.bad name.[key]`.
-            location.pop()
-            message = f"invalid table name: {message}"
-        if len(problems) > 1:
-            message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-        line = line_of(text, location) if text is not None else None
-        raise ConfigError(source, key_path(location, label), message, line) from None
+        problems = [
+            _problem(problem, source, label, secret_keys, text) for problem in error.errors(include_url=False)
+        ]
+        raise ConfigError.of(problems) from None
+
+
+def _problem(
+    problem: Any,
+    source: str,
+    label: Callable[[list[int | str]], str] | None,
+    secret_keys: Collection[str],
+    text: str | None,
+) -> ConfigError:
+    location = list(problem["loc"])
+    # A key inside a secret list (`keys[1]`) is as secret as the list.
+    secret = any(part in secret_keys for part in location if isinstance(part, str))
+    message = _describe(problem, show_input=not secret)
+    if location and location[-1] == "[key]":
+        # pydantic's marker for a table whose *name* is invalid: `plans.bad name.[key]`.
+        location.pop()
+        message = f"invalid table name: {message}"
+    line = line_of(text, location) if text is not None else None
+    return ConfigError(source, key_path(location, label), message, line)
 
 
 _HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.core.config import Fail, failure, parse_toml, read_text, validate_model
+from gateway.core.config import Problems, parse_toml, read_text, validate_model
 from gateway.core.plans import (
     FIRST_PARTY,
     THIRD_PARTY,
@@ -152,12 +152,15 @@ def _endpoint_label(document: dict[str, Any]) -> Any:
 
 
 def _build(entry: PlanFile, source: str, text: str) -> PlanSet:
-    fail = failure(source)
-    endpoints = _build_endpoints(entry.endpoints, fail)
-    plans = _build_plans(entry.plans, endpoints, fail)
-    plan_names = {plan.name for plan in plans}
-    clients = _build_clients(entry.clients, plan_names, fail)
-    policy = _build_policy(entry.policy, plan_names, clients, fail)
+    # Every check runs, whatever the others found, so one run names every problem of the file.
+    problems = Problems(source)
+    endpoints = _build_endpoints(entry.endpoints, problems)
+    plans = _build_plans(entry.plans, endpoints, problems)
+    plan_names = set(entry.plans)
+    clients = _build_clients(entry.clients, plan_names, problems)
+    policy = _build_policy(entry.policy, plan_names, clients, problems)
+    responses = _build_responses(entry.responses, problems)
+    problems.raise_any()
     return PlanSet(
         version=entry.version,
         description=entry.description,
@@ -166,12 +169,12 @@ def _build(entry: PlanFile, source: str, text: str) -> PlanSet:
         clients=clients,
         policy=policy,
         source=source,
-        responses=_build_responses(entry.responses, fail),
+        responses=responses,
         text=text,
     )
 
 
-def _build_endpoints(entries: list[EndpointEntry], fail: Fail) -> tuple[Endpoint, ...]:
+def _build_endpoints(entries: list[EndpointEntry], problems: Problems) -> tuple[Endpoint, ...]:
     seen: dict[str, int] = {}
     # Templates that match the same requests share a key, so one dict finds any earlier twin.
     by_requests: dict[tuple[str, AmbiguityKey], Endpoint] = {}
@@ -179,26 +182,29 @@ def _build_endpoints(entries: list[EndpointEntry], fail: Fail) -> tuple[Endpoint
     for index, item in enumerate(entries):
         where = f"endpoints[{index}] (id {item.id!r})"
         if item.id in seen:
-            raise fail(f"{where}.id", f"duplicate endpoint id, first defined at endpoints[{seen[item.id]}]")
+            problems.add(f"{where}.id", f"duplicate endpoint id, first defined at endpoints[{seen[item.id]}]")
+            continue
         seen[item.id] = index
+        endpoint = Endpoint(item.id, item.method, item.path, item.surface, item.public)
+        # Kept even when its path is refused, so grants naming it are not reported as well.
+        endpoints.append(endpoint)
         try:
             segments = parse_template(item.path)
         except TemplateError as error:
-            raise fail(f"{where}.path", str(error)) from None
-        endpoint = Endpoint(item.id, item.method, item.path, item.surface, item.public)
+            problems.add(f"{where}.path", str(error))
+            continue
         other = by_requests.setdefault((endpoint.method, ambiguity_key(segments)), endpoint)
         if other is not endpoint:
-            raise fail(
+            problems.add(
                 f"{where}.path",
                 f"{item.method} {item.path!r} matches the same requests as endpoint "
                 f"{other.id!r} ({other.method} {other.path!r})",
             )
-        endpoints.append(endpoint)
     return tuple(endpoints)
 
 
 def _build_plans(
-    entries: dict[str, PlanEntry], endpoints: tuple[Endpoint, ...], fail: Fail
+    entries: dict[str, PlanEntry], endpoints: tuple[Endpoint, ...], problems: Problems
 ) -> tuple[Plan, ...]:
     tiers: dict[int, str] = {}
     plans: list[Plan] = []
@@ -206,11 +212,10 @@ def _build_plans(
     lookup = EndpointLookup(endpoints)
     for name, item in entries.items():
         if item.tier in tiers:
-            raise fail(
-                f"plans.{name}.tier",
-                f"tier {item.tier} is also the tier of plan {tiers[item.tier]!r}",
+            problems.add(
+                f"plans.{name}.tier", f"tier {item.tier} is also the tier of plan {tiers[item.tier]!r}"
             )
-        tiers[item.tier] = name
+        tiers.setdefault(item.tier, name)
         grants: list[Grant] = []
         for index, grant_entry in enumerate(item.grants):
             where = f"plans.{name}.grants[{index}]"
@@ -218,12 +223,12 @@ def _build_plans(
             for pattern_index, pattern in enumerate(grant.endpoints):
                 matched = lookup.matching(pattern)
                 if not matched:
-                    raise fail(
+                    problems.add(
                         f"{where}.endpoints[{pattern_index}]",
                         f"{pattern!r} matches no endpoint id (unknown endpoint)" + _suggest(pattern, ids),
                     )
-                if grant.methods and not any(endpoints[n].method in grant.methods for n in matched):
-                    raise fail(
+                elif grant.methods and not any(endpoints[n].method in grant.methods for n in matched):
+                    problems.add(
                         f"{where}.endpoints[{pattern_index}]",
                         f"{pattern!r} matches no endpoint with method {' or '.join(grant.methods)} "
                         "(a dead grant pattern)",
@@ -235,7 +240,9 @@ def _build_plans(
     return tuple(plans)
 
 
-def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: Fail) -> tuple[Client, ...]:
+def _build_clients(
+    entries: dict[str, ClientEntry], plan_names: set[str], problems: Problems
+) -> tuple[Client, ...]:
     clients: list[Client] = []
     digests: dict[str, str] = {}
     # Status, alerts and metrics are kept per class, so a class is wholly first- or third-party.
@@ -243,26 +250,27 @@ def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: 
     for client_id, item in entries.items():
         where = f"clients.{client_id}"
         if item.client_class == THIRD_PARTY and item.first_party:
-            raise fail(f"{where}.first_party", "a client of class 'third_party' cannot be first-party")
-        if item.client_class == FIRST_PARTY and not item.first_party:
-            raise fail(f"{where}.first_party", "a client of class 'first_party' must be first-party")
-        first_party, other = party_of_class.setdefault(item.client_class, (item.first_party, client_id))
-        if first_party != item.first_party:
-            raise fail(
-                f"{where}.first_party",
-                f"class {item.client_class!r} mixes first- and third-party clients "
-                f"(client {other!r} is {'first' if first_party else 'third'}-party)",
-            )
-        client_digests = _client_digests(item, where, fail)
+            problems.add(f"{where}.first_party", "a client of class 'third_party' cannot be first-party")
+        elif item.client_class == FIRST_PARTY and not item.first_party:
+            problems.add(f"{where}.first_party", "a client of class 'first_party' must be first-party")
+        else:
+            first_party, other = party_of_class.setdefault(item.client_class, (item.first_party, client_id))
+            if first_party != item.first_party:
+                problems.add(
+                    f"{where}.first_party",
+                    f"class {item.client_class!r} mixes first- and third-party clients "
+                    f"(client {other!r} is {'first' if first_party else 'third'}-party)",
+                )
+        client_digests = _client_digests(item, where, problems)
         for field_name, digest in client_digests:
             if digest in digests:
                 # Name the other client, never the key itself.
-                raise fail(
+                problems.add(
                     f"{where}.{field_name}", f"duplicate API key: client {digests[digest]!r} has the same key"
                 )
-            digests[digest] = client_id
+            digests.setdefault(digest, client_id)
         if item.plan is not None and item.plan not in plan_names:
-            raise fail(
+            problems.add(
                 f"{where}.plan",
                 f"unknown plan {item.plan!r} (plans: {', '.join(sorted(plan_names)) or 'none'})",
             )
@@ -271,36 +279,42 @@ def _build_clients(entries: dict[str, ClientEntry], plan_names: set[str], fail: 
     return tuple(clients)
 
 
-def _client_digests(item: ClientEntry, where: str, fail: Fail) -> list[tuple[str, str]]:
-    """(field, digest) for every key of a client, in file order: `key`, `keys`, then the digests."""
+def _client_digests(item: ClientEntry, where: str, problems: Problems) -> list[tuple[str, str]]:
+    """(field, digest) for every usable key of a client, in file order: `key`, `keys`, then the
+    digests; each unusable one is a problem."""
     keys = [("key", item.key)] if item.key is not None else []
     keys += [(f"keys[{index}]", key) for index, key in enumerate(item.keys)]
     given = [("key_sha256", item.key_sha256)] if item.key_sha256 is not None else []
     given += [(f"key_sha256s[{index}]", digest) for index, digest in enumerate(item.key_sha256s)]
     if not keys and not given:
-        raise fail(where, "give a key: 'key', 'keys', 'key_sha256' or 'key_sha256s'")
+        problems.add(where, "give a key: 'key', 'keys', 'key_sha256' or 'key_sha256s'")
     digests: list[tuple[str, str]] = []
     for field_name, key in keys:
         if any(ch.isspace() for ch in key):
-            raise fail(f"{where}.{field_name}", "an API key cannot contain whitespace")
-        if not all("!" <= ch <= "~" for ch in key):
-            raise fail(
+            problems.add(f"{where}.{field_name}", "an API key cannot contain whitespace")
+        elif not all("!" <= ch <= "~" for ch in key):
+            problems.add(
                 f"{where}.{field_name}", "an API key must be printable ASCII, or no client could send it"
             )
-        digests.append((field_name, sha256_hex(key)))
+        else:
+            digests.append((field_name, sha256_hex(key)))
     for field_name, digest in given:
         if not _HEX_DIGEST.fullmatch(digest):
-            raise fail(f"{where}.{field_name}", "must be 64 lowercase hexadecimal digits")
-        digests.append((field_name, digest))
+            problems.add(f"{where}.{field_name}", "must be 64 lowercase hexadecimal digits")
+        else:
+            digests.append((field_name, digest))
     seen: dict[str, str] = {}
+    unique: list[tuple[str, str]] = []
     for field_name, digest in digests:
         if digest in seen:
-            raise fail(f"{where}.{field_name}", f"duplicate API key: {seen[digest]} is the same key")
+            problems.add(f"{where}.{field_name}", f"duplicate API key: {seen[digest]} is the same key")
+            continue
         seen[digest] = field_name
-    return digests
+        unique.append((field_name, digest))
+    return unique
 
 
-def _build_responses(entry: ResponsesEntry, fail: Fail) -> Responses:
+def _build_responses(entry: ResponsesEntry, problems: Problems) -> Responses:
     refusals: dict[str, Refusal] = {}
     for kind in REFUSAL_KINDS:
         item: RefusalEntry | None = getattr(entry, kind)
@@ -308,20 +322,22 @@ def _build_responses(entry: ResponsesEntry, fail: Fail) -> Responses:
             continue
         where = f"responses.{kind}"
         if (item.message is None) == (item.body is None):
-            raise fail(where, "give exactly one of 'message' (with an optional 'code') or 'body'")
+            problems.add(where, "give exactly one of 'message' (with an optional 'code') or 'body'")
+            continue
         if item.body is not None:
             if item.code is not None:
-                raise fail(f"{where}.code", "'code' goes with 'message'; a 'body' is sent as written")
+                problems.add(f"{where}.code", "'code' goes with 'message'; a 'body' is sent as written")
             try:
                 json.loads(item.body)
             except ValueError:
-                raise fail(f"{where}.body", "must be JSON (it is sent as application/json)") from None
+                problems.add(f"{where}.body", "must be JSON (it is sent as application/json)")
+                continue
             refusals[kind] = Refusal(body=item.body)
         else:
             assert item.message is not None
             refusals[kind] = Refusal(item.message, item.code)
         if len(refusals[kind].header_value()) > MAX_REFUSAL_BYTES:
-            raise fail(
+            problems.add(
                 where,
                 f"longer than {MAX_REFUSAL_BYTES:,} bytes as one line of JSON: behind nginx it "
                 "travels in a header, which nginx's default buffers cannot hold",
@@ -330,7 +346,7 @@ def _build_responses(entry: ResponsesEntry, fail: Fail) -> Responses:
 
 
 def _build_policy(
-    entry: PolicyEntry, plan_names: set[str], clients: tuple[Client, ...], fail: Fail
+    entry: PolicyEntry, plan_names: set[str], clients: tuple[Client, ...], problems: Problems
 ) -> Policy:
     classes = {client.client_class for client in clients}
     ids = {client.id for client in clients}
@@ -340,21 +356,24 @@ def _build_policy(
             colon and ((kind == "class" and value in classes) or (kind == "client" and value in ids))
         )
         if not valid:
-            raise fail(
+            problems.add(
                 f"policy.exempt[{index}]",
                 f"unknown selector {selector!r}: use 'first_party', 'third_party', "
                 "'class:<a client class>' or 'client:<a client id>'",
             )
     if entry.exempt and len(set(entry.exempt)) != len(entry.exempt):
         repeated = next(s for s, n in Counter(entry.exempt).items() if n > 1)
-        raise fail("policy.exempt", f"selector {repeated!r} is listed twice")
+        problems.add("policy.exempt", f"selector {repeated!r} is listed twice")
     if entry.default_plan is not None and entry.default_plan not in plan_names:
-        raise fail(
+        problems.add(
             "policy.default_plan",
             f"unknown plan {entry.default_plan!r} (plans: {', '.join(sorted(plan_names)) or 'none'})",
         )
     return Policy(
-        tuple(entry.exempt), entry.default_plan, entry.cors_preflight, _cors_origins(entry.cors_origins, fail)
+        tuple(entry.exempt),
+        entry.default_plan,
+        entry.cors_preflight,
+        _cors_origins(entry.cors_origins, problems),
     )
 
 
@@ -362,22 +381,23 @@ def _build_policy(
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
 
 
-def _cors_origins(origins: list[str], fail: Fail) -> tuple[str, ...]:
+def _cors_origins(origins: list[str], problems: Problems) -> tuple[str, ...]:
     """The origins whose pages may read refusals, lower-cased as browsers send them; `*` alone."""
     if "*" in origins and len(origins) > 1:
-        raise fail("policy.cors_origins", "'*' (any origin) stands alone, without other origins")
-    normalized = []
+        problems.add("policy.cors_origins", "'*' (any origin) stands alone, without other origins")
+    normalized: list[str] = []
     for index, origin in enumerate(origins):
         lowered = origin.lower()
         if origin != "*" and not _ORIGIN.fullmatch(lowered):
-            raise fail(
+            problems.add(
                 f"policy.cors_origins[{index}]",
                 f"{origin!r} is not an origin: scheme://host[:port], http or https, no path, e.g. "
                 "'https://app.example'",
             )
-        if lowered in normalized:
-            raise fail(f"policy.cors_origins[{index}]", f"origin {origin!r} is listed twice")
-        normalized.append(lowered)
+        elif lowered in normalized:
+            problems.add(f"policy.cors_origins[{index}]", f"origin {origin!r} is listed twice")
+        else:
+            normalized.append(lowered)
     return tuple(normalized)
 
 

@@ -19,7 +19,7 @@ import tomli_w
 from starlette.endpoints import HTTPEndpoint
 from starlette.routing import Host, Mount, Route, WebSocketRoute
 
-from gateway.core.config import TOO_DEEP, ConfigError, read_text
+from gateway.core.config import TOO_DEEP, ConfigError, Problems, read_text
 from gateway.core.extras import MissingExtra
 from gateway.core.planfile import HTTP_METHODS
 from gateway.core.plans import Endpoint, PlanSet
@@ -103,12 +103,16 @@ def catalogue_from_openapi(path: str | Path) -> Catalogue:
         raise ConfigError(source, "paths", message)
     prefix, problems = _server_prefix(document.get("servers"), source)
     found: list[_Found] = []
+    # Every path is read, whatever the others hold, so one run names every malformed one.
+    malformed = Problems(source)
     for template, item in paths.items():
         where = f"paths.{template}"
         if not isinstance(template, str) or not template.startswith("/"):
-            raise ConfigError(source, where, "a path must start with '/'")
+            malformed.add(where, "a path must start with '/'")
+            continue
         if not isinstance(item, dict):
-            raise ConfigError(source, where, "must be a mapping (a path item)")
+            malformed.add(where, "must be a mapping (a path item)")
+            continue
         if "$ref" in item:
             problems.append(Unexpressible(template, "the path item is a $ref: resolve references first"))
             continue
@@ -118,15 +122,21 @@ def catalogue_from_openapi(path: str | Path) -> Catalogue:
             entry = item[operation]
             method = operation.upper()
             if not isinstance(entry, dict):
-                raise ConfigError(source, f"{where}.{operation}", "must be a mapping (an operation)")
+                malformed.add(f"{where}.{operation}", "must be a mapping (an operation)")
+                continue
             operation_id = entry.get("operationId")
-            if operation_id is not None and not isinstance(operation_id, str):
-                raise ConfigError(source, f"{where}.{operation}.operationId", "must be a string")
             tags = entry.get("tags", [])
+            usable = True
+            if operation_id is not None and not isinstance(operation_id, str):
+                malformed.add(f"{where}.{operation}.operationId", "must be a string")
+                usable = False
             if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-                raise ConfigError(source, f"{where}.{operation}.tags", "must be a list of strings")
-            name = operation_id or f"{operation}{template}"
-            found.append(_Found(name, method, prefix + template, tags[0] if tags else None))
+                malformed.add(f"{where}.{operation}.tags", "must be a list of strings")
+                usable = False
+            if usable:
+                name = operation_id or f"{operation}{template}"
+                found.append(_Found(name, method, prefix + template, tags[0] if tags else None))
+    malformed.raise_any()
     return _catalogue(source, found, problems)
 
 

@@ -17,8 +17,10 @@ from gateway.replay.compare import FLEET_VARIANTS, compare
 from gateway.replay.engine import ReplayEngine, ReplayRecord
 from gateway.replay.scenario import Scenario, load_scenario
 from gateway.replay.summary import record_json
+from gateway.replay.terminal import render_comparison
 from tests.conftest import BILLING, FIXED
 from tests.replay.conftest import short_scenario
+from tests.test_narrow_terminals import assert_fits, rendered
 
 RINGS = """
 [fleet]
@@ -153,7 +155,8 @@ def test_a_fleet_replay_is_byte_identical_between_runs_and_records_its_fleet(tmp
 
 
 def test_the_compare_sets_everywhere_within_seconds_beside_the_rings(tmp_path: Path) -> None:
-    rows = {row.layer: row for row in compare(fleet_scenario(tmp_path), workers=1).rows}
+    comparison = compare(fleet_scenario(tmp_path), workers=1)
+    rows = {row.layer: row for row in comparison.rows}
     everywhere, halted, rings = (rows[f"fleet: {variant}"] for variant in FLEET_VARIANTS)
     assert rows["none"].instances == 1 and rows["none"].instances_ran_pushed_table == 1
     assert rows["diff"].instances_ran_pushed_table == 0
@@ -165,6 +168,11 @@ def test_the_compare_sets_everywhere_within_seconds_beside_the_rings(tmp_path: P
     assert halted.instances_ran_pushed_table == 11 and halted.minutes_to_detect == 0
     assert rings.instances_ran_pushed_table == 1 and rings.minutes_to_detect == 0
     assert rings.first_party_failed < halted.first_party_failed < everywhere.first_party_failed
+    # With the fleet's rows and instance columns, the two tables still fit 80 and 100 columns.
+    for width in (80, 100):
+        text = rendered(render_comparison(comparison), width)
+        assert_fits(text, width)
+        assert "(internal)" in text and "fleet: rings" in text
 
 
 def test_safety_layers_refuse_a_fleet_scenario_in_one_line(

@@ -42,7 +42,7 @@ def test_the_table_shows_the_timeline_events_and_summary(
 ) -> None:
     assert main(["replay", str(short_scenario(tmp_path))]) == 0
     out = capsys.readouterr().out
-    assert "09:00" in out and "▶ push plans: 2023-03-06-billing" in out
+    assert "09:00 PST ▶ push plans -> 2023-03-06-billing" in out
     assert "minutes of impact               2 (09:00 to 09:02 PST)" in out
     assert "push to rollback                2 minutes" in out
 
@@ -55,15 +55,16 @@ def test_chart_is_written_as_a_png(tmp_path: Path) -> None:
     assert sorted(path.name for path in tmp_path.iterdir()) == ["replay.png", "short.toml"]
 
 
-def test_a_malformed_scenario_is_one_line_and_exit_2(
+def test_a_malformed_scenario_is_a_line_per_problem_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\ntitle = "t"\n')
     assert main(["replay", str(bad)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert err.startswith(f"gw467: error: {bad}: ")
+    lines = capsys.readouterr().err.splitlines()
+    # Each missing key (start, plans, services, traffic) is a line of its own.
+    assert len(lines) == 4
+    assert all(line.startswith(f"gw467: error: {bad}: ") and "missing required key" in line for line in lines)
 
 
 @pytest.mark.parametrize(

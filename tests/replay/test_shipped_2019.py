@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.replay.summary import minute_rows, summarize
+from gateway.replay.terminal import render
 from tests.replay.conftest import ShippedReplay
+from tests.test_narrow_terminals import assert_fits, rendered
 
 pytestmark = pytest.mark.slow
 
@@ -24,3 +26,8 @@ def test_2019_replay_fails_every_class_alike_with_5xx(shipped: ShippedReplay) ->
     for name, kinds in middle.by_class.items():
         assert kinds == {"5xx": kinds["5xx"]}, name
     assert summarize(record).impact_minutes == 119
+
+
+@pytest.mark.parametrize("width", (80, 100))
+def test_the_2019_timeline_and_summary_fit_the_terminal(shipped: ShippedReplay, width: int) -> None:
+    assert_fits(rendered(render(shipped.record), width), width)

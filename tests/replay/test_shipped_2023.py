@@ -17,9 +17,11 @@ import pytest
 from gateway.replay.engine import ReplayEngine, ReplayRecord
 from gateway.replay.scenario import load_scenario
 from gateway.replay.summary import minute_rows, summarize
+from gateway.replay.terminal import render
 from gateway.serving.inprocess import call_asgi
 from tests.conftest import ROOT
 from tests.replay.conftest import ShippedReplay
+from tests.test_narrow_terminals import assert_fits, rendered
 
 pytestmark = pytest.mark.slow
 
@@ -93,3 +95,21 @@ def test_under_a_5xx_sli_the_2023_status_page_says_operational_as_twitters_did()
     response = asyncio.run(call_asgi(engine.front, "GET", "/_gw467/status"))
     assert json.loads(response.body)["status"] == "operational"
     assert not engine.gateway.alert_state().firing
+
+
+@pytest.mark.parametrize("width", (80, 100))
+def test_the_2023_timeline_and_summary_fit_the_terminal_and_wrap_under_their_values(
+    outage: ReplayRecord, width: int
+) -> None:
+    text = rendered(render(outage), width)
+    assert_fits(text, width)
+    lines = text.splitlines()
+    # The 09:00 push is a mark in its row, and one line (or two, wrapped under itself) below the table.
+    assert next(line for line in lines if line.startswith("09:00")).endswith("▶")
+    event = next(i for i, line in enumerate(lines) if line.startswith("  09:00 PST ▶ push plans"))
+    assert lines[event + 1].startswith("  10:00 PST") or lines[event + 1].startswith(" " * 12)
+    # The summary's surfaces run past 80 columns; the rest of the list stays in the value column.
+    surfaces = next(i for i, line in enumerate(lines) if "  by surface" in line)
+    value_column = lines[surfaces].index("media")
+    continued = lines[surfaces + 1]
+    assert continued.startswith("│ " + " " * (value_column - 2)) and continued[value_column] != " "

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.replay.summary import summarize
+from gateway.replay.terminal import render
 from tests.replay.conftest import ShippedReplay
+from tests.test_narrow_terminals import assert_fits, rendered
 
 pytestmark = pytest.mark.slow
 
@@ -25,3 +27,8 @@ def test_neither_alert_nor_outage_in_the_fixed_replay(shipped: ShippedReplay) ->
     for minute, page, kept in shipped.by_minute():
         assert not kept.alert_firing, minute
         assert page["status"] == "operational", minute
+
+
+@pytest.mark.parametrize("width", (80, 100))
+def test_the_fixed_timeline_and_summary_fit_the_terminal(shipped: ShippedReplay, width: int) -> None:
+    assert_fits(rendered(render(shipped.record), width), width)

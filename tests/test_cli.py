@@ -267,7 +267,9 @@ def test_without_the_cli_extra_gw467_says_what_to_install_in_one_line() -> None:
     assert gw467("--version").returncode == 0
     done = gw467("diff", "plans/2023-02-baseline.toml", "plans/2023-03-06-billing.toml")
     assert done.returncode == 2
-    assert done.stderr == "gw467: error: gw467 diff needs rich, which is not installed: pip install 'gw467[cli]'\n"
+    assert done.stderr == (
+        "gw467: error: gw467 diff needs rich, which is not installed: pip install 'gw467[cli]'\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -19,7 +20,7 @@ import gateway.core.compiler
 import gateway.core.paths
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
-from gateway.core.plans import Endpoint, Plan
+from gateway.core.plans import EndpointLookup, Plan
 from gateway.implementation import running_compiled
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.testing import (
@@ -83,15 +84,13 @@ def test_a_normalizer_that_forgets_encoded_slashes_is_caught(monkeypatch: pytest
 
 
 def test_a_compiled_table_that_drops_a_grant_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    def skips_first_grant(plan: Plan, endpoint: Endpoint) -> str | None:
-        # The fault: compilation skips each plan's first grant.
-        for grant in plan.grants[1:]:
-            pattern = grant.covering_pattern(endpoint)
-            if pattern is not None:
-                return pattern
-        return None
+    compiled_patterns = EndpointLookup.covering_patterns
 
-    monkeypatch.setattr(Plan, "covering_pattern", skips_first_grant)
+    def skips_first_grant(lookup: EndpointLookup, plan: Plan) -> tuple[str | None, ...]:
+        # The fault: compilation skips each plan's first grant.
+        return compiled_patterns(lookup, replace(plan, grants=plan.grants[1:]))
+
+    monkeypatch.setattr(EndpointLookup, "covering_patterns", skips_first_grant)
     message = caught(compiled_matches_reference(KeyedPlanSet(load_plan_set(FIXED), DEMO_KEYS)))
     assert re.search(r"compiled says 467 plan:\w+/deny .*reference says None plan:\w+/grant:", message)
 

@@ -82,7 +82,7 @@ def test_a_url_override_header_is_refused_before_the_app(header: tuple[bytes, by
     [
         "_method=GET",
         "a=1&_method=GET",
-        "_METHOD=get",
+        "_method=get",
         "%5Fmethod=GET",
         "_m%65thod=GET",
         ".method=GET",
@@ -96,7 +96,9 @@ def test_method_in_the_query_is_refused_however_a_framework_would_read_it(query:
     assert (status, rule, app.scopes) == (400, b"path:method-override", [])
 
 
-@pytest.mark.parametrize("query", ["method=GET", "_methods=1", "x=_method", "__method=GET", "q=%5Fmethod"])
+@pytest.mark.parametrize(
+    "query", ["method=GET", "_methods=1", "x=_method", "__method=GET", "q=%5Fmethod", "_METHOD=GET"]
+)
 def test_other_queries_naming_method_pass(query: str) -> None:
     assert send_through(f"/2/tweets?{query}")[0] == 201
 
@@ -179,14 +181,14 @@ def test_header_kinds(name: bytes, kind: int) -> None:
     assert header_kind(name) == kind
 
 
-@given(st.binary(max_size=60).filter(lambda query: b"ethod" not in query.lower() and b"%" not in query))
+@given(st.binary(max_size=60).filter(lambda query: b"method" not in query and b"%" not in query))
 def test_a_query_that_cannot_spell_method_is_never_an_override(query: bytes) -> None:
-    """A query with neither `ethod` nor a percent-escape has no key that reads `_method`."""
+    """A query with neither `method` nor a percent-escape has no key that reads `_method`."""
     assert not query_overrides_method(query)
 
 
 @given(
-    st.sampled_from(["_method", "_METHOD", "%5Fmethod", "%5f%6De%74hod", ".method", " _method"]),
+    st.sampled_from(["_method", "%5Fmethod", "%5f%6De%74hod", ".method", "+_method", "_method[]"]),
     st.text(alphabet="abc=&", max_size=10),
     st.text(alphabet="abc=", max_size=10),
 )

@@ -29,10 +29,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.core.config import ConfigError
 from gateway.core.decision import Decision, DecisionTable, preflight_method
 from gateway.core.forwarding import (
+    FIRST_BYTES,
     GATEWAY_NAMED,
     GATEWAY_PREFIX,
     METHOD_NAMED,
     METHOD_OVERRIDE,
+    THIRD_BYTES,
     URL_NAMED,
     URL_OVERRIDE,
     header_kind,
@@ -198,12 +200,12 @@ class EntitlementMiddleware:
         override: str | None = None
         gateway_named = False
         # One pass over the headers: the keys, and any name the gateway refuses or strips
-        # (every one of those starts with x, see gateway.core.forwarding).
+        # (all of them x?g.., x?h.., x?m.., x?o.. or x?r..: see gateway.core.forwarding).
         for name, value in headers:
             size = len(name)
             if size == 13 and name.lower() == _AUTHORIZATION:
                 authorization.append(value)
-            elif size > 8 and (name[0] == 120 or name[0] == 88):
+            elif size > 8 and name[0] in FIRST_BYTES and name[2] in THIRD_BYTES:
                 kind = header_kind(name)
                 if kind == GATEWAY_NAMED:
                     gateway_named = True

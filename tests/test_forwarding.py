@@ -17,6 +17,7 @@ from gateway.core.forwarding import (
     OTHER,
     URL_NAMED,
     header_kind,
+    may_be_of_interest,
     query_overrides_method,
 )
 from gateway.serving.inprocess import call_asgi
@@ -195,3 +196,42 @@ def test_a_query_that_cannot_spell_method_is_never_an_override(query: bytes) -> 
 def test_a_method_key_is_found_wherever_it_sits_in_the_query(key: str, before: str, value: str) -> None:
     """`_method`, in any spelling a framework decodes to it, is found among any other pairs."""
     assert query_overrides_method(f"{before}&{key}={value}".encode())
+
+
+NAME_STARTS = [
+    b"x-",
+    b"X_",
+    b"x-gw467",
+    b"x_GW467-",
+    b"x-http-method",
+    b"x-method-override",
+    b"x-original-url",
+]
+
+
+@given(
+    st.one_of(
+        st.binary(min_size=1, max_size=30),
+        st.tuples(st.sampled_from(NAME_STARTS), st.binary(max_size=12)).map(b"".join),
+    )
+)
+def test_a_name_passed_over_by_the_byte_tests_is_never_of_interest(name: bytes) -> None:
+    """`may_be_of_interest` only ever skips names `header_kind` calls OTHER."""
+    if not may_be_of_interest(name):
+        assert header_kind(name) == OTHER
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        b"x-gw467-client",
+        b"X_GW467_PLAN",
+        b"x-http-method",
+        b"X-HTTP-Method-Override",
+        b"x_method_override",
+        b"x-original-url",
+        b"X-Rewrite-URL",
+    ],
+)
+def test_every_name_of_interest_passes_the_byte_tests(name: bytes) -> None:
+    assert may_be_of_interest(name) and header_kind(name) != OTHER

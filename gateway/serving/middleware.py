@@ -28,19 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.core.config import ConfigError
 from gateway.core.decision import Decision, DecisionTable, preflight_method
-from gateway.core.forwarding import (
-    FIRST_BYTES,
-    GATEWAY_NAMED,
-    GATEWAY_PREFIX,
-    METHOD_NAMED,
-    METHOD_OVERRIDE,
-    THIRD_BYTES,
-    URL_NAMED,
-    URL_OVERRIDE,
-    header_kind,
-    normalized,
-    query_overrides_method,
-)
+from gateway.core.forwarding import GATEWAY_PREFIX, normalized, read_request
 from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
 from gateway.core.rules import STATUS_BAD_PATH, path_refused
@@ -54,7 +42,6 @@ from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 from gateway.serving.store import StateStore
 from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
 
-_AUTHORIZATION = b"authorization"
 RULE_HEADER_CHOICES = ("all", "refusals")
 
 
@@ -196,26 +183,7 @@ class EntitlementMiddleware:
         timer = self.timer
         started = timer()
         headers = scope["headers"]
-        authorization = []
-        override: str | None = None
-        gateway_named = False
-        # One pass over the headers: the keys, and any name the gateway refuses or strips
-        # (all of them x?g.., x?h.., x?m.., x?o.. or x?r..: see gateway.core.forwarding).
-        for name, value in headers:
-            size = len(name)
-            if size == 13 and name.lower() == _AUTHORIZATION:
-                authorization.append(value)
-            elif size > 8 and name[0] in FIRST_BYTES and name[2] in THIRD_BYTES:
-                kind = header_kind(name)
-                if kind == GATEWAY_NAMED:
-                    gateway_named = True
-                elif kind == METHOD_NAMED:
-                    override = METHOD_OVERRIDE
-                elif kind == URL_NAMED and override is None:
-                    override = URL_OVERRIDE
-        query = scope.get("query_string")
-        if query and override is None and query_overrides_method(query):
-            override = METHOD_OVERRIDE
+        authorization, override, gateway_named = read_request(headers, scope.get("query_string", b""))
         method = scope["method"]
         gateway = self.gateway
         if override is not None:

@@ -87,3 +87,17 @@ def test_a_fragment_never_reaches_the_app_under_either(server: int) -> None:
     the app never routes on anything but the decided path (README, Paths)."""
     got, fields = exchange(server, b"/2/links/abc#frag", TCO)
     assert (got, fields.get(b"x-gw467-rule")) in ((301, b"exempt:first_party"), (400, b"path:fragment"))
+
+
+def test_a_key_sent_only_in_a_chunk_trailer_never_authenticates_under_either(server: int) -> None:
+    """Stock uvicorn's httptools appends trailer fields to the request's header list, where the
+    key authenticated (200 where h11 said 401); `gw467 serve` runs httptools without them."""
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as connection:
+        connection.sendall(
+            b"POST /2/tweets HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"
+            b"Authorization: Bearer gw467-demo-sunrise-bot\r\n\r\n"
+        )
+        answer = connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:80]
+    assert b"x-gw467-rule: auth:missing" in answer

@@ -6,6 +6,7 @@ body cut short as if it were complete (issue 25)."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,3 +227,56 @@ def test_a_trusted_proxys_forwarding_headers_are_kept_with_the_peer_appended(tmp
     assert seen.values(b"x-forwarded-proto") == [b"https"]
     assert seen.values(b"x-gw467-plan") == [b"free"]
     assert len(upstream.received) == 1
+
+
+def broken_upstream(answer: bytes) -> tuple[int, socket.socket]:
+    """A listener that answers every connection with `answer` and closes it (a broken upstream)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+
+    def serve() -> None:
+        with listener:
+            while True:
+                try:
+                    connection, _ = listener.accept()
+                except OSError:
+                    return
+                with connection:
+                    connection.recv(65536)
+                    connection.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(listener.getsockname()[1]), listener
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nonly part", 200),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", 200),
+        (b"NOT HTTP AT ALL\r\n\r\n", 502),
+    ],
+    ids=["chunk cut", "short body", "garbage"],
+)
+def test_a_broken_upstream_is_502_or_a_cut_answer_with_one_log_line(
+    tmp_path: Path, answer: bytes, status: int
+) -> None:
+    """A protocol error before the answer begins is 502; after, the client's connection is cut
+    (never a complete-looking answer). Either way one log line, no traceback."""
+    port, listener = broken_upstream(answer)
+    with gw467_serve(
+        FIXED, tmp_path, "--upstream", f"http://127.0.0.1:{port}", "--no-decision-log"
+    ) as gateway:
+        with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as connection:
+            connection.sendall(POST + BOT + CLOSE + b"Content-Length: 0\r\n\r\n")
+            received = b""
+            while chunk := connection.recv(65536):
+                received += chunk
+        log = gateway.wait_for_log("gw467: POST")
+    listener.close()
+    assert received.startswith(b"HTTP/1.1 %d " % status)
+    if status == 200:
+        body = received.partition(b"\r\n\r\n")[2]
+        assert b"only part" in body and not body.endswith(b"0\r\n\r\n")  # no last chunk: cut
+    assert "Traceback" not in log
+    assert len([line for line in log.splitlines() if line.startswith("gw467: POST")]) == 1

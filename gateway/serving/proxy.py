@@ -181,8 +181,17 @@ class ReverseProxy:
                     ],
                 }
             )
-            async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            try:
+                async for chunk in response.aiter_raw():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except httpx.HTTPError as error:
+                # The answer has begun: too late for a 502. Never ended as if complete: the
+                # server closes the connection on a response left unfinished.
+                OPERATIONS.warning(
+                    f"gw467: {scope['method']} {target}: upstream broke off its answer: "
+                    f"{type(error).__name__}: {error}"
+                )
+                return
             await send({"type": "http.response.body", "body": b""})
         finally:
             await response.aclose()

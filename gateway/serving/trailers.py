@@ -7,7 +7,8 @@ before the app first runs, so a field sent only as a trailer (`Authorization: Be
 after the last chunk) reads as a header: it authenticates, and a proxy forwards it. h11 keeps
 trailers apart (and uvicorn drops them). `HeadOnlyHttpToolsProtocol` drops them here too:
 ASGI has no request trailers, and the decision is taken on the head alone. `gw467 serve` runs
-it wherever uvicorn would run httptools; pass it to your own `uvicorn.run(app, http=...)`.
+it wherever uvicorn would run httptools; pass it to your own `uvicorn.run(app, http=...)`, or
+run gunicorn with `-k gateway.serving.trailers.HeadOnlyUvicornWorker`.
 """
 
 from __future__ import annotations
@@ -48,3 +49,14 @@ def http_protocol(choice: str) -> type[asyncio.Protocol]:
     if not HAS_HTTPTOOLS:
         raise ValueError("--http httptools: httptools is not installed (pip install httptools)")
     return HeadOnlyHttpToolsProtocol
+
+
+if HAS_HTTPTOOLS and importlib.util.find_spec("gunicorn") is not None:
+    from uvicorn.workers import UvicornWorker
+
+    class HeadOnlyUvicornWorker(UvicornWorker):
+        """gunicorn's `-k` worker class: uvicorn's, on `HeadOnlyHttpToolsProtocol`
+        (`gunicorn -k gateway.serving.trailers.HeadOnlyUvicornWorker ...`)."""
+
+        # As uvicorn declares it (a plain dict attribute, which ClassVar here would contradict).
+        CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "http": HeadOnlyHttpToolsProtocol}  # noqa: RUF012

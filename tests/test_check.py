@@ -171,6 +171,8 @@ def test_a_passed_request_names_the_path_to_forward_as_decided() -> None:
         ("/2/tweets?_method=GET", [], "path:method-override"),
         ("/2/tweets?a=1&%5Fmethod=GET", [], "path:method-override"),
         ("/2/tweets", [(b"x-original-url", b"/2/users/7")], "path:url-override"),
+        ("/2/tweets", [(b"x-original-url", b"http://h/2/tweets?x=1")], "path:url-override"),
+        ("/2/tweets", [(b"x-rewrite-url", b"/2/users/7")], "path:url-override"),
         ("/2/tweets", [(b"x-gw467-client", b"web")], "path:gateway-header"),
         ("/2/tweets", [(b"x-gw467-plan", b"enterprise")], "path:gateway-header"),
     ],
@@ -187,4 +189,12 @@ def test_the_check_refuses_an_override_or_a_clients_gw467_header(
 
 def test_the_check_token_is_not_a_forged_gw467_header() -> None:
     answer = check(gateway(FIXED), "POST", "/2/tweets", "sunrise-bot", [(b"x-gw467-check-token", b"t")])
+    assert answer.status == 200
+
+
+@pytest.mark.parametrize("url", [b"/2/tweets?a=1", b"https://api.example/2/tweets?a=1"])
+def test_an_original_url_naming_the_request_decided_is_the_proxys_own(url: bytes) -> None:
+    """Kubernetes ingress-nginx sets X-Original-URL ($scheme://$host$request_uri) on its auth
+    subrequest: the same request as X-Original-URI, so no override."""
+    answer = check(gateway(FIXED), "POST", "/2/tweets?a=1", "sunrise-bot", [(b"x-original-url", url)])
     assert answer.status == 200

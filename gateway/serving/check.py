@@ -10,7 +10,9 @@ the proxy to forward), else the refusal's status (400, 401, 404,
 of ASCII JSON: a header cannot hold a line break), so the proxy can answer with it. A request
 naming its method or URI twice is a 400 (the proxy and the app might each read a different
 one), and so is one that overrides its method or URL, by a header of the client's (which the
-proxy passes on) or `_method` in X-Original-URI's query (see `gateway.core.forwarding`); so
+proxy passes on) or `_method` in X-Original-URI's query (see `gateway.core.forwarding`; an
+X-Original-URL or X-Rewrite-URL naming X-Original-URI's very path and query is the proxy's
+own: Kubernetes ingress-nginx sets one on its auth subrequest); so
 is one with an `x-gw467-*` header of the client's (other than the check token): the proxy
 cannot strip a family of headers, and the app must hear who called from gw467 alone. Only
 loopback callers, or callers that send `x-gw467-check-token`, are answered: anyone else gets 403.
@@ -22,6 +24,7 @@ import hmac
 import json
 import time
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from starlette.types import Scope, Send
 
@@ -68,6 +71,7 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
     methods: list[str] = []
     uris: list[str] = []
     authorization: list[bytes] = []
+    urls: list[str] = []
     override: str | None = None
     for name, value in scope["headers"]:
         lowered = name.lower()
@@ -85,8 +89,8 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
                 override = GATEWAY_HEADER
             elif kind == METHOD_NAMED:
                 override = METHOD_OVERRIDE
-            elif kind == URL_NAMED and override is None:
-                override = URL_OVERRIDE
+            elif kind == URL_NAMED:
+                urls.append(value.decode("latin-1"))
     if len(methods) > 1 or len(uris) > 1:
         # Which one would the app see? Proxies differ (nginx passes the first, others the last).
         rule = path_refused(DUPLICATE_ORIGINAL)
@@ -99,6 +103,10 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
     raw_path, _, query = uri.partition("?")
     if override is None and query and query_overrides_method(query.encode("latin-1")):
         override = METHOD_OVERRIDE
+    if override is None and any(_request_target(url) != uri for url in urls):
+        # A URL naming the very request decided is a proxy's own (Kubernetes ingress-nginx sets
+        # X-Original-URL on its auth subrequest); any other is an override.
+        override = URL_OVERRIDE
     if override is not None:
         decision: Decision = Decision(
             STATUS_BAD_PATH, path_refused(override), bodies=gateway.rollout.stage.active.bodies
@@ -144,6 +152,14 @@ async def _answer(send: Send, status: int, rule: Rule, extra: Headers) -> None:
         headers.append(BEARER_CHALLENGE)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
+
+
+def _request_target(url: str) -> str:
+    """The path and query of an X-Original-URL / X-Rewrite-URL value (absolute or not)."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")
 
 
 @lru_cache(maxsize=64)  # a plan file has four refusal bodies; rebuilding them is per request

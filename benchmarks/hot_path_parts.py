@@ -31,10 +31,11 @@ REPS = 5
 
 # What has been tried on the hot path so far, shown beside the parts (README: Performance).
 TRIED = (
-    "mypyc compiles the 10 hot-path modules (the Python sources stay the fallback; CI runs both)",
+    "mypyc compiles the 11 hot-path modules (the Python sources stay the fallback; CI runs both)",
     "a quota-less plan skips `admit` and the store; refusal headers and bodies built once per rule",
     "statuses classified once (`status_kind`), the rule a typed value with its header bytes ready",
-    "Authorization found by one loop over the headers; a plain tuple, not a NamedTuple, per ruling",
+    "Authorization, overrides and x-gw467-*: one call, one loop over the headers (read_request)",
+    "a plain tuple, not a NamedTuple, per ruling",
 )
 
 _START: Message = {

@@ -25,6 +25,7 @@ PURE_PYTHON_ENV = "GW467_PURE_PYTHON"
 # The modules every request runs through, in the order they are compiled.
 HOT_PATH = (
     "gateway.core.rules",
+    "gateway.core.forwarding",
     "gateway.core.paths",
     "gateway.core.routing",
     "gateway.core.credentials",

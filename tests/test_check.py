@@ -161,3 +161,40 @@ def test_a_passed_request_names_the_path_to_forward_as_decided() -> None:
     answer = check(gateway(FIXED), "GET", "/2//TWEETS/jos%C3%A9?x=1", "web")
     assert answer.status == 200
     assert answer.header("x-gw467-path") == "/2/tweets/jos%C3%A9"
+
+
+@pytest.mark.parametrize(
+    ("uri", "extra", "rule"),
+    [
+        ("/2/tweets", [(b"x-http-method-override", b"GET")], "path:method-override"),
+        ("/2/tweets", [(b"x-method-override", b"GET")], "path:method-override"),
+        ("/2/tweets?_method=GET", [], "path:method-override"),
+        ("/2/tweets?a=1&%5Fmethod=GET", [], "path:method-override"),
+        ("/2/tweets", [(b"x-original-url", b"/2/users/7")], "path:url-override"),
+        ("/2/tweets", [(b"x-original-url", b"http://h/2/tweets?x=1")], "path:url-override"),
+        ("/2/tweets", [(b"x-rewrite-url", b"/2/users/7")], "path:url-override"),
+        ("/2/tweets", [(b"x-gw467-client", b"web")], "path:gateway-header"),
+        ("/2/tweets", [(b"x-gw467-plan", b"enterprise")], "path:gateway-header"),
+    ],
+)
+def test_the_check_refuses_an_override_or_a_clients_gw467_header(
+    uri: str, extra: list[tuple[bytes, bytes]], rule: str
+) -> None:
+    """The proxy passes the client's headers on to the app (and `_method` in the query): the check
+    refuses what it cannot strip, so the app never serves another method or hears a forged who."""
+    answer = check(gateway(FIXED), "POST", uri, "sunrise-bot", extra)
+    assert (answer.status, answer.header("x-gw467-rule")) == (400, rule)
+    assert json.loads(answer.header("x-gw467-body") or "")["errors"][0]["message"].startswith("Bad request")
+
+
+def test_the_check_token_is_not_a_forged_gw467_header() -> None:
+    answer = check(gateway(FIXED), "POST", "/2/tweets", "sunrise-bot", [(b"x-gw467-check-token", b"t")])
+    assert answer.status == 200
+
+
+@pytest.mark.parametrize("url", [b"/2/tweets?a=1", b"https://api.example/2/tweets?a=1"])
+def test_an_original_url_naming_the_request_decided_is_the_proxys_own(url: bytes) -> None:
+    """Kubernetes ingress-nginx sets X-Original-URL ($scheme://$host$request_uri) on its auth
+    subrequest: the same request as X-Original-URI, so no override."""
+    answer = check(gateway(FIXED), "POST", "/2/tweets?a=1", "sunrise-bot", [(b"x-original-url", url)])
+    assert answer.status == 200

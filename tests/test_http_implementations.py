@@ -4,12 +4,14 @@ servers: every path trick and header is decided alike, and absolute-form targets
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import FIXED
-from tests.processes import gw467_serve
+from tests.processes import free_port, gw467_serve, running
 
 pytestmark = pytest.mark.slow
 
@@ -87,3 +89,43 @@ def test_a_fragment_never_reaches_the_app_under_either(server: int) -> None:
     the app never routes on anything but the decided path (README, Paths)."""
     got, fields = exchange(server, b"/2/links/abc#frag", TCO)
     assert (got, fields.get(b"x-gw467-rule")) in ((301, b"exempt:first_party"), (400, b"path:fragment"))
+
+
+def test_a_key_sent_only_in_a_chunk_trailer_never_authenticates_under_either(server: int) -> None:
+    """Stock uvicorn's httptools appends trailer fields to the request's header list, where the
+    key authenticated (200 where h11 said 401); `gw467 serve` runs httptools without them."""
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as connection:
+        connection.sendall(
+            b"POST /2/tweets HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"
+            b"Authorization: Bearer gw467-demo-sunrise-bot\r\n\r\n"
+        )
+        answer = connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:80]
+    assert b"x-gw467-rule: auth:missing" in answer
+
+
+@pytest.mark.parametrize(
+    ("worker", "status"),
+    [("uvicorn.workers.UvicornWorker", b"201"), ("gateway.serving.trailers.HeadOnlyUvicornWorker", b"401")],
+)
+def test_under_gunicorn_the_head_only_worker_keeps_a_trailer_key_from_authenticating(
+    tmp_path: Path, worker: str, status: bytes
+) -> None:
+    """The app factory under gunicorn: uvicorn's own worker lets a trailer-only key authenticate
+    (the finding, kept here as the reason the class exists); ours answers 401."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "-k", worker, "-w", "1", "-b", f"127.0.0.1:{port}"]
+    env = {"GW467_PLANS": str(FIXED), "GW467_DECISION_LOG": "0", "HOME": str(tmp_path)}
+    log = tmp_path / "gunicorn.log"
+    with (
+        running([*command, "gateway.serving.app:create_app()"], port, log, env),
+        socket.create_connection(("127.0.0.1", port), timeout=5) as connection,
+    ):
+        connection.sendall(
+            b"POST /2/tweets HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"
+            b"Authorization: Bearer gw467-demo-sunrise-bot\r\n\r\n"
+        )
+        answer = connection.recv(65536)
+    assert answer.split(b" ", 2)[1] == status, answer[:200]

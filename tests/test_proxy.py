@@ -53,7 +53,7 @@ def test_gw467_in_front_of_nginx_denies_with_467_and_passes_allowed_bytes_exactl
             headers={
                 **MEDIA,
                 "X-Gw467-Client": "web",  # forged: the gateway's own value replaces it
-                "X-Forwarded-For": "198.51.100.9",
+                "X-Forwarded-For": "198.51.100.9",  # the client's claim: replaced by the peer
                 "TE": "trailers",
                 "Connection": "TE",
             },
@@ -65,7 +65,7 @@ def test_gw467_in_front_of_nginx_denies_with_467_and_passes_allowed_bytes_exactl
         assert allowed.headers[name] == direct.headers[name]
     assert echoed.status_code == 200
     assert echoed.text == (
-        f"xff=198.51.100.9, 127.0.0.1 proto=http fhost=127.0.0.1:{gateway.port} "
+        f"xff=127.0.0.1 proto=http fhost=127.0.0.1:{gateway.port} "
         f"host=127.0.0.1:{upstream.port} client=media class=media plan= te= uri=/2/users/7/tweets?max=5"
     )
 

@@ -38,6 +38,7 @@ from gateway.serving.app import (
     STATUS_TOKEN_VARIABLE,
     STORE_FAILURE_VARIABLE,
     STORE_VARIABLE,
+    TRUSTED_PROXIES_VARIABLE,
     UPSTREAM_VARIABLE,
     build_gateway_app,
 )
@@ -47,10 +48,11 @@ from gateway.serving.fleet import default_state_dir
 from gateway.serving.fleet_trust import TrustError, fleet_secret, private_directory
 from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
 from gateway.serving.middleware import RULE_HEADER_CHOICES
-from gateway.serving.proxy import UpstreamError, parse_upstream
+from gateway.serving.proxy import UpstreamError, parse_trusted_proxies, parse_upstream
 from gateway.serving.redis_store import PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE, redact
 from gateway.serving.runtime import LOCAL, STORE_FAILURE_POLICIES
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
+from gateway.serving.trailers import http_protocol
 from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api
 
 HTTP_IMPLEMENTATIONS = ("auto", "h11", "httptools")
@@ -108,13 +110,23 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         choices=HTTP_IMPLEMENTATIONS,
         default="auto",
         help="uvicorn's HTTP implementation (default: auto, httptools when installed); the gateway "
-        "decides alike under both (see the README's Paths section for the one difference, '#')",
+        "decides alike under both (see the README's Paths section for the one difference, '#'), "
+        "on the request's head alone (chunk trailers are dropped)",
     )
     serve.add_argument(
         "--upstream",
         metavar="URL",
         type=upstream_url,
         help="proxy allowed requests to this HTTP service (http://127.0.0.1:9000), not the demo upstream",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        type=trusted_proxy,
+        help="with --upstream: a load balancer (address or network, repeatable) whose X-Forwarded-* "
+        "are kept; anyone else's X-Forwarded-*, Forwarded and X-Real-IP are replaced by the gateway's",
     )
     serve.add_argument(
         "--no-decision-log",
@@ -176,6 +188,14 @@ def upstream_url(text: str) -> str:
     return text
 
 
+def trusted_proxy(text: str) -> str:
+    try:
+        parse_trusted_proxies([text])
+    except UpstreamError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     """Run uvicorn; the admin API is on only when GW467_ADMIN_TOKEN is set in the environment,
     /_gw467/check answers non-loopback callers only with GW467_CHECK_TOKEN."""
@@ -206,6 +226,11 @@ def run(args: argparse.Namespace) -> int:
         except TrustError as error:
             raise UsageError(f"gw467 serve: error: {error}") from None
     _check_address_free(args.host, args.port)
+    try:
+        # httptools without chunk trailers among the headers (see gateway.serving.trailers).
+        protocol = http_protocol(args.http)
+    except ValueError as error:
+        raise UsageError(f"gw467 serve: error: {error}") from None
     _announce_when_listening(args.host, args.port)
     # proxy_headers=False: the client address is the TCP peer's, never a header's. /_gw467/check
     # trusts loopback peers, and --upstream appends the peer to X-Forwarded-For itself.
@@ -225,9 +250,10 @@ def run(args: argparse.Namespace) -> int:
             store=args.store,
             store_failure=args.store_failure,
             state_dir=args.state_dir,
+            trusted_proxies=args.trusted_proxy,
         )
         uvicorn.run(
-            app, host=args.host, port=args.port, log_level=args.log_level, http=args.http, proxy_headers=False
+            app, host=args.host, port=args.port, log_level=args.log_level, http=protocol, proxy_headers=False
         )
         return EXIT_OK
     # Several workers: each imports the factory and reads its settings from the environment.
@@ -246,6 +272,8 @@ def run(args: argparse.Namespace) -> int:
         os.environ[STATE_DIR_VARIABLE] = str(Path(args.state_dir).resolve())
     if args.upstream:
         os.environ[UPSTREAM_VARIABLE] = args.upstream
+    if args.trusted_proxy:
+        os.environ[TRUSTED_PROXIES_VARIABLE] = ",".join(args.trusted_proxy)
     if not args.no_metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):
         os.environ[MULTIPROC_DIR_VARIABLE] = tempfile.mkdtemp(prefix="gw467-metrics-")
     uvicorn.run(
@@ -255,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        http=args.http,
+        http=protocol,
         proxy_headers=False,
     )
     return EXIT_OK

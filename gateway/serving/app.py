@@ -10,14 +10,16 @@ GW467_STATUS_ACCESS, GW467_STATUS_TOKEN and
 GW467_RULE_HEADER (see `EntitlementMiddleware`), GW467_CHECK_TOKEN (lets non-loopback
 callers use /_gw467/check), GW467_UPSTREAM (an http:// URL to proxy to instead of the demo
 upstream), GW467_DECISION_LOG ("0": no decision log on stderr), GW467_STORE (memory, or a
-redis:// URL: fleet mode), GW467_STORE_FAILURE (local, open or closed) and GW467_STATE_DIR
-(where a fleet worker keeps its last good version).
+redis:// URL: fleet mode), GW467_STORE_FAILURE (local, open or closed), GW467_STATE_DIR
+(where a fleet worker keeps its last good version) and GW467_TRUSTED_PROXIES (comma-separated
+addresses or networks whose X-Forwarded-* the upstream proxy keeps).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from starlette.types import ASGIApp
@@ -46,6 +48,7 @@ DECISION_LOG_VARIABLE = "GW467_DECISION_LOG"
 STORE_VARIABLE = "GW467_STORE"
 STORE_FAILURE_VARIABLE = "GW467_STORE_FAILURE"
 STATE_DIR_VARIABLE = "GW467_STATE_DIR"
+TRUSTED_PROXIES_VARIABLE = "GW467_TRUSTED_PROXIES"
 
 
 def build_gateway_app(
@@ -63,10 +66,13 @@ def build_gateway_app(
     store: str = "memory",
     store_failure: str = LOCAL,
     state_dir: str | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> ASGIApp:
     """The gateway in front of `upstream` (a URL, proxied) or the demo app; SIGHUP re-reads `plans`."""
     plan_set = load_plan_set(plans)
-    app: ASGIApp = ReverseProxy(upstream) if upstream else build_demo_app(plan_set)
+    app: ASGIApp = (
+        ReverseProxy(upstream, trusted_proxies=trusted_proxies) if upstream else build_demo_app(plan_set)
+    )
     middleware = EntitlementMiddleware(
         app,
         compile_plan_set(plan_set),
@@ -111,4 +117,5 @@ def create_app() -> ASGIApp:
         store=store,
         store_failure=os.environ.get(STORE_FAILURE_VARIABLE) or LOCAL,
         state_dir=os.environ.get(STATE_DIR_VARIABLE) or None,
+        trusted_proxies=[entry for entry in os.environ.get(TRUSTED_PROXIES_VARIABLE, "").split(",") if entry],
     )

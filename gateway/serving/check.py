@@ -9,8 +9,13 @@ the proxy to forward), else the refusal's status (400, 401, 404,
 429 or 467) with the body the middleware would send in `x-gw467-body` (minified to one line
 of ASCII JSON: a header cannot hold a line break), so the proxy can answer with it. A request
 naming its method or URI twice is a 400 (the proxy and the app might each read a different
-one). Only loopback callers, or callers that send `x-gw467-check-token`, are answered: anyone
-else gets 403.
+one), and so is one that overrides its method or URL, by a header of the client's (which the
+proxy passes on) or `_method` in X-Original-URI's query (see `gateway.core.forwarding`; an
+X-Original-URL or X-Rewrite-URL naming X-Original-URI's very path and query is the proxy's
+own: Kubernetes ingress-nginx sets one on its auth subrequest); so
+is one with an `x-gw467-*` header of the client's (other than the check token): the proxy
+cannot strip a family of headers, and the app must hear who called from gw467 alone. Only
+loopback callers, or callers that send `x-gw467-check-token`, are answered: anyone else gets 403.
 """
 
 from __future__ import annotations
@@ -19,10 +24,21 @@ import hmac
 import json
 import time
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from starlette.types import Scope, Send
 
-from gateway.core.decision import preflight_method
+from gateway.core.decision import Decision, preflight_method
+from gateway.core.forwarding import (
+    GATEWAY_HEADER,
+    GATEWAY_NAMED,
+    METHOD_NAMED,
+    METHOD_OVERRIDE,
+    URL_NAMED,
+    URL_OVERRIDE,
+    header_kind,
+    query_overrides_method,
+)
 from gateway.core.paths import raw_path_for
 from gateway.core.rules import STATUS_BAD_PATH, STATUS_UNAUTHENTICATED, Rule, path_refused
 from gateway.serving.peers import from_loopback
@@ -55,6 +71,8 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
     methods: list[str] = []
     uris: list[str] = []
     authorization: list[bytes] = []
+    urls: list[str] = []
+    override: str | None = None
     for name, value in scope["headers"]:
         lowered = name.lower()
         if lowered == _ORIGINAL_METHOD:
@@ -63,6 +81,16 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
             uris.append(value.decode("latin-1"))
         elif lowered == _AUTHORIZATION:
             authorization.append(value)
+        else:
+            # The proxy passes the client's headers on: an override there would reach the app.
+            kind = header_kind(name)
+            if kind == GATEWAY_NAMED and lowered != TOKEN_HEADER and override is None:
+                # nginx cannot drop a family of headers by prefix: refused instead of stripped.
+                override = GATEWAY_HEADER
+            elif kind == METHOD_NAMED:
+                override = METHOD_OVERRIDE
+            elif kind == URL_NAMED:
+                urls.append(value.decode("latin-1"))
     if len(methods) > 1 or len(uris) > 1:
         # Which one would the app see? Proxies differ (nginx passes the first, others the last).
         rule = path_refused(DUPLICATE_ORIGINAL)
@@ -72,9 +100,21 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
     if not methods or not methods[0] or not uris:
         return False
     method, uri = methods[0], uris[0]
-    raw_path = uri.partition("?")[0]
-    preflight = preflight_method(scope["headers"]) if method == "OPTIONS" else None
-    decision, canary = gateway.decide(method, raw_path, authorization, preflight)
+    raw_path, _, query = uri.partition("?")
+    if override is None and query and query_overrides_method(query.encode("latin-1")):
+        override = METHOD_OVERRIDE
+    if override is None and any(_request_target(url) != uri for url in urls):
+        # A URL naming the very request decided is a proxy's own (Kubernetes ingress-nginx sets
+        # X-Original-URL on its auth subrequest); any other is an override.
+        override = URL_OVERRIDE
+    if override is not None:
+        decision: Decision = Decision(
+            STATUS_BAD_PATH, path_refused(override), bodies=gateway.rollout.stage.active.bodies
+        )
+        canary = None
+    else:
+        preflight = preflight_method(scope["headers"]) if method == "OPTIONS" else None
+        decision, canary = gateway.decide(method, raw_path, authorization, preflight)
     if decision.status is not None:
         headers = [(BODY_HEADER, _one_line(body_for(decision.status, decision.rule, decision.bodies)))]
         await _answer(send, decision.status, decision.rule, headers)
@@ -112,6 +152,14 @@ async def _answer(send: Send, status: int, rule: Rule, extra: Headers) -> None:
         headers.append(BEARER_CHALLENGE)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
+
+
+def _request_target(url: str) -> str:
+    """The path and query of an X-Original-URL / X-Rewrite-URL value (absolute or not)."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")
 
 
 @lru_cache(maxsize=64)  # a plan file has four refusal bodies; rebuilding them is per request

@@ -4,8 +4,10 @@ It turns an ASGI call into the runtime's operations (`gateway.serving.runtime.Ga
 the raw path and the Authorization headers go to `decide`, a forwarded decision to
 `admit`, and the outcome to `observe`. Refused requests are answered here (400, 401,
 404, 467, 429, with CORS headers for the plan file's `cors_origins`) and never reach the
-app; allowed ones reach it on the canonical path the decision was taken on, with the
-client, plan and endpoint in `scope["state"]`.
+app; a method or URL override is refused before the decision (400, see
+`gateway.core.forwarding`). Allowed requests reach the app on the canonical path the
+decision was taken on, with the headers it was taken on minus any `x-gw467-*` spelling
+from the client, and the client, plan and endpoint in `scope["state"]`.
 Under a root path (`scope["root_path"]`) the decision is taken on the path below it,
 whether the server put the root path in `path`/`raw_path` (uvicorn 0.26+) or not.
 Paths under /_gw467/ go to the control API. Lifespan passes through. WebSocket
@@ -25,9 +27,11 @@ from mypy_extensions import mypyc_attr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.core.config import ConfigError
-from gateway.core.decision import DecisionTable, preflight_method
+from gateway.core.decision import Decision, DecisionTable, preflight_method
+from gateway.core.forwarding import GATEWAY_PREFIX, normalized, read_request
 from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
+from gateway.core.rules import STATUS_BAD_PATH, path_refused
 from gateway.serving.control import CONTROL_PREFIX, ControlApi
 from gateway.serving.fleet import Fleet
 from gateway.serving.metrics import GatewayMetrics
@@ -38,7 +42,6 @@ from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 from gateway.serving.store import StateStore
 from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
 
-_AUTHORIZATION = b"authorization"
 RULE_HEADER_CHOICES = ("all", "refusals")
 
 
@@ -180,14 +183,19 @@ class EntitlementMiddleware:
         timer = self.timer
         started = timer()
         headers = scope["headers"]
-        authorization = []
-        for name, value in headers:
-            if len(name) == 13 and name.lower() == _AUTHORIZATION:
-                authorization.append(value)
+        authorization, override, gateway_named = read_request(headers, scope.get("query_string", b""))
         method = scope["method"]
-        preflight = preflight_method(headers) if method == "OPTIONS" else None
         gateway = self.gateway
-        decision, canary = gateway.decide(method, raw_path, authorization, preflight)
+        if override is not None:
+            # The app would serve another method or URL than the one decided: refused before
+            # the decision, whatever it would have been.
+            decision, canary = (
+                Decision(STATUS_BAD_PATH, path_refused(override), bodies=gateway.rollout.stage.active.bodies),
+                None,
+            )
+        else:
+            preflight = preflight_method(headers) if method == "OPTIONS" else None
+            decision, canary = gateway.decide(method, raw_path, authorization, preflight)
 
         if decision.status is not None:
             cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
@@ -228,6 +236,15 @@ class EntitlementMiddleware:
         state["gw467_plan"] = verdict.plan
         state["gw467_endpoint"] = decision.endpoint
         state["gw467_rule"] = rule.text
+        # The headers the decision was taken on, in a list of this request's own: a server that
+        # appends chunk trailers to its header list (uvicorn's httptools) adds none the app sees.
+        # A client's x-gw467-* headers are dropped: only the gateway says who called.
+        if gateway_named:
+            scope["headers"] = [
+                (name, value) for name, value in headers if not normalized(name).startswith(GATEWAY_PREFIX)
+            ]
+        else:
+            scope["headers"] = list(headers)
         path = decision.path
         forwarded_path = root_path + path if root_path else path
         if raw_path != path or scope["path"] != forwarded_path:

@@ -54,6 +54,12 @@ PATH_REASONS = {
     ),
     "lookalike-literal": "a path segment reads as another route's literal once Unicode is normalized",
     "duplicate-original-header": "X-Original-Method or X-Original-URI was sent more than once",
+    "method-override": (
+        "the request names another method (X-HTTP-Method-Override, X-HTTP-Method, "
+        "X-Method-Override or _method in the query)"
+    ),
+    "url-override": "the request names another URL (X-Original-URL or X-Rewrite-URL)",
+    "gateway-header": "the request carries an x-gw467-* header, which only the gateway may set",
 }
 DUPLICATE_ORIGINAL = "duplicate-original-header"  # /_gw467/check: which one would the app see?
 

@@ -188,7 +188,7 @@ def test_a_canary_of_the_billing_plan_rolls_itself_back_on_first_party_errors() 
     deployment = json.loads(call(app, "GET", "/_gw467/admin/deployment", ADMIN).body)
     assert deployment["mode"] == "none"
     assert deployment["events"][-1]["action"] == "rollback:candidate"
-    assert deployment["events"][-1]["reason"].startswith("canary: first-party error rate")
+    assert deployment["events"][-1]["reason"].startswith("canary: tco's first-party error rate")
 
 
 @pytest.mark.parametrize("query", ["mode=sideways", "mode=canary&fraction=2", "mode=canary&unit=region"])

@@ -173,7 +173,7 @@ class Gateway:
         if canary is not None:
             client = decision.client or candidate.client
             endpoint = decision.endpoint or candidate.endpoint
-            if client is not None and endpoint is not None and canary.in_slice(client.id, endpoint.id):
+            if client is not None and endpoint is not None and canary.in_slice(client.client_class):
                 return candidate, canary
         return decision, None
 
@@ -293,7 +293,7 @@ class Gateway:
             return  # the canary this request belonged to has already ended
         if metrics is not None:
             metrics.canary_request(client.client_class, bad)
-        reason = stage_canary.observe(now, client.first_party, bad)
+        reason = stage_canary.observe(now, client.client_class, client.first_party, bad)
         if reason is not None:
             if metrics is not None:
                 metrics.canary_rollback("first-party error rate")

@@ -313,11 +313,21 @@ class Gateway:
         now = self.clock()
         tracker = availability or self.availability
         alert = self.alert.evaluate(tracker, now)
-        document = status_document(tracker, alert, now, self.sli, self.alert.slo, self.alert.min_requests)
+        document = status_document(
+            tracker, alert, now, self.sli, self.alert.slo, self.alert.min_requests, self.last_rollback()
+        )
         document["counts"] = "worker" if availability is None else "fleet"
         document["deployment"] = self.deployment()
         document["store"] = self.store_document()
         return document
+
+    def last_rollback(self) -> tuple[float, str] | None:
+        """(when, why) of the latest change to the stage, when it was a rollback: what lets the
+        status page call a class "recovering" while its window still holds the failures."""
+        events = self.rollout.events
+        if events and "rollback" in events[-1].action:
+            return events[-1].at, events[-1].reason
+        return None
 
     def store_document(self) -> dict[str, Any]:
         """The store's part of the status document: which store, up or not, the policy that holds."""

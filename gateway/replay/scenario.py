@@ -196,7 +196,8 @@ def with_pushed_plans(scenario: Scenario, path: str | Path) -> Scenario:
     try:
         load_plan_set(file)
     except ConfigError as error:
-        raise ConfigError(str(path), "--push", f"cannot push this plan file: {error}") from None
+        where = f"--push: {error.where}" if error.where else "--push"
+        raise ConfigError(str(path), where, error.message, error.line, error.column) from None
     events = list(scenario.events)
     index = next((n for n, event in enumerate(events) if event.action == "push_plans"), None)
     if index is None:

@@ -85,6 +85,22 @@ def check(step: dict[str, Any], output: str) -> None:
     if "status_runs" in step:
         shown = status_runs(ROOT / step["record"])
         assert [run for run in step["status_runs"] if run not in shown] == [], shown
+    if "rows" in step:
+        compared = [row_of(row) for row in json.loads((ROOT / step["record"]).read_text())["rows"]]
+        assert [row for row in step["rows"] if row not in compared] == [], compared
+
+
+def row_of(row: dict[str, Any]) -> list[Any]:
+    """A comparison row as expected.toml gives it, detection as the table prints it."""
+    minutes = row["minutes_to_detect"]
+    detect = "-" if minutes is None else f"{'<1' if minutes == 0 else minutes} ({row['detected_by']})"
+    return [row["layer"], row["sli"], row["first_party_failed"], detect, row["instances_ran_pushed_table"]]
+
+
+def quoted_row(row: list[Any]) -> str:
+    """How the guide shows a row: a fleet row as a line of its table, another by its failures."""
+    layer, _sli, failed, detect, ran = row
+    return f"| {layer} | {failed:,} | {detect} | {ran} |" if layer.startswith("fleet: ") else f"{failed:,}"
 
 
 def test_every_command_of_the_guide_is_a_step_and_every_step_is_in_the_guide() -> None:
@@ -95,6 +111,8 @@ def test_every_line_the_data_expects_is_quoted_in_the_guide() -> None:
     guide = flat(GUIDE.read_text().replace("`", ""))
     quoted = [line for step in STEPS for line in step.get("expect", []) + step.get("status_runs", [])]
     assert [line for line in quoted if flat(line) not in guide] == []
+    rows = [quoted_row(row) for step in STEPS for row in step.get("rows", [])]
+    assert [row for row in rows if flat(row) not in guide] == []
 
 
 def test_the_guide_types_no_durations_by_hand() -> None:

@@ -13,7 +13,7 @@ PIP        := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PLAN   ?= plans/2023-03-06-billing.toml
 PORT   ?= 8467
 
-.PHONY: system-packages soak help venv replay replay-fixed replay-2019 compare demo test test-compiled compile pure test-deep lint bench serve clean loadtest loadtest-distributed mutation loadtest-bench
+.PHONY: system-packages soak help venv replay replay-fixed replay-2019 compare demo test test-compiled compile pure test-deep lint bench serve status-demo clean loadtest loadtest-distributed mutation loadtest-bench
 
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json, .png and .html"
@@ -32,6 +32,8 @@ help:
 	@echo "make loadtest-bench   Locust at a fixed load below saturation against the bare app and the gateway"
 	@echo "                under uvicorn; p50/p99 latency, achieved req/s, CPU of server and load generator"
 	@echo "make serve      gw467 serve --plans \$$PLAN on 127.0.0.1:\$$PORT (8467)"
+	@echo "make status-demo  gw467 serve on a free loopback port, traffic from every class, the status"
+	@echo "                page's summary printed, the server stopped (SLI=5xx for the 5xx-only page)"
 	@echo "make loadtest   Locust for 60 s against gw467 serve on 127.0.0.1: starts on the baseline and pushes"
 	@echo "                the billing plan at half-time; fails (exit 1) when a first-party request gets 467"
 	@echo "                PLAN=FILE: start on FILE, push nothing (PLAN=plans/2023-03-06-billing-fixed.toml passes)"
@@ -154,6 +156,11 @@ bench: $(COMPILED_STAMP) system-packages
 
 serve: $(CLI_STAMP)
 	$(BIN)/gw467 serve --plans $(PLAN) --port $(PORT)
+
+# The status page in one bounded command: serve on a free loopback port, send traffic, print, stop.
+SLI ?= first-party-denials
+status-demo: $(CLI_STAMP)
+	$(BIN)/python examples/status_demo.py --plans $(PLAN) --sli $(SLI)
 
 clean: pure
 	rm -rf $(VENV) out build .pytest_cache .hypothesis .ruff_cache .mypy_cache *.egg-info

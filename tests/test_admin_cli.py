@@ -68,7 +68,7 @@ def test_push_rollback_shadow_promote_canary_and_dump_drive_the_running_gateway(
     assert admin(capsys, server, "promote")[0] == EXIT_OK
     assert tco_status(server) == 301
 
-    code, out, _ = admin(capsys, server, "canary", str(BILLING), "--fraction", "0.5", "--unit", "client")
+    code, out, _ = admin(capsys, server, "canary", str(BILLING), "--fraction", "0.5", "--unit", "request")
     assert code == EXIT_OK and json.loads(out)["mode"] == "canary"
     assert json.loads(out)["canary"]["fraction"] == 0.5
     assert admin(capsys, server, "rollback")[0] == EXIT_OK  # drops the candidate

@@ -27,7 +27,7 @@ from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set, parse_plan_set
 from gateway.core.plans import Client, Endpoint
-from gateway.serving.canary import CanaryPolicy, slice_position
+from gateway.serving.canary import CanaryController, CanaryPolicy
 from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.responses import NOT_ENTITLED_BODY
@@ -762,12 +762,13 @@ def canary_gateway(
 
 
 def test_only_requests_in_the_canary_slice_are_decided_by_the_candidate() -> None:
-    position = slice_position("gw467", "tco", "links.resolve", "client-endpoint")
-    assert 0.0 < position < 1.0
-    inside = canary_gateway(BILLING, CanaryPolicy(fraction=min(1.0, position + 1e-9)))
-    outside = canary_gateway(BILLING, CanaryPolicy(fraction=position))
-    assert send(inside, "GET", "/2/links/a", "tco").status == 467
-    assert send(outside, "GET", "/2/links/a", "tco").status == 200
+    policy = CanaryPolicy(fraction=0.1, threshold=1.0)
+    expected = CanaryController(policy)
+    members = [expected.in_slice("tco") for _ in range(30)]
+    app = canary_gateway(BILLING, policy)
+    statuses = [send(app, "GET", "/2/links/a", "tco").status for _ in range(30)]
+    assert statuses == [467 if member else 200 for member in members]
+    assert statuses.count(467) == 3
 
 
 def test_a_request_no_table_can_authenticate_is_refused_during_a_canary() -> None:

@@ -389,8 +389,18 @@ def test_overall_is_no_traffic_only_when_every_first_party_class_is_idle() -> No
     assert overall_status(class_statuses(tracker, 600 + NOW)) == "operational"
 
 
-def test_overall_is_operational_without_first_party_classes() -> None:
-    assert overall_status({}) == "operational"
+def test_overall_is_no_traffic_without_first_party_classes() -> None:
+    assert overall_status({}) == "no traffic"
+
+
+def test_one_quiet_class_does_not_hide_the_judged_ones_nor_pass_for_operational_alone() -> None:
+    tracker = AvailabilityTracker()
+    for second in range(5):
+        tracker.record("login", True, False, float(second))
+    assert overall_status(class_statuses(tracker, NOW)) == "not enough traffic"
+    _steady(tracker, "web", True, 0.0)
+    statuses = class_statuses(tracker, NOW)
+    assert (statuses["login"].state, overall_status(statuses)) == ("not enough traffic", "operational")
 
 
 # The status document
@@ -403,7 +413,18 @@ def test_status_document_reports_the_467_outage_by_class_in_a_fixed_order() -> N
     _steady(tracker, "third_party", False, 0.0)
     alert = BurnRateAlert().evaluate(tracker, NOW)
     document = status_document(tracker, alert, NOW, "first-party-denials", 0.999)
-    assert list(document) == ["status", "sli", "slo", "min_requests", "alert", "classes", "5xx_view"]
+    assert list(document) == [
+        "status",
+        "sli",
+        "slo",
+        "min_requests",
+        "window_seconds",
+        "recovering",
+        "alert",
+        "classes",
+        "5xx_view",
+    ]
+    assert document["recovering"] is None
     assert document["status"] == "outage"
     assert (document["sli"], document["slo"]) == ("first-party-denials", 0.999)
     assert document["alert"]["firing"] is True
@@ -440,12 +461,12 @@ def test_status_document_says_beside_it_what_a_5xx_only_page_would_say() -> None
 # Minimum evidence before a class is degraded or outage, or an alert pages
 
 
-def test_below_min_requests_a_failing_class_is_operational_and_shows_its_error_rate() -> None:
+def test_below_min_requests_a_failing_class_is_not_enough_traffic_and_shows_its_error_rate() -> None:
     tracker = AvailabilityTracker()
     for second in range(DEFAULT_MIN_REQUESTS - 1):
         tracker.record("tco", True, True, float(second))
     status = class_statuses(tracker, NOW)["tco"]
-    assert (status.state, status.error_rate, status.requests) == ("operational", 1.0, 19)
+    assert (status.state, status.error_rate, status.requests) == ("not enough traffic", 1.0, 19)
     tracker.record("tco", True, True, float(DEFAULT_MIN_REQUESTS))
     assert class_statuses(tracker, NOW)["tco"].state == "outage"
 
@@ -455,7 +476,46 @@ def test_min_requests_is_configurable_for_the_status() -> None:
     for second in range(5):
         tracker.record("tco", True, True, float(second))
     assert class_statuses(tracker, NOW, min_requests=5)["tco"].state == "outage"
-    assert class_statuses(tracker, NOW, min_requests=6)["tco"].state == "operational"
+    assert class_statuses(tracker, NOW, min_requests=6)["tco"].state == "not enough traffic"
+
+
+# After a rollback
+
+
+def _outage_then_rollback(tracker: AvailabilityTracker, healthy_seconds: int) -> float:
+    """tco fails for 120 s, is rolled back at 120 s, then succeeds for `healthy_seconds`."""
+    for second in range(120):
+        tracker.record("tco", True, True, float(second))
+    for second in range(120, 120 + healthy_seconds):
+        tracker.record("tco", True, False, float(second))
+    return 120.0
+
+
+def test_a_class_whose_window_still_holds_failures_from_before_a_rollback_is_recovering() -> None:
+    tracker = AvailabilityTracker()
+    rolled_back = _outage_then_rollback(tracker, 60)
+    assert class_statuses(tracker, 180.0)["tco"].state == "outage"  # without the rollback, the window says
+    assert class_statuses(tracker, 180.0, rolled_back_at=rolled_back)["tco"].state == "recovering"
+    # Once the window has moved past the rollback, the class is judged on its figures again.
+    assert class_statuses(tracker, 420.0 + 10, rolled_back_at=rolled_back)["tco"].state == "operational"
+
+
+def test_a_class_still_failing_after_a_rollback_is_not_recovering() -> None:
+    tracker = AvailabilityTracker()
+    for second in range(180):
+        tracker.record("tco", True, True, float(second))
+    assert class_statuses(tracker, 180.0, rolled_back_at=120.0)["tco"].state == "outage"
+
+
+def test_the_status_document_says_which_rollback_a_recovering_class_recovers_from() -> None:
+    tracker = AvailabilityTracker()
+    rolled_back = _outage_then_rollback(tracker, 60)
+    alert = BurnRateAlert().evaluate(tracker, 180.0)
+    document = status_document(
+        tracker, alert, 180.0, "first-party-denials", 0.999, last_rollback=(rolled_back, "canary: tco's")
+    )
+    assert document["status"] == "recovering"
+    assert document["recovering"] == {"since": 120.0, "reason": "canary: tco's"}
 
 
 def test_one_bad_request_cannot_page_though_its_burn_rate_is_1000() -> None:

@@ -13,7 +13,7 @@ from gateway.core.planfile import load_plan_set
 from gateway.serving.slo import AvailabilityTracker, BurnRateAlert, status_document
 from gateway.serving.status_page import render_status_page, wants_html
 from tests.conftest import BILLING
-from tests.test_control import as_client, call, gateway
+from tests.test_control import Clock, as_client, call, gateway
 
 BROWSER_ACCEPT = b"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 
@@ -115,3 +115,44 @@ def test_the_gateway_answers_html_to_a_browser_and_json_otherwise() -> None:
     assert plain.header("content-type") == "application/json"
     assert plain.header("vary") == "accept"
     assert json.loads(plain.body)["5xx_view"]["status"] == "operational"
+
+
+def test_a_class_under_the_minimum_reads_not_enough_traffic_never_operational() -> None:
+    tracker = AvailabilityTracker()
+    for second in range(12):
+        tracker.record("tco", True, True, float(second))
+    alert = BurnRateAlert().evaluate(tracker, 12.0)
+    page = render_status_page(status_document(tracker, alert, 12.0, "first-party-denials", 0.999))
+    assert parsed(page).tiles["tco"] == ("not enough traffic", "not enough traffic")
+    assert b"operational" not in page.split(b'data-class="tco"')[1].split(b"</li>")[0]
+    assert b"12 of the 20 requests needed to judge; 100.0% of 12 requests failing" in page
+    assert b'<span id="min-requests">20</span> requests' in page
+
+
+def test_after_a_rollback_the_page_says_recovering_and_names_the_rollback() -> None:
+    tracker = AvailabilityTracker()
+    for second in range(240):
+        tracker.record("tco", True, second < 120, float(second))
+    alert = BurnRateAlert().evaluate(tracker, 240.0)
+    rollback = (120.0, "canary: tco's first-party error rate <100%>")
+    document = status_document(tracker, alert, 240.0, "first-party-denials", 0.999, last_rollback=rollback)
+    page = render_status_page(document)
+    assert parsed(page).banners["configured"] == "recovering"
+    assert parsed(page).tiles["tco"][0] == "recovering"
+    assert b"Rolled back at 00:02:00 UTC: canary: tco&#x27;s first-party error rate &lt;100%&gt;" in page
+
+
+def test_a_running_gateway_reports_recovering_after_an_operator_rolls_back() -> None:
+    clock = Clock()
+    app = gateway(clock)
+    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="test push")
+    for n in range(30):
+        assert as_client(app, "tco", "GET", f"/2/links/{n}") == 467
+    clock.now += 30
+    app.gateway.rollback(reason="operators roll back")
+    for n in range(30):
+        clock.now += 1
+        assert as_client(app, "tco", "GET", f"/2/links/{n}") == 301
+    document = json.loads(call(app, "GET", "/_gw467/status").body)
+    assert document["classes"]["tco"]["status"] == "recovering"
+    assert document["recovering"]["reason"] == "operators roll back"

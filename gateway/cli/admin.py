@@ -45,14 +45,19 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     for mode, text in (
         (DIRECT, "put a plan file in force at once"),
         (SHADOW, "evaluate a plan file beside the active one, enforcing nothing"),
-        (CANARY, "enforce a plan file for a hashed slice of clients"),
+        (CANARY, "enforce a plan file for a slice of requests drawn in every client class"),
     ):
         name = "push" if mode == DIRECT else mode
         push = actions.add_parser(name, parents=[common], help=text)
         push.add_argument("plans", metavar="FILE", type=plan_file, help=PLAN_FILE_HELP)
         if mode == CANARY:
             push.add_argument("--fraction", type=float, default=0.1, help="share of the slice (default: 0.1)")
-            push.add_argument("--unit", choices=UNITS, default=UNITS[0], help="what is sliced")
+            push.add_argument(
+                "--unit",
+                choices=UNITS,
+                default=UNITS[0],
+                help="what is sliced: requests, in every client class",
+            )
         push.set_defaults(mode=mode)
     for name, text in (
         ("promote", "make the candidate the active table"),

@@ -12,14 +12,14 @@ from rich.console import Console, RenderableType
 
 from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_OK, UsageError
-from gateway.cli.inputs import SCENARIO_HELP, scenario_file
+from gateway.cli.inputs import SCENARIO_HELP, plan_file, scenario_file
 from gateway.cli.output import output_path, output_with_suffix, replacing, write_text
 from gateway.replay.chart import write_chart, write_comparison_chart
 from gateway.replay.compare import compare
 from gateway.replay.engine import ReplayEngine
 from gateway.replay.html import comparison_report, replay_report
 from gateway.replay.layers import LAYERS
-from gateway.replay.scenario import load_scenario
+from gateway.replay.scenario import load_scenario, with_pushed_plans
 from gateway.replay.summary import record_json
 from gateway.replay.terminal import render, render_comparison, run_with_progress
 from gateway.serving.slo import SLI_NAMES
@@ -68,6 +68,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="replay with this safety layer in force (default: none, as on 2023-03-06)",
     )
     replay.add_argument(
+        "--push",
+        metavar="FILE",
+        type=plan_file,
+        help="replay with this plan file pushed at the scenario's (first) plan push, in place of the "
+        "scenario's; any --safety layer applies to it",
+    )
+    replay.add_argument(
         "--sli",
         choices=SLI_NAMES,
         default="first-party-denials",
@@ -88,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         return _compare(args)
     scenario = load_scenario(args.scenario)
+    if args.push:
+        scenario = with_pushed_plans(scenario, args.push)
     if scenario.fleet is not None and args.safety != "none":
         raise UsageError(
             f"{args.scenario}: declares a fleet, whose rollout rings are its safety layer; "
@@ -106,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    if args.push:
+        raise UsageError(f"{args.scenario}: --push replays one layer at a time; drop --compare or --push")
     with Console(stderr=True).status("replaying the hour once per safety layer and rollout (2 processes)..."):
         comparison = compare(args.scenario, seed=args.seed)
     return _publish(

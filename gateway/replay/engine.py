@@ -287,9 +287,18 @@ class ReplayEngine:
         gateway, now = self.gateway, self.clock.now
         alert = gateway.alert
         availability = self.fleet.availability if self.fleet is not None else gateway.availability
-        statuses = class_statuses(availability, now, alert.slo, min_requests=alert.min_requests)
+        rollback = gateway.last_rollback()
+        rolled_back_at = rollback[0] if rollback is not None else None
+        statuses = class_statuses(
+            availability, now, alert.slo, min_requests=alert.min_requests, rolled_back_at=rolled_back_at
+        )
         statuses_5xx = class_statuses(
-            availability, now, alert.slo, only_5xx=True, min_requests=alert.min_requests
+            availability,
+            now,
+            alert.slo,
+            only_5xx=True,
+            min_requests=alert.min_requests,
+            rolled_back_at=rolled_back_at,
         )
         return StatusAtMinute(
             status=overall_status(statuses),

@@ -217,7 +217,10 @@ class Fleet:
         self._end_ring("baked")
         index = self._ring_index_after(ring)
         if index is None:
-            return f"ring {ring.name!r} baked; rollout complete on all {model.size} instances"
+            # A last ring with no bake is not "baked": say what happened, or a room reads a 10-minute
+            # bake into the minute after the push.
+            done = "baked" if ring.bake_minutes else "in force (no bake)"
+            return f"ring {ring.name!r} {done}; rollout complete on all {model.size} instances"
         self._start_ring(index, minute + 1, now)
         reached = counted(self.rings[-1].instances)
         return f"ring {ring.name!r} baked; pushing ring {model.rings[index].name!r} ({reached})"

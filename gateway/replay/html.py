@@ -63,7 +63,21 @@ _SCRIPT = """
       line.setAttribute("x2", x);
     });
   }
-  input.addEventListener("input", function () { show(Number(input.value)); });
+  var clock = input.getAttribute("data-clock").split(" ");
+  function fromHash() {
+    var match = /^#t=([0-9][0-9]:[0-9][0-9])$/.exec(location.hash);
+    var minute = match ? clock.indexOf(match[1]) : -1;
+    if (minute >= 0) { input.value = minute; show(minute); }
+    return minute >= 0;
+  }
+  function remember(minute) {
+    history.replaceState(null, "", "#t=" + clock[minute]);
+  }
+  input.addEventListener("input", function () {
+    show(Number(input.value));
+    remember(Number(input.value));
+  });
+  window.addEventListener("hashchange", fromHash);
   document.querySelectorAll("svg[data-minutes]").forEach(function (svg) {
     svg.addEventListener("click", function (event) {
       var box = svg.getBoundingClientRect();
@@ -73,9 +87,10 @@ _SCRIPT = """
       minute = Math.max(0, Math.min(Number(svg.getAttribute("data-minutes")) - 1, minute));
       input.value = minute;
       show(minute);
+      remember(minute);
     });
   });
-  show(Number(input.value));
+  if (!fromHash()) { show(Number(input.value)); }
 })();
 """
 
@@ -108,7 +123,8 @@ def comparison_report(comparison: Comparison) -> str:
             for rows_of_layer, record in zip(layer_rows, comparison.records, strict=True)
         ]
         panels.append(_minute_panel(history, row, layers, cursor))
-    body = [_header(history, summary), _cursor(history, cursor, panels), _comparison_table(comparison)]
+    # The table is the answer the report exists for, so it opens the page; the cursor follows.
+    body = [_header(history, summary), _comparison_table(comparison), _cursor(history, cursor, panels)]
     body.append('<h2 id="layers-heading">Each layer\'s hour</h2>')
     body.append(
         '<p class="note">The share of first-party requests failing, minute by minute, and below it '
@@ -380,11 +396,15 @@ def _initial_minute(summary: ReplaySummary) -> int:
 
 def _cursor(record: ReplayRecord, start: int, panels: list[str]) -> str:
     minutes = record.scenario.minutes
+    # The clock label of every minute, so that `report.html#t=09:25` opens at that minute.
+    labels = " ".join(clock_label(record, minute) for minute in range(minutes))
     return (
         '<section class="cursor-box" aria-labelledby="cursor-label">'
         f'<label id="cursor-label" for="cursor"><strong>Time cursor</strong>: drag, use the arrow keys, or '
-        "click a chart to see that minute's figures and what each status page said</label>"
-        f'<input type="range" id="cursor" min="0" max="{minutes - 1}" value="{start}" step="1">'
+        "click a chart to see that minute's figures and what each status page said; "
+        f"a link to a minute ends in <code>#t={clock_label(record, start)}</code></label>"
+        f'<input type="range" id="cursor" min="0" max="{minutes - 1}" value="{start}" step="1" '
+        f'data-clock="{labels}">'
         f'<div id="minute-figures" aria-live="polite">{"".join(panels)}</div></section>'
     )
 
@@ -575,7 +595,8 @@ def _comparison_table(comparison: Comparison) -> str:
         )
     )
     return (
-        '<h2 id="layers-table-heading">The same hour, once per safety layer</h2>'
-        f'<p class="note">Seed {comparison.seed}; every row is a replay through the real gateway.</p>'
+        '<h2 id="layers-table-heading">What each safety layer would have done with this push</h2>'
+        f'<p class="note">The same hour replayed once per layer (seed {comparison.seed}), every row '
+        "through the real gateway; the first row is the hour as it happened, with no layer.</p>"
         f'<table id="layers" aria-labelledby="layers-table-heading"><tr>{heads}</tr>{"".join(rows)}</table>'
     )

@@ -5,8 +5,9 @@ pipeline would use (`gateway.serving.rollout`), and the gateway's own mechanisms
 rest: the diff gate refuses a push that takes grants away from first-party
 clients; shadow runs the candidate beside the active table and promotes it only
 if no first-party request would have been refused; canary enforces it for a
-hashed slice and the gateway's controller rolls it back on the slice's error
-rate; alert pushes as history did and lets the burn-rate alert page the
+slice of requests drawn in every client class (`gateway.serving.canary`) and the
+gateway's controller rolls it back on any class's error rate in the slice; alert
+pushes as history did and lets the burn-rate alert page the
 operators, who roll back `page_to_rollback_minutes` later.
 """
 
@@ -18,7 +19,7 @@ from typing import Protocol
 from gateway.core.decision import DecisionTable
 from gateway.replay.scenario import Scenario
 from gateway.safety.diff import diff_tables
-from gateway.serving.canary import CanaryPolicy
+from gateway.serving.canary import CanaryController, CanaryPolicy
 from gateway.serving.rollout import CANARY, SHADOW
 from gateway.serving.runtime import Gateway
 
@@ -49,6 +50,7 @@ class ReplayEngine(Protocol):
     """What a layer needs of the replay that drives it (`gateway.replay.engine.ReplayEngine`)."""
 
     scenario: Scenario
+    seed: int
     gateway: Gateway
     detected_by: str | None
 
@@ -139,22 +141,33 @@ class ShadowLayer(SafetyLayer):
 
 
 class CanaryLayer(SafetyLayer):
-    """The candidate enforces for a 10% hashed slice; the gateway rolls it back on the slice's errors."""
+    """The candidate enforces for 10% of each class's requests; the gateway rolls it back on a
+    class's errors in the slice. Each event after the push prints the slice's composition."""
 
     name = "canary"
 
     def __init__(self, engine: ReplayEngine) -> None:
         super().__init__(engine)
         self.trial: PushRecord | None = None
-        self.policy = CanaryPolicy(fraction=CANARY_FRACTION)
+        # Salted with the seed: the slice is part of the replay's determinism, like its traffic.
+        self.policy = CanaryPolicy(fraction=CANARY_FRACTION, salt=f"replay:{engine.seed}")
+        self.controller: CanaryController | None = None
 
     def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
         self.engine.gateway.push(table, CANARY, self.policy, reason=note)
         push.state = ON_TRIAL
         self.trial = push
+        self.controller = self.engine.gateway.rollout.stage.canary
         self.engine.record(
-            push.minute, "push_plans", f"{note} (canary, {self.policy.fraction:.0%} slice)", "canary"
+            push.minute,
+            "push_plans",
+            f"{note} (canary, {self.policy.fraction:.0%} of each client class's requests)",
+            "canary",
         )
+
+    def _slice(self) -> str:
+        controller = self.controller
+        return f"slice: {controller.composition()}" if controller is not None else ""
 
     def after_minute(self, minute: int) -> None:
         trial = self.trial
@@ -165,13 +178,16 @@ class CanaryLayer(SafetyLayer):
             # The gateway's controller rolled the canary back during this minute.
             trial.state = ROLLED_BACK
             reason = self.engine.gateway.rollout.events[-1].reason
-            self.engine.record(minute, "rollback_plans", reason, "canary controller")
+            self.engine.record(minute, "rollback_plans", f"{reason}; {self._slice()}", "canary controller")
             self.engine.detect(minute, "canary controller")
         elif minute + 1 - trial.minute >= CANARY_BAKE_MINUTES:
             trial.state = IN_FORCE
             self.engine.gateway.promote(reason="canary healthy")
             self.engine.record(
-                minute, "promote", f"canary slice healthy for {CANARY_BAKE_MINUTES} min; promoted", "canary"
+                minute,
+                "promote",
+                f"canary slice healthy for {CANARY_BAKE_MINUTES} min; promoted; {self._slice()}",
+                "canary",
             )
 
 

@@ -7,7 +7,7 @@ the error is one line naming the scenario file and the key at fault.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -187,6 +187,26 @@ def load_scenario(path: str | Path) -> Scenario:
         events=events,
         fleet=_fleet(entry, initial, fail),
     )
+
+
+def with_pushed_plans(scenario: Scenario, path: str | Path) -> Scenario:
+    """The scenario with `path` as the plan file its (first) plan push pushes, the event's note
+    naming it: `gw467 replay --push FILE`, your own change in the hour."""
+    file = Path(path)
+    try:
+        load_plan_set(file)
+    except ConfigError as error:
+        where = f"--push: {error.where}" if error.where else "--push"
+        raise ConfigError(str(path), where, error.message, error.line, error.column) from None
+    events = list(scenario.events)
+    index = next((n for n, event in enumerate(events) if event.action == "push_plans"), None)
+    if index is None:
+        raise ConfigError(scenario.source, "events", "no push_plans event for --push to take the place of")
+    event = events[index]
+    original = event.file.name if event.file is not None else "?"
+    note = f"{path} pushed (--push, in place of {original})"
+    events[index] = ScenarioEvent(event.minute, event.action, file, note)
+    return replace(scenario, events=tuple(events))
 
 
 def _referenced_plans(path: Path, where: str, fail: Fail) -> PlanSet:

@@ -260,7 +260,7 @@ class Fleet:
                 current.shadow if same_candidate and current.shadow else ShadowRecorder(candidate.version)
             )
         elif document.mode == CANARY and candidate is not None:
-            policy = CanaryPolicy(fraction=document.fraction or 0.1, unit=document.unit or "client-endpoint")
+            policy = CanaryPolicy(fraction=document.fraction or 0.1, unit=document.unit or "request")
             keep = same_candidate and current.canary is not None and current.canary.policy == policy
             canary = current.canary if keep else CanaryController(policy)
         stage = Stage(active, candidate, shadow=shadow, canary=canary)

@@ -173,7 +173,7 @@ class Gateway:
         if canary is not None:
             client = decision.client or candidate.client
             endpoint = decision.endpoint or candidate.endpoint
-            if client is not None and endpoint is not None and canary.in_slice(client.id, endpoint.id):
+            if client is not None and endpoint is not None and canary.in_slice(client.client_class):
                 return candidate, canary
         return decision, None
 
@@ -293,7 +293,7 @@ class Gateway:
             return  # the canary this request belonged to has already ended
         if metrics is not None:
             metrics.canary_request(client.client_class, bad)
-        reason = stage_canary.observe(now, client.first_party, bad)
+        reason = stage_canary.observe(now, client.client_class, client.first_party, bad)
         if reason is not None:
             if metrics is not None:
                 metrics.canary_rollback("first-party error rate")
@@ -313,11 +313,21 @@ class Gateway:
         now = self.clock()
         tracker = availability or self.availability
         alert = self.alert.evaluate(tracker, now)
-        document = status_document(tracker, alert, now, self.sli, self.alert.slo, self.alert.min_requests)
+        document = status_document(
+            tracker, alert, now, self.sli, self.alert.slo, self.alert.min_requests, self.last_rollback()
+        )
         document["counts"] = "worker" if availability is None else "fleet"
         document["deployment"] = self.deployment()
         document["store"] = self.store_document()
         return document
+
+    def last_rollback(self) -> tuple[float, str] | None:
+        """(when, why) of the latest change to the stage, when it was a rollback: what lets the
+        status page call a class "recovering" while its window still holds the failures."""
+        events = self.rollout.events
+        if events and "rollback" in events[-1].action:
+            return events[-1].at, events[-1].reason
+        return None
 
     def store_document(self) -> dict[str, Any]:
         """The store's part of the status document: which store, up or not, the policy that holds."""

@@ -17,7 +17,7 @@ from gateway.core.rules import StatusKind
 Sli = Literal["5xx", "first-party-denials"]
 SLI_NAMES: tuple[Sli, ...] = ("5xx", "first-party-denials")
 
-State = Literal["operational", "degraded", "outage", "no traffic"]
+State = Literal["operational", "degraded", "outage", "recovering", "not enough traffic", "no traffic"]
 
 DEFAULT_SLO = 0.999
 DEFAULT_BUCKET_SECONDS = 10.0
@@ -30,7 +30,11 @@ STATUS_WINDOW_SECONDS = 300
 #   that client, whatever the cause (on 2023-03-06 it was 100%);
 # - degraded at DEGRADED_BURN_RATE x (1 - slo), the fast-burn paging level (1.44% at
 #   99.9%): an error rate the alert would page on is not "operational";
-# - "no traffic" when the class sent nothing: no evidence is not evidence of health.
+# - "no traffic" when the class sent nothing, "not enough traffic" when it sent fewer than
+#   the minimum (below): no evidence is not evidence of health, so neither is "operational";
+# - "recovering" when the class would be degraded or outage, but a rollback has happened
+#   within the window and the class's requests since then are healthy: the window still
+#   holds the failures from before it (the page says which rollback, and why).
 OUTAGE_ERROR_RATE = 0.5
 DEGRADED_BURN_RATE = 14.4
 # Evidence needed before a class can be called degraded or outage, or a burn-rate rule can
@@ -38,10 +42,17 @@ DEGRADED_BURN_RATE = 14.4
 # one gateway-made 404 to a first-party client would read as "outage" (burn rate 1000).
 DEFAULT_MIN_REQUESTS = 20
 
-# Worst first, for `overall_status`. "no traffic" ranks below "operational" so that one
-# idle class does not hide the others; it is the overall state only if every
-# first-party class is idle.
-_SEVERITY: dict[State, int] = {"outage": 3, "degraded": 2, "operational": 1, "no traffic": 0}
+# Worst first, for `overall_status`. "not enough traffic" and "no traffic" rank below
+# "operational" so that one quiet class does not hide the others; one is the overall state
+# only when no first-party class could be judged.
+_SEVERITY: dict[State, int] = {
+    "outage": 5,
+    "degraded": 4,
+    "recovering": 3,
+    "operational": 2,
+    "not enough traffic": 1,
+    "no traffic": 0,
+}
 
 
 def parse_sli(name: str) -> Sli:
@@ -363,17 +374,25 @@ def class_statuses(
     *,
     only_5xx: bool = False,
     min_requests: int = DEFAULT_MIN_REQUESTS,
+    rolled_back_at: float | None = None,
 ) -> dict[str, ClassStatus]:
     """The state of every class seen, sorted by class, third-party ones included.
 
     `only_5xx`: the states a status page on the "5xx" SLI would show for the same traffic.
-    A class with fewer than `min_requests` requests in the window is not called degraded
-    or outage, whatever its error rate (which the document still shows).
+    A class with fewer than `min_requests` requests in the window is "not enough traffic",
+    whatever its error rate (which the document still shows). `rolled_back_at`: when the
+    last change in force was rolled back, if that is the latest change (see "recovering").
     """
     statuses: dict[str, ClassStatus] = {}
     for name, first_party in tracker.classes().items():
         counts = tracker.window(now, window_seconds, name, only_5xx=only_5xx)
         state = _state(counts, slo, min_requests)
+        if state in ("outage", "degraded") and rolled_back_at is not None:
+            elapsed = now - rolled_back_at
+            if 0 <= elapsed < window_seconds:
+                since = tracker.window(now, max(elapsed, tracker.bucket_seconds), name, only_5xx=only_5xx)
+                if since.total and since.error_rate < DEGRADED_BURN_RATE * (1 - slo):
+                    state = "recovering"
         statuses[name] = ClassStatus(name, first_party, state, counts.error_rate, counts.total)
     return statuses
 
@@ -382,7 +401,7 @@ def _state(counts: WindowCounts, slo: float, min_requests: int) -> State:
     if counts.total == 0:
         return "no traffic"
     if counts.total < min_requests:
-        return "operational"
+        return "not enough traffic"
     if counts.error_rate >= OUTAGE_ERROR_RATE:
         return "outage"
     if counts.error_rate >= DEGRADED_BURN_RATE * (1 - slo):
@@ -394,7 +413,7 @@ def overall_status(statuses: dict[str, ClassStatus]) -> State:
     """The worst state among first-party classes; third-party classes never set it."""
     states = [status.state for status in statuses.values() if status.first_party]
     if not states:
-        return "operational"
+        return "no traffic"
     return max(states, key=_SEVERITY.__getitem__)
 
 
@@ -405,6 +424,7 @@ def status_document(
     sli: Sli,
     slo: float,
     min_requests: int = DEFAULT_MIN_REQUESTS,
+    last_rollback: tuple[float, str] | None = None,
 ) -> dict[str, Any]:
     """The JSON body served at /_gw467/status, keys in a fixed order and classes sorted.
 
@@ -412,15 +432,24 @@ def status_document(
     page and anything else the caller does with it; `slo` should be the alert's.
     "5xx_view" is what a status page on the "5xx" SLI would say of the same traffic
     (the page Twitter had on 2023-03-06), for comparison; it never sets "status".
-    `min_requests` should be the alert's too.
+    `min_requests` should be the alert's too. `last_rollback`: (when, why) of the latest
+    change when it was a rollback; "recovering" gives it, so the page can say why.
     """
-    statuses = class_statuses(tracker, now, slo, min_requests=min_requests)
-    five_xx = class_statuses(tracker, now, slo, only_5xx=True, min_requests=min_requests)
+    at = last_rollback[0] if last_rollback is not None else None
+    statuses = class_statuses(tracker, now, slo, min_requests=min_requests, rolled_back_at=at)
+    five_xx = class_statuses(tracker, now, slo, only_5xx=True, min_requests=min_requests, rolled_back_at=at)
+    recovering = any(status.state == "recovering" for status in (*statuses.values(), *five_xx.values()))
     return {
         "status": overall_status(statuses),
         "sli": sli,
         "slo": slo,
         "min_requests": min_requests,
+        "window_seconds": STATUS_WINDOW_SECONDS,
+        "recovering": (
+            {"since": last_rollback[0], "reason": last_rollback[1]}
+            if recovering and last_rollback is not None
+            else None
+        ),
         "alert": {
             "firing": alert.firing,
             "fired_by": alert.fired_by,

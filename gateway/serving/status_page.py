@@ -9,6 +9,7 @@ swaps its content, so there is one rendering, here. Nothing is loaded from elsew
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
@@ -22,6 +23,8 @@ STATE_STYLE: dict[str, tuple[str, str, str]] = {
     "operational": ("✓", "#0b4f1c", "#e3f3e6"),
     "degraded": ("!", "#5c3d00", "#fff1cc"),
     "outage": ("✕", "#7d0b0b", "#fde4e4"),
+    "recovering": ("↺", "#0b3d6b", "#e3eefa"),
+    "not enough traffic": ("?", "#303030", "#ececec"),
     "no traffic": ("&ndash;", "#303030", "#ececec"),
 }
 
@@ -117,7 +120,8 @@ def render_status_page(document: Mapping[str, Any]) -> bytes:
             _banner(f"This page, on the {sli} SLI", overall, "configured"),
             _banner("A 5xx-only status page would say", str(five_xx["status"]), "5xx"),
             "</div>",
-            _tiles(document["classes"], five_xx["classes"], sli),
+            _recovering(document.get("recovering")),
+            _tiles(document["classes"], five_xx["classes"], sli, int(document["min_requests"])),
             '<div class="pages">',
             _alert(document["alert"], float(document["slo"])),
             _deployment(document.get("deployment"), document.get("store")),
@@ -132,7 +136,9 @@ def render_status_page(document: Mapping[str, Any]) -> bytes:
         f'<noscript><meta http-equiv="refresh" content="{REFRESH_SECONDS}"></noscript>'
         f"<style>{_CSS}</style></head><body>"
         "<header><h1>gw467 gateway status</h1>"
-        f'<p class="note">Per client class, over the last 5 minutes. Refreshes every {REFRESH_SECONDS} s; '
+        f'<p class="note">Per client class, over the last 5 minutes; a class is judged once it has sent '
+        f'<span id="min-requests">{int(document["min_requests"]):,}</span> requests in them. '
+        f"Refreshes every {REFRESH_SECONDS} s; "
         "JSON for machines: the same URL without <code>Accept: text/html</code>. "
         '<span id="refreshed" role="status" aria-live="polite"></span></p></header>'
         f"{main}<script>{_SCRIPT}</script></body></html>"
@@ -162,7 +168,29 @@ def _banner(title: str, state: str, view: str) -> str:
     )
 
 
-def _tiles(classes: Mapping[str, Any], five_xx_classes: Mapping[str, Any], sli: str) -> str:
+def _recovering(recovering: Mapping[str, Any] | None) -> str:
+    if not recovering:
+        return ""
+    at = time.strftime("%H:%M:%S UTC", time.gmtime(float(recovering["since"])))
+    return (
+        f'<p class="banner" id="recovering" style="color:{STATE_STYLE["recovering"][1]}">'
+        f"<strong>Recovering</strong> Rolled back at {at}: {escape(str(recovering['reason']))}. "
+        "The window still holds the failures from before it; requests since are healthy.</p>"
+    )
+
+
+def _evidence(status: Mapping[str, Any], sli: str, min_requests: int) -> str:
+    """What a tile says of its figures; under the minimum it says it cannot judge yet."""
+    requests = int(status["requests_5m"])
+    rate = f"{float(status['error_rate_5m']):.1%} of {requests:,} requests failing ({escape(sli)})"
+    if status["status"] == "not enough traffic":
+        return f"{requests:,} of the {min_requests:,} requests needed to judge; {rate}"
+    return rate
+
+
+def _tiles(
+    classes: Mapping[str, Any], five_xx_classes: Mapping[str, Any], sli: str, min_requests: int
+) -> str:
     if not classes:
         return "<h2>Client classes</h2><p>No traffic yet: no class has sent a request.</p>"
     # First-party classes first: they alone set the overall state.
@@ -178,8 +206,7 @@ def _tiles(classes: Mapping[str, Any], five_xx_classes: Mapping[str, Any], sli: 
             f'<h3 id="tile-{escape(name)}">{escape(name)}</h3>'
             f"{_state_badge(state)}"
             f'<div class="note">{escape(party)}<br>'
-            f"{float(status['error_rate_5m']):.1%} of {int(status['requests_5m']):,} requests failing "
-            f"({escape(sli)})"
+            f"{_evidence(status, sli, min_requests)}"
             "</div>"
             f'<div class="beside">5xx-only page: {_state_badge(str(other["status"]))} '
             f"({float(other['error_rate_5m']):.1%} 5xx)</div></li>"

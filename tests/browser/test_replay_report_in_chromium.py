@@ -34,12 +34,12 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return written
 
 
-def open_offline(offline: tuple[BrowserContext, list[str]], path: Path) -> Page:
+def open_offline(offline: tuple[BrowserContext, list[str]], path: Path, fragment: str = "") -> Page:
     context, _refused = offline
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(path.as_uri())
+    page.goto(path.as_uri() + fragment)
     assert errors == []
     return page
 
@@ -116,3 +116,29 @@ def test_the_comparison_report_shows_the_layer_table_and_each_layers_timeline(
     expect(layers.nth(4)).to_contain_text("5xx")
     page.screenshot(path=screenshot_path("compare-report.png"), full_page=True)
     assert offline[1] == []
+
+
+@pytest.mark.parametrize("report", ["replay", "compare"])
+def test_a_link_ending_in_t_and_a_minute_opens_the_report_at_that_minute(
+    offline: tuple[BrowserContext, list[str]], reports: dict[str, Path], report: str
+) -> None:
+    page = open_offline(offline, reports[report], "#t=09:01")
+    expect(page.locator("#cursor")).to_have_value("3")
+    expect(page.locator("[data-minute-panel]:visible")).to_contain_text("09:01 PST")
+    # Moving the cursor rewrites the link, so the address bar always names the minute shown.
+    page.locator("#cursor").fill("5")
+    assert page.evaluate("location.hash") == "#t=09:03"
+    page.evaluate("location.hash = '#t=08:59'")
+    expect(page.locator("#cursor")).to_have_value("1")
+
+
+def test_the_comparison_report_opens_on_the_layer_table(
+    offline: tuple[BrowserContext, list[str]], reports: dict[str, Path]
+) -> None:
+    page = open_offline(offline, reports["compare"])
+    page.set_viewport_size({"width": 1280, "height": 800})
+    heading = page.locator("#layers-table-heading")
+    expect(heading).to_have_text("What each safety layer would have done with this push")
+    table = page.locator("#layers").bounding_box()
+    assert table is not None and table["y"] + table["height"] <= 800, table  # all of it on the first screen
+    page.screenshot(path=screenshot_path("compare-report-first-screen.png"))

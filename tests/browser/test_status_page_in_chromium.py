@@ -64,12 +64,19 @@ def test_first_party_tiles_say_outage_while_the_5xx_only_page_says_operational(
     expect(page).to_have_title("gw467 status: outage")
     page.screenshot(path=screenshot_path("status-page.png"), full_page=True)
 
-    # The page refreshes itself: a class that starts sending appears on the next poll.
+    expect(page.locator("#min-requests")).to_have_text(str(DEFAULT_MIN_REQUESTS))
+
+    # The page refreshes itself: a class that starts sending appears on the next poll, and
+    # with 3 requests of the 20 the page needs it says so rather than "operational".
     assert page.locator('[data-class="third_party"]').count() == 0
     assert send(base, "newsdesk-pro", "GET", "/2/tweets/1", 3) == {200}
     page.clock.run_for(REFRESH_SECONDS * 1000)
-    expect(page.locator('[data-class="third_party"]')).to_have_attribute("data-state", "operational")
+    newcomer = page.locator('[data-class="third_party"]')
+    expect(newcomer).to_have_attribute("data-state", "not enough traffic")
+    expect(newcomer.locator(".state").first).to_have_text("? not enough traffic")
+    expect(newcomer).to_contain_text(f"3 of the {DEFAULT_MIN_REQUESTS} requests needed to judge")
     expect(page.locator("#refreshed")).to_contain_text("refreshed")
+    newcomer.screenshot(path=screenshot_path("status-tile-not-enough-traffic.png"))
     page.close()
 
 

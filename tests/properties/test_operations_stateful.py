@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable, decide
 from gateway.core.planfile import load_plan_set
-from gateway.serving.canary import CanaryPolicy, slice_position
+from gateway.serving.canary import CanaryController, CanaryPolicy
 from gateway.serving.inprocess import call_asgi
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.rollout import CANARY
@@ -55,6 +55,7 @@ def probes() -> list[tuple[str, str, str, str]]:
 
 
 PROBES = probes()
+CLASS_OF = {client.id: client.client_class for client in load_plan_set(BASELINE).clients}
 
 
 class Clock:
@@ -78,6 +79,9 @@ class GatewayOperations(RuleBasedStateMachine):
         self.history: list[tuple[DecisionTable, list[tuple[int, str | None]]]] = []
         self.candidate: DecisionTable | None = None
         self.canary = False
+        # The model's own draw of the canary slice: the gateway draws once per probe it answers
+        # during a canary, so the model draws once per probe it predicts, in the same order.
+        self.slice: CanaryController | None = None
 
     def admin(self, method: str, action: str, body: bytes = b"") -> int:
         headers = [(b"authorization", f"Bearer {TOKEN}".encode())]
@@ -98,11 +102,11 @@ class GatewayOperations(RuleBasedStateMachine):
     def expected(self, active_only: bool = False) -> list[tuple[int, str | None]]:
         """What the probes must get: the model's active table, or the candidate in the canary slice."""
         answers: list[tuple[int, str | None]] = []
-        for client, endpoint_id, method, path in PROBES:
+        for client, _endpoint_id, method, path in PROBES:
             table = self.active
-            in_slice = slice_position(CANARY_FOR_TESTS.salt, client, endpoint_id, CANARY_FOR_TESTS.unit) < 0.5
-            if not active_only and self.canary and self.candidate is not None and in_slice:
-                table = self.candidate
+            candidate = self.candidate if self.canary and not active_only else None
+            if candidate is not None and self.slice is not None and self.slice.in_slice(CLASS_OF[client]):
+                table = candidate
             decision = decide(table, method, path, [f"Bearer {DEMO_KEYS[client]}".encode()])
             answers.append((decision.status or 200, decision.rule.text))
         return answers
@@ -115,9 +119,8 @@ class GatewayOperations(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(sorted(INVALID_FILES)))
     def push_an_invalid_file(self, name: str) -> None:
-        before = self.fingerprint()
         assert self.admin("POST", "plans", INVALID_FILES[name]) == 400
-        assert self.fingerprint() == before, f"the refused file ({name}) changed a decision"
+        assert self.fingerprint() == self.expected(), f"the refused file ({name}) changed a decision"
 
     @rule(name=st.sampled_from(sorted(FILES)))
     def shadow_a_file(self, name: str) -> None:
@@ -131,6 +134,7 @@ class GatewayOperations(RuleBasedStateMachine):
     def canary_a_file(self, name: str) -> None:
         self.gateway.gateway.push(TABLES[name], CANARY, CANARY_FOR_TESTS)
         self.candidate, self.canary = TABLES[name], True
+        self.slice = CanaryController(CANARY_FOR_TESTS)
 
     @precondition(lambda self: self.candidate is not None)
     @rule()

@@ -113,8 +113,9 @@ def test_each_minute_records_the_status_page_under_the_sli_and_what_a_5xx_only_p
     assert len(pages) == 6
     assert [page.status for page in pages[:2]] == ["operational", "operational"]
     # Over a 5-minute window: degraded once a third of it is 467s, outage at half
-    # (minute 3, media: all 467), and never operational again while the window holds them.
-    assert [page.status for page in pages[2:]] == ["degraded", "outage", "degraded", "degraded"]
+    # (minute 3, media: all 467); after the rollback at minute 4, recovering (never operational)
+    # while the window still holds them.
+    assert [page.status for page in pages[2:]] == ["degraded", "outage", "recovering", "recovering"]
     assert pages[3].classes["media"] == "outage" and pages[2].alert_firing
     assert all(page.status_5xx == "operational" for page in pages)
     assert all(page.classes_5xx["tco"] == "operational" for page in pages)

@@ -91,3 +91,32 @@ def test_a_bad_output_path_is_one_line_and_exit_2_before_the_replay_runs(
     # Nothing ran (no timeline on stdout) and nothing was created, not even a directory.
     assert captured.out == ""
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_push_replays_the_scenario_with_the_given_file_at_its_push_event_and_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plans = Path(__file__).resolve().parents[2] / "plans"
+    fixed = plans / "2023-03-06-billing-fixed.toml"
+    out = tmp_path / "record.json"
+    assert main(["replay", str(short_scenario(tmp_path)), "--push", str(fixed), "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    push = next(event for event in record["events"] if event["action"] == "push_plans")
+    assert push["version"] == "2023-03-06-billing-fixed"
+    assert push["note"] == f"{fixed} pushed (--push, in place of 2023-03-06-billing.toml)"
+    assert record["summary"]["first_party_failed"] == 0  # the fixed file breaks nobody
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(None, "--push: no such file"), ("schema = 1\n", "--push: version: missing required key")],
+)
+def test_a_push_file_that_cannot_be_used_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str | None, expected: str
+) -> None:
+    plan = tmp_path / "mine.toml"
+    if text is not None:
+        plan.write_text(text)
+    assert main(["replay", str(short_scenario(tmp_path)), "--push", str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gw467: error: {plan}: {expected}") and err.count("\n") == 1

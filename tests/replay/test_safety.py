@@ -67,11 +67,13 @@ def test_shadow_abandons_the_candidate_without_ever_enforcing_it(scenario: Path)
     assert record.plans_by_minute[3] == "2023-02-baseline"
 
 
-def test_canary_under_first_party_denials_rolls_back_within_the_push_minute(scenario: Path) -> None:
+def test_canary_under_first_party_denials_rolls_back_in_the_minute_after_the_push(scenario: Path) -> None:
     none = first_party_467(replay(scenario, "none"))
     record = replay(scenario, "canary")
     assert 0 < first_party_467(record) < none / 20
-    assert (2, "rollback_plans", "canary controller") in actions(record)
+    # The short hour's ~120 first-party requests a minute put 12 in a 10% slice: the 20 the
+    # controller needs to judge arrive in the minute after the push.
+    assert (3, "rollback_plans", "canary controller") in actions(record)
     assert record.detected_by == "canary controller"
 
 

@@ -144,6 +144,8 @@ class DecisionTable:
         self.public = public
         self.preflight = preflight
         self.bodies = refusal_bodies(plan_set.responses)
+        # The plan file's content hash, computed once: the decision log names the plan by it.
+        self.digest: str | None = plan_set.digest
 
     @property
     def version(self) -> str:

@@ -1,8 +1,10 @@
 """The decision log: one JSON line per request on the `gw467.decisions` logger.
 
 Each record says when, who (client id and class, never the key or the
-Authorization header), which endpoint, the rule that decided, the status and the
-duration. The logger follows the standard library's rules: nothing is written
+Authorization header), what was asked (method, and the path as decided: canonical, no
+query string), which endpoint, the rule that decided, the status, the duration and the
+plan version in force (its content hash), so any line can be decided again later under
+another plan file (`gw467 impact`). The logger follows the standard library's rules: nothing is written
 unless the application (or `gw467 serve`) gives it a level of INFO and a handler.
 """
 
@@ -12,6 +14,9 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import IO, Any
+
+from gateway.core.decision import DecisionTable
+from gateway.core.paths import PathRejected, raw_path_for
 
 DECISIONS = logging.getLogger("gw467.decisions")
 OPERATIONS = logging.getLogger("gw467.operations")  # reloads and other events an operator caused
@@ -25,17 +30,35 @@ def decision_record(
     rule: str,
     status: int,
     seconds: float,
+    method: str | None = None,
+    path: str | None = None,
+    plan_version: str | None = None,
 ) -> dict[str, Any]:
     """The fields of one decision-log line (`at` in seconds since the epoch, on the gateway's clock)."""
     return {
         "time": datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "client": client_id,
         "class": client_class,
+        "method": method,
+        "path": path,
         "endpoint": endpoint,
         "rule": rule,
         "status": status,
         "duration_ms": round(seconds * 1000, 3),
+        "plan_version": plan_version,
     }
+
+
+def decided_path(table: DecisionTable, method: str, raw_path: str, path: str | None) -> str:
+    """The path a decision was taken on, in its one raw spelling (`path`: the decision's own, when
+    it forwarded); a path refused as ambiguous is logged as it came, since deciding it again
+    refuses it again."""
+    if path is None:
+        try:
+            path = table.routes.route(method, raw_path).path
+        except PathRejected:
+            return raw_path
+    return raw_path_for(path).decode("ascii")
 
 
 def log_decision(record: dict[str, Any]) -> None:

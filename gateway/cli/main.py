@@ -16,11 +16,24 @@ from types import FrameType
 from typing import NoReturn
 
 from gateway import __version__
-from gateway.cli import admin, catalogue, check, diff, explain, matrix, replay, serve, test, traffic, verify
+from gateway.cli import (
+    admin,
+    catalogue,
+    check,
+    diff,
+    explain,
+    impact,
+    matrix,
+    replay,
+    serve,
+    test,
+    traffic,
+    verify,
+)
 from gateway.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from gateway.core.config import ConfigError
 
-COMMANDS = (serve, admin, check, explain, matrix, replay, verify, diff, traffic, test, catalogue)
+COMMANDS = (serve, admin, check, explain, matrix, replay, verify, diff, impact, traffic, test, catalogue)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -22,6 +22,7 @@ from gateway.replay.layers import LAYERS
 from gateway.replay.scenario import load_scenario
 from gateway.replay.summary import record_json
 from gateway.replay.terminal import render, render_comparison, run_with_progress
+from gateway.serving.decision_log import decisions_written_to
 from gateway.serving.slo import SLI_NAMES
 
 
@@ -81,10 +82,19 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "with a fleet once per rollout (everywhere within seconds, with and without a halt; its rings), "
         "and compare",
     )
+    replay.add_argument(
+        "--log",
+        metavar="FILE",
+        type=output_path,
+        help="write the replay's traffic as a gw467 decision log (one JSON line per request, "
+        "on the virtual clock), for gw467 impact",
+    )
     replay.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.compare and args.log:
+        raise UsageError("gw467 replay: error: --log writes one replay's traffic, not --compare's")
     if args.compare:
         return _compare(args)
     scenario = load_scenario(args.scenario)
@@ -94,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
             f"--safety {args.safety} drives one gateway (--compare shows both)"
         )
     engine = ReplayEngine(scenario, seed=args.seed, safety=args.safety, sli=args.sli)
-    record = run_with_progress(engine, Console(stderr=True))
+    if args.log:
+        with replacing(args.log) as temporary, temporary.open("w") as stream, decisions_written_to(stream):
+            record = run_with_progress(engine, Console(stderr=True))
+    else:
+        record = run_with_progress(engine, Console(stderr=True))
     return _publish(
         args,
         record_json(record),

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -80,3 +82,21 @@ def send_logs_to(stream: IO[str], decisions: bool = True) -> logging.Handler:
         if on:
             logger.addHandler(handler)
     return handler
+
+
+@contextmanager
+def decisions_written_to(stream: IO[str]) -> Iterator[None]:
+    """Write the decision log (only) to `stream` while the block runs: `gw467 replay --log`."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level, propagate = DECISIONS.level, DECISIONS.propagate
+    DECISIONS.setLevel(logging.INFO)
+    DECISIONS.propagate = False
+    DECISIONS.addHandler(handler)
+    try:
+        yield
+    finally:
+        DECISIONS.removeHandler(handler)
+        DECISIONS.setLevel(level)
+        DECISIONS.propagate = propagate
+        handler.flush()

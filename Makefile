@@ -56,7 +56,7 @@ $(CLI_STAMP): pyproject.toml | $(BIN)/python
 # reverse-proxy and auth_request tests; redis-server for the fleet tests; java for the Spark
 # impact engine); `make compile` installs COMPILE_PACKAGES. tests/test_system_packages.py fails
 # when a test, benchmark or example looks up a program that is not in these lists.
-TEST_PACKAGES    := chromium:chromium nginx:nginx redis-server:redis-server
+TEST_PACKAGES    := chromium:chromium nginx:nginx redis-server:redis-server java:openjdk-17-jre-headless
 COMPILE_PACKAGES := gcc:gcc
 # apt-get update, then install, only when a program is missing (/usr/sbin is not on every PATH).
 define install_packages

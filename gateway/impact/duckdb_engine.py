@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from gateway.impact.deciding import DECIDED_SCHEMA, Redecider
 from gateway.impact.engine import EngineError, ImpactInput, OutcomeRow, as_rows
-from gateway.impact.query import DUCKDB, outcomes_query, requests_query
+from gateway.impact.query import DUCKDB, NOT_UTF8, outcomes_query, requests_query
 from gateway.impact.sources import LogFile
 
 BATCH_ROWS = 65_536
@@ -32,6 +32,7 @@ def lines_query(files: tuple[LogFile, ...]) -> str:
                 f"SELECT line FROM read_csv([{', '.join(names)}], columns = {{'line': 'VARCHAR'}}, "
                 "delim = '\x1e\x1f', quote = '', escape = '', header = false, auto_detect = false, "
                 f"strict_mode = false, null_padding = true, max_line_size = {MAX_LINE_BYTES}, "
+                "store_rejects = true, "
                 f"compression = '{'gzip' if gzip else 'none'}')"
             )
     return " UNION ALL ".join(scans)
@@ -75,7 +76,14 @@ class DuckDBEngine:
                 if self.progress is not None:
                     self.progress(done)
             connection.register("decided", pa.Table.from_batches(decided, schema=DECIDED_SCHEMA))
-            return as_rows(connection.execute(outcomes_query()).fetchall())
+            records = connection.execute(outcomes_query()).fetchall()
+            # Lines DuckDB would not read (bytes that are not UTF-8) are counted, not dropped.
+            rejected = connection.execute(
+                "SELECT count(DISTINCT (file_id, line)) FROM reject_errors"
+            ).fetchone()
+            if rejected and rejected[0]:
+                records.append((NOT_UTF8, *[None] * 9, rejected[0]))
+            return as_rows(records)
         except duckdb.Error as error:
             raise EngineError(f"DuckDB: {str(error).splitlines()[0]}") from None
         finally:

@@ -2,7 +2,7 @@
 
 `requests_query` turns the `lines(line)` table into distinct requests with counts:
 (reason, client, method, path, minute_raw, requests), where `reason` names why a line is not
-decided (`unparsed`, `no-client`) and is NULL for a request to decide. The query string is cut
+decided (`not-utf8`, `unparsed`, `no-client`) and is NULL for a request to decide. The query string is cut
 off here, in the engine, so no credential in it reaches Python. `outcomes_query` sums the
 decided rows (`gateway.impact.deciding.DECIDED_SCHEMA`) over the breakdowns the report shows.
 """
@@ -15,7 +15,7 @@ from gateway.impact.clients import NO_VALUE, ClientMapping
 from gateway.impact.formats import COMMON_LOG, LineFormat
 
 MAX_METHOD = 16
-UNPARSED, NO_CLIENT = "unparsed", "no-client"
+UNPARSED, NO_CLIENT, NOT_UTF8 = "unparsed", "no-client", "not-utf8"
 _TIME_ZONE = r"(Z|[+-][0-9][0-9]:?[0-9][0-9])$"
 _METHOD = r"^(\S+) "
 _TARGET = r"^\S+ (\S+)"
@@ -40,6 +40,12 @@ class Dialect:
             return f"CASE WHEN json_valid({column}) THEN json_extract_string({column}, {path}) END"
         path = self.literal("$['" + key + "']")
         return f"get_json_object({column}, {path})"
+
+    def not_utf8(self, column: str) -> str:
+        """Whether a line's bytes are not UTF-8: Spark reads them as they are (and has 4.0's
+        `is_valid_utf8`); DuckDB rejects such a line before this query, and its engine counts
+        the rejects under the same reason."""
+        return "false" if self.name == "duckdb" else f"NOT is_valid_utf8({column})"
 
     def before_query(self, column: str) -> str:
         if self.name == "duckdb":
@@ -71,11 +77,12 @@ def requests_query(dialect: Dialect, form: LineFormat, mapping: ClientMapping) -
     return f"""
 WITH fields AS (
   SELECT {field["time"]} AS t, {field["method"]} AS method, {field["target"]} AS target,
-         {value} AS client_value
+         {value} AS client_value, {dialect.not_utf8("line")} AS garbled
   FROM lines WHERE line IS NOT NULL AND line <> ''
 ), requests AS (
   SELECT
-    CASE WHEN coalesce(t, '') = '' OR coalesce(method, '') = '' OR coalesce(target, '') = ''
+    CASE WHEN garbled THEN '{NOT_UTF8}'
+         WHEN coalesce(t, '') = '' OR coalesce(method, '') = '' OR coalesce(target, '') = ''
               OR length(method) > {MAX_METHOD} THEN '{UNPARSED}'
          WHEN ({client}) IS NULL THEN '{NO_CLIENT}' END AS reason,
     {client} AS client, method, {dialect.before_query("target")} AS path, {minute} AS minute_raw

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from gateway.core.decision import DecisionTable
 from gateway.serving.inprocess import call_asgi
 from gateway.serving.middleware import EntitlementMiddleware
 from tests.test_middleware import RecordingApp
@@ -20,7 +21,9 @@ ENTITLEMENT_REFUSALS = (400, 401, 404, 467)
 
 
 def outcomes(
-    plans: Path | str, requests: Iterable[tuple[str | None, str, str]], keys: Mapping[str, str]
+    plans: Path | str | DecisionTable,
+    requests: Iterable[tuple[str | None, str, str]],
+    keys: Mapping[str, str],
 ) -> list[str]:
     """The outcome of each (client, method, target) under `plans`, sent with the client's key."""
     app = EntitlementMiddleware(RecordingApp(), plans)

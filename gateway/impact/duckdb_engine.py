@@ -12,8 +12,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from gateway.impact.clients import ClientMapping
 from gateway.impact.deciding import DECIDED_SCHEMA, Redecider
 from gateway.impact.engine import EngineError, ImpactInput, OutcomeRow, as_rows
+from gateway.impact.formats import LineFormat
 from gateway.impact.query import DUCKDB, NOT_UTF8, outcomes_query, requests_query
 from gateway.impact.sources import LogFile
 
@@ -59,6 +61,22 @@ class DuckDBEngine:
         if self.threads is not None:
             config["threads"] = self.threads
         return duckdb.connect(config=config)
+
+    def distinct_requests(
+        self, files: tuple[LogFile, ...], form: LineFormat, mapping: ClientMapping
+    ) -> pa.Table:
+        """The logs' distinct requests with their counts (`gateway.impact.query.requests_query`),
+        undecided: what the replay plays as recorded traffic."""
+        import duckdb
+
+        connection = self.connect()
+        try:
+            connection.execute(f"CREATE VIEW lines AS {lines_query(files)}")
+            return connection.sql(requests_query(DUCKDB, form, mapping)).to_arrow_table()
+        except duckdb.Error as error:
+            raise EngineError(f"DuckDB: {str(error).splitlines()[0]}") from None
+        finally:
+            connection.close()
 
     def outcomes(self, run: ImpactInput) -> list[OutcomeRow]:
         import duckdb

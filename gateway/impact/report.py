@@ -30,7 +30,7 @@ KIND_LABEL = {
     GAIN: "refused -> allowed",
 }
 WIDTH = 100
-TERMINAL_ROWS = 40  # changes listed on the terminal; --json holds them all
+TERMINAL_ROWS = 20  # changes listed on the terminal; --json holds them all
 
 
 @dataclass(frozen=True)
@@ -204,41 +204,49 @@ def impact_json(impact: Impact) -> str:
 
 
 def render_impact(impact: Impact) -> RenderableType:
-    """The terminal report: the totals, the changes (first-party losses first), the breakdown by
-    class, and the gate's line; at most WIDTH columns."""
+    """The terminal report: the totals, the breakdown by class, the changes (first-party losses
+    first), and the gate's line; at most WIDTH columns."""
     undecided = sum(count for _, count in impact.not_decided)
-    reasons = ", ".join(f"{reason} {count}" for reason, count in impact.not_decided)
+    reasons = ", ".join(f"{reason} {count:,}" for reason, count in impact.not_decided)
     head = Text(
         f"OLD {impact.old}\nNEW {impact.new}\n"
-        f"{impact.lines} log lines: {impact.decided} decided under both, "
-        f"{undecided} not decided{f' ({reasons})' if reasons else ''}"
+        f"{impact.lines:,} log lines: {impact.decided:,} decided under both plans, "
+        f"{undecided:,} not decided{f' ({reasons})' if reasons else ''}"
     )
     parts: list[RenderableType] = [head]
     if impact.changes:
-        changes = Table(title="Requests whose outcome changes", width=WIDTH, title_justify="left")
-        for column, justify in (("client (class)", "left"), ("endpoint", "left"), ("old -> new", "left")):
-            changes.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-        changes.add_column("requests", justify="right")
-        changes.add_column("example", overflow="fold", max_width=34)
-        for change in impact.changes[:TERMINAL_ROWS]:
-            party = "1st" if change.first_party else "3rd"
-            changes.add_row(
-                f"{change.client} ({change.client_class}, {party})",
-                change.endpoint,
-                f"{change.old} -> {change.new}",
-                str(change.requests),
-                change.example,
-            )
-        parts.append(changes)
-        if len(impact.changes) > TERMINAL_ROWS:
-            parts.append(Text(f"... and {len(impact.changes) - TERMINAL_ROWS} more (see --json)"))
-        classes = Table(title="By client class", width=WIDTH, title_justify="left")
+        classes = Table(title="Changed requests by client class", width=WIDTH, title_justify="left")
         for column in ("class", "party", *KIND_LABEL.values()):
             classes.add_column(column, justify="left" if column in ("class", "party") else "right")
         for row in impact.by_class:
             party = "first" if row.first_party else "third"
-            classes.add_row(row.key, party, str(row.lost), str(row.other_refusal), str(row.gained))
+            classes.add_row(row.key, party, f"{row.lost:,}", f"{row.other_refusal:,}", f"{row.gained:,}")
         parts.append(classes)
+        changes = Table(
+            title="Changes by client and endpoint, first-party losses first",
+            width=WIDTH,
+            title_justify="left",
+        )
+        # Fixed widths (100 columns in all): a long example path is cut, never a count.
+        changes.add_column("client", no_wrap=True, overflow="ellipsis", width=17)
+        changes.add_column("endpoint", no_wrap=True, overflow="ellipsis", width=21)
+        changes.add_column("old -> new", no_wrap=True, width=14)
+        changes.add_column("requests", justify="right", no_wrap=True, width=9)
+        changes.add_column("example", no_wrap=True, overflow="ellipsis", width=21)
+        for change in impact.changes[:TERMINAL_ROWS]:
+            party = "" if change.first_party else " (3rd)"
+            changes.add_row(
+                change.client + party,
+                change.endpoint,
+                f"{change.old} -> {change.new}",
+                f"{change.requests:,}",
+                change.example,
+            )
+        parts.append(changes)
+        if len(impact.changes) > TERMINAL_ROWS:
+            parts.append(
+                Text(f"... and {len(impact.changes) - TERMINAL_ROWS} more (all in --json and --html)")
+            )
     else:
         parts.append(Text("No request changes outcome."))
     parts.append(Text(first_party_line(impact), style="bold red" if impact.first_party_loses else "bold"))

@@ -228,11 +228,11 @@ def render_impact(impact: Impact) -> RenderableType:
             title_justify="left",
         )
         # Fixed widths (100 columns in all): a long example path is cut, never a count.
-        changes.add_column("client", no_wrap=True, overflow="ellipsis", width=17)
+        changes.add_column("client", no_wrap=True, overflow="ellipsis", width=19)
         changes.add_column("endpoint", no_wrap=True, overflow="ellipsis", width=21)
         changes.add_column("old -> new", no_wrap=True, width=14)
         changes.add_column("requests", justify="right", no_wrap=True, width=9)
-        changes.add_column("example", no_wrap=True, overflow="ellipsis", width=21)
+        changes.add_column("example", no_wrap=True, overflow="ellipsis", width=19)
         for change in impact.changes[:TERMINAL_ROWS]:
             party = "" if change.first_party else " (3rd)"
             changes.add_row(

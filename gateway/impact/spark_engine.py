@@ -57,6 +57,8 @@ class SparkEngine:
                 "spark.ui.showConsoleProgress", "false"
             )
             if self.master.startswith("local"):
+                # A local Spark talks to itself over loopback only, whatever the host name resolves to.
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
                 path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
                 builder = builder.config("spark.executorEnv.PYTHONPATH", path)
                 builder = builder.config("spark.driver.host", "127.0.0.1")

@@ -7,7 +7,7 @@ back to DuckDB to be summed per breakdown.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -86,15 +86,21 @@ class DuckDBEngine:
             connection.execute(f"CREATE VIEW lines AS {lines_query(run.files)}")
             reader = connection.sql(requests_query(DUCKDB, run.form, run.mapping)).to_arrow_reader(BATCH_ROWS)
             redecider = Redecider(run.old, run.new)
-            decided = []
-            done = 0
-            for batch in reader:
-                decided.append(redecider.decide(batch))
-                done += batch.num_rows
-                if self.progress is not None:
-                    self.progress(done)
-            connection.register("decided", pa.Table.from_batches(decided, schema=DECIDED_SCHEMA))
-            records = connection.execute(outcomes_query()).fetchall()
+
+            def decided() -> Iterator[pa.RecordBatch]:
+                done = 0
+                for batch in reader:
+                    yield redecider.decide(batch)
+                    done += batch.num_rows
+                    if self.progress is not None:
+                        self.progress(done)
+
+            # Streamed: the decided batches are summed as they come, on a second connection (the
+            # first is still producing), so memory holds a batch and the sums, not every request.
+            summing = connection.cursor()
+            summing.register("decided", pa.RecordBatchReader.from_batches(DECIDED_SCHEMA, decided()))
+            records = summing.execute(outcomes_query()).fetchall()
+            summing.close()
             # Lines DuckDB would not read (bytes that are not UTF-8) are counted, not dropped.
             rejected = connection.execute(
                 "SELECT count(DISTINCT (file_id, line)) FROM reject_errors"

@@ -35,12 +35,12 @@ border-bottom:1px solid #ddd;vertical-align:top}td.n{text-align:right}
 
 
 def impact_report(impact: Impact) -> str:
-    undecided = ", ".join(f"{reason}: {count}" for reason, count in impact.not_decided) or "none"
+    undecided = ", ".join(f"{reason}: {count:,}" for reason, count in impact.not_decided) or "none"
     gate = "gate fails" if impact.first_party_loses else "gate"
     body = [
         "<h1>Impact of a plan change on logged traffic</h1>",
         f"<p>OLD <code>{escape(impact.old)}</code><br>NEW <code>{escape(impact.new)}</code></p>",
-        f"<p>{impact.lines} log lines; {impact.decided} decided under both plans; not decided: "
+        f"<p>{impact.lines:,} log lines; {impact.decided:,} decided under both plans; not decided: "
         f"{escape(undecided)}.</p>",
         f'<p class="{gate}">{escape(first_party_line(impact))}</p>',
         "<h2>Timeline of the requests that change, per class</h2>",
@@ -120,7 +120,7 @@ def _changes(impact: Impact) -> str:
         f"<tr><td>{escape(c.client)}</td><td>{escape(c.client_class)}</td>"
         f"<td>{'first' if c.first_party else 'third'}</td><td>{escape(c.plan)}</td>"
         f"<td>{escape(c.endpoint)}</td>"
-        f"<td>{escape(c.old)} &rarr; {escape(c.new)}</td><td class=n>{c.requests}</td>"
+        f"<td>{escape(c.old)} &rarr; {escape(c.new)}</td><td class=n>{c.requests:,}</td>"
         f"<td><code>{escape(c.example)}</code></td></tr>"
         for c in impact.changes
     )
@@ -133,8 +133,8 @@ def _changes(impact: Impact) -> str:
 def _breakdown(rows: tuple[Breakdown, ...], name: str) -> str:
     labels = "".join(f"<th>{escape(KIND_LABEL[kind])}</th>" for kind in KIND_ORDER)
     body = "".join(
-        f"<tr><td>{escape(row.key)}</td><td class=n>{row.lost}</td><td class=n>{row.other_refusal}</td>"
-        f"<td class=n>{row.gained}</td></tr>"
+        f"<tr><td>{escape(row.key)}</td><td class=n>{row.lost:,}</td><td class=n>{row.other_refusal:,}</td>"
+        f"<td class=n>{row.gained:,}</td></tr>"
         for row in rows
     )
     return f"<table><tr><th>{name}</th>{labels}</tr>{body}</table>"

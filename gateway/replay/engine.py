@@ -28,6 +28,7 @@ from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
 from gateway.replay.fleet import Fleet, RingOutcome, counted
 from gateway.replay.layers import IN_FORCE, ON_TRIAL, ROLLED_BACK, PushRecord, make_layer
+from gateway.replay.recorded import recorded_traffic
 from gateway.replay.scenario import Scenario, ScenarioEvent
 from gateway.replay.traffic import Traffic, TrafficModel
 from gateway.serving.inprocess import http_scope, status_of
@@ -126,7 +127,9 @@ class ReplayEngine:
         self.seed = scenario.seed if seed is None else seed
         self.sli = sli
         plan_set = load_plan_set(scenario.plans)
-        # The scenario's model, or `traffic` given (a recorded log: gateway.replay.recorded).
+        # The scenario's model, or `traffic` given, or its [traffic] log (gateway.replay.recorded).
+        if traffic is None and scenario.traffic_log is not None:
+            traffic = recorded_traffic([str(scenario.traffic_log)], scenario, plan_set)
         self.traffic: Traffic = TrafficModel(scenario, plan_set) if traffic is None else traffic
         self.client_class = {client.id: client.client_class for client in plan_set.clients}
         self.classes = plan_set.class_parties

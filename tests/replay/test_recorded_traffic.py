@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from pathlib import Path
 
 from gateway.cli.main import main
@@ -37,3 +38,19 @@ def test_a_missing_traffic_log_is_one_line_and_exit_2(tmp_path: Path) -> None:
     with contextlib.redirect_stderr(err):
         code = main(["replay", "2023-03-06-error-467", "--traffic-log", str(tmp_path / "none.log")])
     assert code == 2 and len(err.getvalue().splitlines()) == 1 and "none.log" in err.getvalue()
+
+
+def test_a_scenario_can_name_its_recorded_log_as_its_traffic(tmp_path: Path) -> None:
+    log = incident_log(tmp_path)
+    model = scaled_scenario(tmp_path).read_text()
+    recorded = tmp_path / "recorded.toml"
+    keys = ", ".join(
+        f'"{client}" = "{key}"' for client, key in re.findall(r'client = "([^"]+)"\nkey = "([^"]+)"', model)
+    )
+    recorded.write_text(
+        model[: model.index("[[traffic]]")] + f'[traffic]\nlog = "{log.name}"\nkeys = {{ {keys} }}\n'
+    )
+    by_option = replay_json(str(scaled_scenario(tmp_path)), "--traffic-log", str(log))
+    by_scenario = replay_json(str(recorded))
+    assert by_scenario["requests"] == by_option["requests"] == len(log.read_text().splitlines())
+    assert by_scenario["minutes"] == by_option["minutes"]

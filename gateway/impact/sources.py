@@ -41,6 +41,8 @@ def log_files(arguments: list[str]) -> tuple[LogFile, ...]:
             found[name] = None
         if len(found) > MAX_FILES:
             raise SourceError(f"{argument}: more than {MAX_FILES} log files")
+    if not found:
+        raise SourceError(f"{' '.join(arguments)}: no log file there")
     return tuple(LogFile(name, _is_gzip(name)) for name in found)
 
 

@@ -124,6 +124,7 @@ def test_json_and_html_reports_hold_the_changes_first_party_losses_first(
     ("args", "message"),
     [
         (["nowhere.log"], "nowhere.log: no such log file"),
+        (["EMPTY"], "no log file there"),
         (["LOG", "--format", "nginx", "--log-format", "$remote_addr $status"], "no $time_local"),
         (["LOG", "--format", "nginx", "--client-field", "http_authorization"], "credentials are never read"),
         (["LOG", "--engine", "oracle"], "unknown engine 'oracle'"),
@@ -137,7 +138,9 @@ def test_bad_input_is_one_line_and_exit_2(
     log.write_text("x\n")
     clients = tmp_path / "clients.toml"
     clients.write_text('[[match]]\ncontains = "x"\n')
-    resolved = [str(log) if arg == "LOG" else str(clients) if arg == "CLIENTS" else arg for arg in args]
+    (tmp_path / "empty").mkdir()
+    named = {"LOG": str(log), "CLIENTS": str(clients), "EMPTY": str(tmp_path / "empty")}
+    resolved = [named.get(arg, arg) for arg in args]
     code, out, err = impact(capsys, str(BASELINE), str(BILLING), *resolved)
     assert code == 2 and out == ""
     assert len(err.splitlines()) == 1 and message in err, err

@@ -75,14 +75,17 @@ class SparkEngine:
         texts = (run.old.plan_set.text, run.new.plan_set.text)
         if not all(texts):
             raise EngineError("the Spark engine ships plan files' texts: load both plans from files")
-        spark = self.session()
         try:
+            spark = self.session()
             lines = spark.read.text([file.path for file in run.files]).withColumnRenamed("value", "line")
             lines.createOrReplaceTempView("lines")
             requests = spark.sql(requests_query(SPARK, run.form, run.mapping))
             decided = requests.mapInArrow(partial(decide_partition, *texts), SPARK_DECIDED_SCHEMA)
             decided.createOrReplaceTempView("decided")
             rows = spark.sql(outcomes_query()).collect()
-        except Exception as error:  # py4j and Spark Connect raise their own kinds
-            raise EngineError(f"Spark: {str(error).strip().splitlines()[0]}") from None
+        except EngineError:
+            raise
+        except Exception as error:  # py4j, Spark Connect and a missing Java raise their own kinds
+            lines = str(error).strip().splitlines() or [type(error).__name__]
+            raise EngineError(f"Spark: {lines[0]}") from None
         return as_rows([tuple(row) for row in rows])

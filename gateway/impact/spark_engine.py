@@ -10,7 +10,9 @@ and Spark sums the decided rows; only those sums reach the driver.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -63,7 +65,14 @@ class SparkEngine:
                 builder = builder.config("spark.executorEnv.PYTHONPATH", path)
                 builder = builder.config("spark.driver.host", "127.0.0.1")
                 builder = builder.config("spark.driver.bindAddress", "127.0.0.1")
-        self._session = builder.appName("gw467 impact").getOrCreate()
+        # SparkContext puts in a Ctrl-C handler of its own and leaves it there; gw467's (exit 130,
+        # no traceback) is given back, as is a test runner's.
+        previous = signal.getsignal(signal.SIGINT)
+        try:
+            self._session = builder.appName("gw467 impact").getOrCreate()
+        finally:
+            if previous is not None and threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, previous)
         return self._session
 
     def outcomes(self, run: ImpactInput) -> list[OutcomeRow]:

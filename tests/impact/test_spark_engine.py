@@ -8,6 +8,7 @@ executor each), started here and stopped at the end: Spark's start-up is the slo
 from __future__ import annotations
 
 import gzip
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,3 +102,8 @@ def test_spark_and_duckdb_reports_are_byte_identical_on_nginx_alb_and_envoy_logs
         duck, spark_report = both(spark, paths, form, found_mapping, **options)
         assert duck == spark_report, form
         assert '"lines": ' in duck
+
+
+def test_starting_spark_leaves_the_ctrl_c_handler_as_it_was(spark: Any) -> None:
+    """SparkContext installs its own SIGINT handler; gw467's (and pytest's) is given back."""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

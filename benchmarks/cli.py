@@ -18,6 +18,7 @@ from benchmarks import (
     decision_bench,
     hot_path_parts,
     hot_path_profile,
+    impact_bench,
     memory_bench,
     pure_bench,
     replay_bench,
@@ -45,6 +46,7 @@ RUNNERS: dict[str, Callable[[Settings], list[Measurement]]] = {
     "memory": memory_bench.run,
     "store": store_bench.run,
     "validate": validation_bench.run,
+    "impact": impact_bench.run,
 }
 
 
@@ -93,6 +95,12 @@ def parse_args(argv: list[str] | None) -> Settings:
     )
     parser.add_argument("--connections", type=_positive, help="load client connections (default 8)")
     parser.add_argument(
+        "--impact-lines",
+        type=_positive,
+        metavar="N",
+        help="lines in each generated log of the impact group (default 1000000; 10000000 for the 10M figure)",
+    )
+    parser.add_argument(
         "--groups",
         type=_groups,
         default=GROUPS,
@@ -114,6 +122,7 @@ def parse_args(argv: list[str] | None) -> Settings:
         "xlarge_keys": args.xlarge_keys,
         "server_requests": args.server_requests,
         "server_connections": args.connections,
+        "impact_lines": args.impact_lines,
     }
     return replace(settings, **{name: value for name, value in overrides.items() if value is not None})
 

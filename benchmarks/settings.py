@@ -10,7 +10,7 @@ PLANS = ROOT / "plans"
 ALLOWING_PLANS = PLANS / "2023-03-06-billing-fixed.toml"
 DENYING_PLANS = PLANS / "2023-03-06-billing.toml"
 DEFAULT_OUT = Path("out") / "bench.json"
-GROUPS = ("asgi", "pure", "decide", "replay", "server", "workers", "memory", "store", "validate")
+GROUPS = ("asgi", "pure", "decide", "replay", "server", "workers", "memory", "store", "validate", "impact")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class Settings:
     server_min_ticks: int = 50
     server_warmup: int = 2_000
     server_connections: int = 8
+    # Lines in each generated log of the impact group (10,000,000 with --impact-lines).
+    impact_lines: int = 1_000_000
     groups: tuple[str, ...] = GROUPS
     out: Path = DEFAULT_OUT
     quick: bool = False
@@ -52,6 +54,7 @@ QUICK = Settings(
     server_requests=300,
     server_min_ticks=5,
     server_warmup=50,
+    impact_lines=3_000,
     quick=True,
 )
 

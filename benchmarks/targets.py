@@ -127,6 +127,16 @@ def targets(settings: Settings) -> tuple[Target, ...]:
             "share",
         ),
         Target(
+            "impact_rate",
+            "gw467 impact's lines/s on the nginx log / DuckDB's own scan and group-by",
+            # As for the replay: the rate ratio is DuckDB's time per line over impact's.
+            "impact.nginx_duckdb_raw",
+            "impact.nginx_impact",
+            "at least",
+            0.50,
+            "share",
+        ),
+        Target(
             "keys_compile_time", f"{keys}: compile time", "build.keys_large.compile", None, "under", 10.0, "s"
         ),
         Target(

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.core.plans import plan_hash
 from gateway.serving.decision_log import DECISIONS, OPERATIONS, send_logs_to
 from tests.conftest import BILLING, DEMO_KEYS
 from tests.processes import gw467_serve
@@ -44,10 +45,13 @@ def test_each_request_is_one_json_line_with_who_what_rule_status_and_duration(lo
         "time": "2023-03-06T16:00:00.000Z",
         "client": "tco",
         "class": "tco",
+        "method": "GET",
+        "path": "/2/links/t3st",
         "endpoint": "links.resolve",
         "rule": "plan:free/deny",
         "status": 467,
         "duration_ms": denied["duration_ms"],
+        "plan_version": plan_hash(Path(BILLING).read_text()),
     }
     assert isinstance(denied["duration_ms"], float) and denied["duration_ms"] >= 0
     assert (granted["client"], granted["rule"], granted["status"]) == (
@@ -61,6 +65,19 @@ def test_each_request_is_one_json_line_with_who_what_rule_status_and_duration(lo
         "auth:missing",
         401,
     )
+
+
+def test_each_line_holds_the_path_as_decided_without_its_query_string(log: io.StringIO) -> None:
+    """The logged path is the one the decision was taken on, so deciding it again gives the same answer."""
+    app = gateway_for(BILLING, RecordingApp())
+    send(app, "POST", "/2//Tweets?access_token=secret", "sunrise-bot")
+    send(app, "GET", "/2/links/t%33st?x=1", "tco")
+    send(app, "GET", "/2/nowhere/%2F", "web")
+    respelled, refused, ambiguous = lines(log)
+    assert (respelled["method"], respelled["path"], respelled["status"]) == ("POST", "/2/tweets", 200)
+    assert (refused["path"], refused["status"]) == ("/2/links/t3st", 467)
+    assert (ambiguous["path"], ambiguous["status"]) == ("/2/nowhere/%2F", 400)
+    assert "secret" not in log.getvalue()
 
 
 def test_the_log_never_holds_a_key_or_the_authorization_header(log: io.StringIO) -> None:

@@ -1,8 +1,9 @@
 """The package's imports point down its layers, form no cycle, and hide none inside functions.
 
 Layers, bottom to top: core (the pure decision core), serving (runtime and ASGI
-adapters), safety (lost access, diff, matrix, explain), testing (the property kit
-and `verify`), replay, cli. A module may import its own layer or lower ones.
+adapters), safety (lost access, diff, matrix, explain), impact (logs decided again under
+two plans), testing (the property kit and `verify`), replay, cli. A module may import its
+own layer or lower ones.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gateway"
-LAYERS = ("core", "serving", "safety", "testing", "replay", "cli")
+LAYERS = ("core", "serving", "safety", "impact", "testing", "replay", "cli")
 
 
 def module_name(path: Path) -> str:

@@ -128,7 +128,7 @@ def test_the_wheel_requires_only_the_middleware_dependencies_outside_its_extras(
         for line in metadata.splitlines()
         if line.startswith("Provides-Extra: ")
     }
-    assert extras == {"cli", "fleet", "openapi", "testing", "test"}
+    assert extras == {"cli", "fleet", "impact", "openapi", "spark", "testing", "test"}
 
 
 IMPORT_THE_MIDDLEWARE = f"""

@@ -36,6 +36,7 @@ COMMANDS = (
     "replay",
     "verify",
     "diff",
+    "impact",
     "traffic",
     "test",
     "catalogue",

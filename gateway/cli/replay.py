@@ -14,14 +14,19 @@ from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_OK, UsageError
 from gateway.cli.inputs import SCENARIO_HELP, plan_file, scenario_file
 from gateway.cli.output import output_path, output_with_suffix, replacing, write_text
+from gateway.core.planfile import load_plan_set
+from gateway.impact.engine import EngineError
+from gateway.impact.sources import SourceError
 from gateway.replay.chart import write_chart, write_comparison_chart
 from gateway.replay.compare import compare
 from gateway.replay.engine import ReplayEngine
 from gateway.replay.html import comparison_report, replay_report
 from gateway.replay.layers import LAYERS
+from gateway.replay.recorded import recorded_traffic
 from gateway.replay.scenario import load_scenario, with_pushed_plans
 from gateway.replay.summary import record_json
 from gateway.replay.terminal import render, render_comparison, run_with_progress
+from gateway.serving.decision_log import decisions_written_to
 from gateway.serving.slo import SLI_NAMES
 
 
@@ -88,10 +93,25 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "with a fleet once per rollout (everywhere within seconds, with and without a halt; its rings), "
         "and compare",
     )
+    replay.add_argument(
+        "--log",
+        metavar="FILE",
+        type=output_path,
+        help="write the replay's traffic as a gw467 decision log (one JSON line per request, "
+        "on the virtual clock), for gw467 impact",
+    )
+    replay.add_argument(
+        "--traffic-log",
+        metavar="FILE",
+        help="play a recorded gw467 decision log as the traffic, instead of the scenario's model: its "
+        "first minute is minute 0, and each client is sent with its [[traffic]] key",
+    )
     replay.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.compare and (args.log or args.traffic_log):
+        raise UsageError("gw467 replay: error: --log and --traffic-log are for one replay, not --compare")
     if args.compare:
         return _compare(args)
     scenario = load_scenario(args.scenario)
@@ -102,8 +122,18 @@ def run(args: argparse.Namespace) -> int:
             f"{args.scenario}: declares a fleet, whose rollout rings are its safety layer; "
             f"--safety {args.safety} drives one gateway (--compare shows both)"
         )
-    engine = ReplayEngine(scenario, seed=args.seed, safety=args.safety, sli=args.sli)
-    record = run_with_progress(engine, Console(stderr=True))
+    traffic = None
+    if args.traffic_log:
+        try:
+            traffic = recorded_traffic([args.traffic_log], scenario, load_plan_set(scenario.plans))
+        except (SourceError, EngineError) as error:
+            raise UsageError(f"gw467 replay: error: {error}") from None
+    engine = ReplayEngine(scenario, seed=args.seed, safety=args.safety, sli=args.sli, traffic=traffic)
+    if args.log:
+        with replacing(args.log) as temporary, temporary.open("w") as stream, decisions_written_to(stream):
+            record = run_with_progress(engine, Console(stderr=True))
+    else:
+        record = run_with_progress(engine, Console(stderr=True))
     return _publish(
         args,
         record_json(record),

@@ -147,6 +147,8 @@ class DecisionTable:
         self.bodies = refusal_bodies(plan_set.responses)
         # The origins whose pages may read refusals, as request headers carry them.
         self.cors_origins = frozenset(origin.encode() for origin in plan_set.policy.cors_origins)
+        # The plan file's content hash, computed once: the decision log names the plan by it.
+        self.digest: str | None = plan_set.digest
 
     @property
     def version(self) -> str:

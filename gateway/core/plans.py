@@ -7,6 +7,7 @@ evaluator) works from these values, never from raw TOML.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase, translate
@@ -181,6 +182,12 @@ class PlanSet:
     # back out exactly (`gw467 admin dump`); empty for a set built in code.
     text: str = field(default="", compare=False, repr=False)
 
+    @property
+    def digest(self) -> str | None:
+        """The SHA-256 of the plan-file text (the version a fleet stores it under); None for a set
+        built in code, which has no text."""
+        return plan_hash(self.text) if self.text else None
+
     def plan(self, name: str) -> Plan:
         for plan in self.plans:
             if plan.name == name:
@@ -209,3 +216,9 @@ class PlanSet:
     def surfaces(self) -> tuple[str, ...]:
         """Surfaces in catalogue order, each once."""
         return tuple(dict.fromkeys(endpoint.surface for endpoint in self.endpoints))
+
+
+def plan_hash(text: str) -> str:
+    """The content hash of a plan file's text: what the fleet stores a version under, and what the
+    decision log names the plan in force by."""
+    return hashlib.sha256(text.encode()).hexdigest()

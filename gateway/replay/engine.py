@@ -28,8 +28,9 @@ from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
 from gateway.replay.fleet import Fleet, RingOutcome, counted
 from gateway.replay.layers import IN_FORCE, ON_TRIAL, ROLLED_BACK, PushRecord, make_layer
+from gateway.replay.recorded import recorded_traffic
 from gateway.replay.scenario import Scenario, ScenarioEvent
-from gateway.replay.traffic import TrafficModel
+from gateway.replay.traffic import Traffic, TrafficModel
 from gateway.serving.inprocess import http_scope, status_of
 from gateway.serving.middleware import EntitlementMiddleware
 from gateway.serving.runtime import Gateway
@@ -120,12 +121,16 @@ class ReplayEngine:
         seed: int | None = None,
         safety: str = "none",
         sli: str = "first-party-denials",
+        traffic: Traffic | None = None,
     ) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.sli = sli
         plan_set = load_plan_set(scenario.plans)
-        self.traffic = TrafficModel(scenario, plan_set)
+        # The scenario's model, or `traffic` given, or its [traffic] log (gateway.replay.recorded).
+        if traffic is None and scenario.traffic_log is not None:
+            traffic = recorded_traffic([str(scenario.traffic_log)], scenario, plan_set)
+        self.traffic: Traffic = TrafficModel(scenario, plan_set) if traffic is None else traffic
         self.client_class = {client.id: client.client_class for client in plan_set.clients}
         self.classes = plan_set.class_parties
         services = load_service_map(scenario.services) if scenario.services else HEALTHY

@@ -36,6 +36,14 @@ class _TrafficEntry(_Strict):
     mix: Annotated[dict[str, Annotated[float, Field(gt=0)]], Field(min_length=1)]
 
 
+class _RecordedTrafficEntry(_Strict):
+    """`[traffic]` as a table: a recorded gw467 decision log played as the traffic, and the key
+    each of its clients is sent with (`gateway.replay.recorded`)."""
+
+    log: Annotated[str, Field(min_length=1)]
+    keys: Annotated[dict[str, Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
 class _EventEntry(_Strict):
     minute: Annotated[int, Field(ge=0)]
     action: Action
@@ -89,6 +97,13 @@ class _ScenarioFile(_Strict):
     fleet: _FleetEntry | None = None
 
 
+class _RecordedScenarioFile(_ScenarioFile):
+    """A scenario whose `[traffic]` is a table naming a recorded log (read with this model only
+    then, so a [[traffic]] model's errors name its own fields)."""
+
+    traffic: _RecordedTrafficEntry  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class TrafficSource:
     """One client's traffic: a rate per virtual minute and an endpoint mix (weights)."""
@@ -133,6 +148,8 @@ class Scenario:
     traffic: tuple[TrafficSource, ...]
     events: tuple[ScenarioEvent, ...]
     fleet: FleetModel | None = None
+    # A recorded decision log played as the traffic (`[traffic] log`), instead of the model.
+    traffic_log: Path | None = None
 
     def load_factor(self, minute: int) -> float:
         """The traffic multiplier at `minute`, linear between the shape's points."""
@@ -149,7 +166,8 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and check a scenario file and everything it refers to; ConfigError on any problem."""
     source = str(path)
     document = parse_toml(read_text(path), source)
-    entry = validate_model(_ScenarioFile, document, source)
+    model = _RecordedScenarioFile if isinstance(document.get("traffic"), dict) else _ScenarioFile
+    entry = validate_model(model, document, source)
     if entry.start.tzinfo is None:
         raise ConfigError(source, "start", "give a UTC offset, e.g. 2023-03-06T08:45:00-08:00")
     base = Path(path).parent
@@ -160,7 +178,18 @@ def load_scenario(path: str | Path) -> Scenario:
     services_path = base / entry.services if entry.services else None
     if services_path is not None:
         _referenced_services(services_path, "services", fail)
-    traffic = tuple(_traffic(index, item, initial, fail) for index, item in enumerate(entry.traffic))
+    traffic_log = None
+    if isinstance(entry.traffic, _RecordedTrafficEntry):
+        traffic_log = base / entry.traffic.log
+        if not traffic_log.is_file():
+            raise fail("traffic.log", f"no such log file: {traffic_log}")
+        # The clients' keys, checked as the model's are; sent at no rate of their own.
+        entries = [
+            _TrafficEntry(client=c, key=k, per_minute=0, mix={"-": 1}) for c, k in entry.traffic.keys.items()
+        ]
+        traffic = tuple(_traffic(index, item, initial, fail, mix=False) for index, item in enumerate(entries))
+    else:
+        traffic = tuple(_traffic(index, item, initial, fail) for index, item in enumerate(entry.traffic))
     events = _events(entry, base, fail)
     shape = tuple((int(minute), float(factor)) for minute, factor in entry.load.shape)
     if not shape or any(b[0] <= a[0] for a, b in pairwise(shape)):
@@ -186,6 +215,7 @@ def load_scenario(path: str | Path) -> Scenario:
         traffic=traffic,
         events=events,
         fleet=_fleet(entry, initial, fail),
+        traffic_log=traffic_log,
     )
 
 
@@ -223,14 +253,19 @@ def _referenced_services(path: Path, where: str, fail: Fail) -> ServiceMap:
         raise fail(where, f"cannot use service map: {error}") from None
 
 
-def _traffic(index: int, item: _TrafficEntry, plan_set: PlanSet, fail: Fail) -> TrafficSource:
-    where = f"traffic[{index}]"
+def _traffic(
+    index: int, item: _TrafficEntry, plan_set: PlanSet, fail: Fail, mix: bool = True
+) -> TrafficSource:
+    """A [[traffic]] entry, checked; with `mix` false (a recorded log's keys) only its client and key."""
+    where = f"traffic[{index}]" if mix else f"traffic.keys.{item.client}"
     known = {client.id: client for client in plan_set.clients}
     if item.client not in known:
         raise fail(f"{where}.client", f"unknown client {item.client!r} in {plan_set.version}")
     if sha256_hex(item.key) not in known[item.client].key_sha256s:
         # Never echo the key: say only that it is the wrong one.
         raise fail(f"{where}.key", f"does not authenticate as client {item.client!r}")
+    if not mix:
+        return TrafficSource(item.client, item.key, 0.0, ())
     endpoint_ids = {endpoint.id for endpoint in plan_set.endpoints}
     for endpoint_id in item.mix:
         if endpoint_id not in endpoint_ids:

@@ -11,6 +11,7 @@ import math
 import random
 import string
 from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.core.plans import Endpoint, PlanSet
 from gateway.replay.scenario import Scenario
@@ -29,6 +30,12 @@ class VirtualRequest:
     method: str
     raw_path: str
     authorization: bytes
+
+
+class Traffic(Protocol):
+    """Where a replay's requests come from: the scenario's model, or a recorded log."""
+
+    def minute(self, minute: int, seed: int) -> list[VirtualRequest]: ...
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,9 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
     if decision.status is not None:
         headers = [(BODY_HEADER, _one_line(body_for(decision.status, decision.rule, decision.bodies)))]
         await _answer(send, decision.status, decision.rule, headers)
-        gateway.observe(decision, decision.status, decision.rule, True, _since(started), canary)
+        gateway.observe(
+            decision, decision.status, decision.rule, True, _since(started), canary, method, raw_path
+        )
         return True
     admission = await gateway.admit(decision)
     if not admission.admitted:
@@ -126,7 +128,7 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
         body = _one_line(body_for(status, admission.rule, decision.bodies))
         headers = [(BODY_HEADER, body), *admission.headers]
         await _answer(send, status, admission.rule, headers)
-        gateway.observe(decision, status, admission.rule, True, _since(started), canary)
+        gateway.observe(decision, status, admission.rule, True, _since(started), canary, method, raw_path)
         return True
     # The path as decided (canonical, literals spelled as the template spells them), for the
     # proxy to forward instead of the client's spelling: `/2/links//preview` was decided as
@@ -142,7 +144,7 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
         headers.append((b"x-gw467-plan", plan.encode()))
     await _answer(send, PASSED, admission.rule, headers)
     # The app's own status is not seen here: the outcome counted is the check's answer.
-    gateway.observe(decision, PASSED, admission.rule, False, _since(started), canary)
+    gateway.observe(decision, PASSED, admission.rule, False, _since(started), canary, method, raw_path)
     return True
 
 

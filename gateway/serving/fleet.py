@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -34,6 +33,7 @@ from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import parse_plan_set
+from gateway.core.plans import plan_hash
 from gateway.serving.canary import CanaryController, CanaryPolicy
 from gateway.serving.decision_log import OPERATIONS
 from gateway.serving.fleet_trust import (
@@ -120,10 +120,6 @@ def default_state_dir() -> Path:
     """Where a worker keeps its last good version: $XDG_STATE_HOME/gw467, else ~/.local/state/gw467."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "gw467"
-
-
-def plan_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class FleetError(Exception):

@@ -200,7 +200,9 @@ class EntitlementMiddleware:
         if decision.status is not None:
             cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
             await send_gateway_response(send, decision.status, decision.rule, cors, decision.bodies)
-            gateway.observe(decision, decision.status, decision.rule, True, timer() - started, canary)
+            gateway.observe(
+                decision, decision.status, decision.rule, True, timer() - started, canary, method, raw_path
+            )
             return
 
         verdict = decision.verdict
@@ -219,7 +221,9 @@ class EntitlementMiddleware:
                 await send_gateway_response(
                     send, admission.status, rule, [*admission.headers, *cors], decision.bodies
                 )
-                gateway.observe(decision, admission.status, rule, True, timer() - started, canary)
+                gateway.observe(
+                    decision, admission.status, rule, True, timer() - started, canary, method, raw_path
+                )
                 return
             if self._rule_on_app_responses:
                 extra_headers = ((RULE_HEADER, rule.encoded), *admission.headers)
@@ -264,7 +268,7 @@ class EntitlementMiddleware:
         try:
             await self.app(scope, receive, send_with_rule)
         finally:
-            gateway.observe(decision, status, rule, False, timer() - started, canary)
+            gateway.observe(decision, status, rule, False, timer() - started, canary, method, raw_path)
 
     async def _lifespan_with_fleet(self, fleet: Fleet, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass lifespan to the app, joining the fleet at startup and leaving it at shutdown."""

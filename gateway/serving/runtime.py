@@ -32,7 +32,7 @@ from gateway.core.rules import (
     store_unavailable,
 )
 from gateway.serving.canary import CanaryController, CanaryPolicy
-from gateway.serving.decision_log import DECISIONS, OPERATIONS, decision_record, log_decision
+from gateway.serving.decision_log import DECISIONS, OPERATIONS, decided_path, decision_record, log_decision
 from gateway.serving.metrics import GatewayMetrics
 from gateway.serving.quota import QuotaLedger, quota_headers, window_of
 from gateway.serving.rollout import DIRECT, Rollout
@@ -249,13 +249,22 @@ class Gateway:
         gateway_made: bool,
         seconds: float,
         canary: CanaryController | None,
+        method: str | None = None,
+        raw_path: str | None = None,
     ) -> None:
         """Feed one outcome to the availability tracker, the canary controller, the metrics and
-        the decision log (`gateway.serving.decision_log`, when its logger is on)."""
+        the decision log (`gateway.serving.decision_log`, when its logger is on). `method` and
+        `raw_path` (no query string) are the request's, for the log."""
         client = decision.client
         metrics = self.metrics
         endpoint = decision.endpoint
         if DECISIONS.isEnabledFor(logging.INFO):
+            stage = self.rollout.stage
+            # A canary's request was decided by the candidate; any other by the table in force.
+            table = stage.candidate if canary is not None and stage.candidate is not None else stage.active
+            path = decision.path
+            if raw_path is not None and method is not None:
+                path = decided_path(table, method, raw_path, path)
             log_decision(
                 decision_record(
                     self.clock(),
@@ -265,6 +274,9 @@ class Gateway:
                     rule.text,
                     status,
                     seconds,
+                    method,
+                    path,
+                    table.digest,
                 )
             )
         if metrics is not None:

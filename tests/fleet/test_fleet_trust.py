@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 import redis as redis_client
 
-from gateway.serving.fleet import CHANNEL, LAST_GOOD_FILE, PLAN_KEY, STAGE_KEY, StageDocument, plan_hash
+from gateway.core.plans import plan_hash
+from gateway.serving.fleet import CHANNEL, LAST_GOOD_FILE, PLAN_KEY, STAGE_KEY, StageDocument
 from gateway.serving.fleet_trust import (
     SECRET_FILE_VARIABLE,
     SECRET_VARIABLE,

@@ -32,13 +32,16 @@ CLI_COMMANDS = sorted(
 )
 
 # Each extra that serves something, the modules it serves, and the extras it is used with
-# (`openapi` adds YAML specs to `gw467 catalogue`, so it comes on top of `cli`).
+# (`openapi` adds YAML specs to `gw467 catalogue`, and `spark` an engine to `gw467 impact`, so
+# they come on top of `cli`).
 ENTRY_POINTS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "": (["gateway", "gateway.serving.middleware"], ()),
     "cli": (["gateway.cli.launch", "gateway.cli.main", *CLI_COMMANDS], ("cli",)),
     "testing": (["gateway.testing"], ("testing",)),
     "fleet": (["gateway.serving.redis_store"], ("fleet",)),
     "openapi": (["gateway.safety.catalogue"], ("cli", "openapi")),
+    "impact": (["gateway.impact.duckdb_engine", "gateway.cli.impact"], ("cli", "impact")),
+    "spark": (["gateway.impact.spark_engine"], ("cli", "spark")),
 }
 
 

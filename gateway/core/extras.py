@@ -20,6 +20,10 @@ EXTRA_OF_MODULE: Final[dict[str, str]] = {
     "tomli_w": "cli",
     "redis": "fleet",
     "yaml": "openapi",
+    "duckdb": "impact",
+    "pyarrow": "impact",
+    "pyspark": "spark",
+    "pandas": "spark",
 }
 
 

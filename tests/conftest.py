@@ -29,6 +29,14 @@ from gateway.core.planfile import load_plan_set
 from gateway.implementation import HOT_PATH, pure_python_forced, running_compiled, stale_builds
 from gateway.serving.fleet_trust import SECRET_VARIABLE
 
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their environment, which the gw467
+# console honours as a user's choice (`COLUMNS=100 gw467 ... | less`): a worker's commands would
+# print at 80 columns where the suite run without workers prints at the piped width. Tests that
+# want a width set it themselves (tests/test_narrow_terminals.py).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for variable in ("COLUMNS", "LINES"):
+        os.environ.pop(variable, None)
+
 # Every fleet the suite starts (in process, or gw467 serve and gunicorn, which inherit the
 # environment) shares this secret; tests of a missing or wrong secret set their own.
 os.environ.setdefault(SECRET_VARIABLE, "a-fleet-secret-for-the-test-suite-only")

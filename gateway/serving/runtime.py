@@ -52,6 +52,8 @@ UNKNOWN = "unknown"
 LOCAL, OPEN, CLOSED = "local", "open", "closed"
 STORE_FAILURE_POLICIES = (LOCAL, OPEN, CLOSED)
 QUOTA_KEY = "gw467:quota:{client}:{seconds}:{window}"
+# What the public status says of the store: up or not, and the policy that holds meanwhile.
+PUBLIC_STORE_FIELDS = ("shared", "available", "failure_policy", "unavailable_since")
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -329,8 +331,17 @@ class Gateway:
             tracker, alert, now, self.sli, self.alert.slo, self.alert.min_requests, self.last_rollback()
         )
         document["counts"] = "worker" if availability is None else "fleet"
-        document["deployment"] = self.deployment()
-        document["store"] = self.store_document()
+        # Public: which versions are in force, and whether a shared store is up. The shadow
+        # sample (other clients' paths), change reasons, the store's address and its errors are
+        # in the admin deployment document (`deployment()`) only.
+        stage = self.rollout.stage
+        document["deployment"] = {
+            "active": stage.active.version,
+            "candidate": stage.candidate.version if stage.candidate is not None else None,
+            "mode": stage.mode,
+        }
+        store = self.store_document()
+        document["store"] = {key: store[key] for key in PUBLIC_STORE_FIELDS}
         return document
 
     def last_rollback(self) -> tuple[float, str] | None:
@@ -365,6 +376,7 @@ class Gateway:
             "canary": stage.canary.summary() if stage.canary is not None else None,
             "history": [table.version for table in rollout.history],
             "events": [event.__dict__ for event in rollout.events[-20:]],
+            "store": self.store_document(),
         }
 
     def metrics_exposition(self, availability: AvailabilityTracker | None = None) -> tuple[bytes, str] | None:

@@ -250,7 +250,7 @@ def _deployment(deployment: Mapping[str, Any] | None, store: Mapping[str, Any] |
         rows.append(("candidate", str(candidate)))
     if store is not None and store.get("shared"):
         state = "available" if store["available"] else f"UNAVAILABLE: policy {store['failure_policy']} holds"
-        rows.append(("state store", f"{store['backend']} ({state})"))
+        rows.append(("state store", f"shared ({state})"))
     cells = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(v)}</td></tr>' for k, v in rows)
     events = "".join(
         f"<li>{escape(str(event['action']))} → {escape(str(event['active_version']))}: "

@@ -70,7 +70,9 @@ def _add_max_problems(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, the parser of that one command and no other, so
+    `gw467 check` does not import what `gw467 replay` draws charts with."""
     parser = _Parser(
         prog="gw467",
         description="API-gateway entitlement simulator: the Twitter error-467 outage of 2023-03-06.",
@@ -78,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gw467 {__version__}")
     _add_max_problems(parser, MAX_PROBLEMS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         try:
             command = importlib.import_module(f"gateway.cli.{name}")
         except ModuleNotFoundError as error:
@@ -121,8 +123,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, previous)
 
 
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command `argv` names, when its first positional word is one; else None."""
+    words = iter(argv)
+    for word in words:
+        if word == "--max-problems":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_named(sys.argv[1:] if argv is None else argv))
     args = argparse.Namespace()
     try:
         args = parser.parse_args(argv)

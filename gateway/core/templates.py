@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 LITERAL_SEGMENT = re.compile(r"[A-Za-z0-9_~.\-]+")
 PARAMETER_SEGMENT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
@@ -55,6 +56,9 @@ class Segment:
         return 1 + CONVERTERS.index(self.converter)
 
 
+# Validation and the route trie each parse every template of a catalogue; the second parse is a
+# lookup. Segments are immutable, so sharing them is safe.
+@lru_cache(maxsize=1 << 17)
 def parse_template(template: str) -> tuple[Segment, ...]:
     """Split a template into segments, or raise TemplateError saying what is wrong."""
     if not template.startswith("/"):

@@ -9,12 +9,7 @@ on both: pushes in red, rollbacks in green.
 from __future__ import annotations
 
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
+from types import ModuleType
 
 from gateway.replay.compare import Comparison, failure_share_by_minute
 from gateway.replay.engine import ReplayRecord
@@ -23,9 +18,21 @@ from gateway.replay.summary import KINDS, clock_label, failed, minute_rows
 KIND_COLOURS = {"ok": "#4caf50", "467": "#d62728", "429": "#ffb300", "5xx": "#8e24aa", "4xx": "#00acc1"}
 
 
+def _pyplot() -> ModuleType:
+    """matplotlib's pyplot on the Agg backend, imported when a chart is drawn: importing it takes
+    about a second, which every gw467 command would pay at start-up (its parser lists them all)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
 def write_chart(record: ReplayRecord, path: str | Path) -> None:
     rows = minute_rows(record)
     minutes = [row.minute for row in rows]
+    plt = _pyplot()
     figure, (rates, outcomes) = plt.subplots(
         2, 1, figsize=(12, 7.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
     )
@@ -102,6 +109,7 @@ def _rate(kinds: dict[str, int]) -> float:
 
 def write_comparison_chart(comparison: Comparison, path: str | Path) -> None:
     """Left: first-party requests failed per layer. Right: the first-party failure share over time."""
+    plt = _pyplot()
     figure, (bars, lines) = plt.subplots(
         1, 2, figsize=(14, 5.5), dpi=110, gridspec_kw={"width_ratios": [2, 3]}
     )

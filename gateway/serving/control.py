@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 from typing import Any
@@ -38,6 +37,7 @@ from gateway.core.planfile import parse_plan_set
 from gateway.serving.canary import UNITS, CanaryPolicy
 from gateway.serving.check import CHECK_PATH, answer_check, may_ask
 from gateway.serving.fleet import Fleet, FleetError
+from gateway.serving.off_loop import built_off_the_loop
 from gateway.serving.peers import from_loopback
 from gateway.serving.responses import BEARER_CHALLENGE
 from gateway.serving.rollout import CANARY, MODES, RolloutError
@@ -217,7 +217,7 @@ class ControlApi:
         try:
             text = body.decode("utf-8-sig")
             # In a worker thread: a large catalogue takes seconds, and requests go on meanwhile.
-            table = await asyncio.to_thread(_compile_upload, text)
+            table = await built_off_the_loop(_compile_upload, text)
         except UnicodeDecodeError:
             await _error(send, 400, f"{UPLOAD_SOURCE}: not UTF-8 text")
             return

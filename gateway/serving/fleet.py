@@ -45,6 +45,7 @@ from gateway.serving.fleet_trust import (
     verified,
     write_private,
 )
+from gateway.serving.off_loop import built_off_the_loop
 from gateway.serving.rollout import CANARY, DIRECT, SHADOW, RolloutError, Stage, check_same_parties
 from gateway.serving.runtime import Gateway
 from gateway.serving.shadow import ShadowRecorder
@@ -329,7 +330,8 @@ class Fleet:
                     raise ConfigError(f"<fleet version {digest[:12]}>", "", "not in the store")
                 decoded = text.decode("utf-8")
                 # In a worker thread: a large catalogue takes seconds, and requests go on meanwhile.
-                self._remember(digest, decoded, await asyncio.to_thread(compile_version, digest, decoded))
+                table = await built_off_the_loop(compile_version, digest, decoded)
+                self._remember(digest, decoded, table)
             except (ConfigError, UnicodeDecodeError) as error:
                 return str(error)
         return None

@@ -18,6 +18,7 @@ from gateway.core.config import ConfigError
 from gateway.serving.decision_log import OPERATIONS
 from gateway.serving.fleet import Fleet, FleetError
 from gateway.serving.middleware import EntitlementMiddleware
+from gateway.serving.off_loop import built_off_the_loop
 from gateway.serving.rollout import DIRECT, RolloutError
 from gateway.serving.runtime import Gateway, as_table
 from gateway.serving.store import StoreUnavailable
@@ -30,7 +31,7 @@ async def reload_plans(gateway: Gateway, path: str | Path, reason: str) -> bool:
     event loop goes on serving meanwhile; only the swap happens on the loop."""
     kept = gateway.table.version
     try:
-        table = await asyncio.to_thread(as_table, path)
+        table = await built_off_the_loop(as_table, path)
         gateway.push(table, DIRECT, reason=reason)
     except (ConfigError, RolloutError) as error:
         OPERATIONS.error(f"gw467: {reason}: kept version {kept}: {error}")
@@ -43,7 +44,7 @@ async def push_to_fleet(fleet: Fleet, path: str | Path, reason: str) -> bool:
     """Push the file at `path` to the whole fleet, directly; False (and one logged line) when it cannot be."""
     kept = fleet.gateway.table.version
     try:
-        table = await asyncio.to_thread(as_table, path)  # off the event loop, as above
+        table = await built_off_the_loop(as_table, path)  # off the event loop, as above
         await fleet.push(table, table.plan_set.text, DIRECT, None, who=reason, reason=f"{reason}: {path}")
     except (ConfigError, RolloutError, FleetError, StoreUnavailable) as error:
         OPERATIONS.error(f"gw467: {reason}: kept version {kept}: {error}")

@@ -102,7 +102,13 @@ def test_the_cli_extra_alone_runs_version_check_catalogue_and_the_replay(cli: Pa
     catalogue = gw467(cli, elsewhere, "catalogue", "--openapi", str(spec))
     assert catalogue.returncode == 0, catalogue.stderr
     assert 'path = "/2/tweets/{id}"' in catalogue.stdout
-    replay = gw467(cli, elsewhere, "replay", "2023-03-06-error-467", "--json", "replay.json", timeout=300)
+    replay = gw467(
+        cli, elsewhere, "replay", "2023-03-06-error-467", "--json", "replay.json", "--log", "hour.jsonl",
+        timeout=300,
+    )  # fmt: skip
+    # gw467 impact comes with cli (DuckDB in process): its gate runs on the replay's own log.
+    impact = gw467(cli, elsewhere, "impact", "2023-02-baseline", "2023-03-06-billing", "hour.jsonl")
+    assert impact.returncode == 1, impact.stderr
     assert replay.returncode == 0, replay.stderr
     assert "first-party requests failed" in replay.stdout
     assert (elsewhere / "replay.json").stat().st_size > 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from gateway.cli.printable import printable
 
@@ -28,6 +30,20 @@ def report_console() -> Console:
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = ReportConsole(highlight=False, width=max(console.width, PIPED_WIDTH))
     return console
+
+
+def compact_table(title: str | None) -> Table:
+    """The reports' table: a rule under the header, one space after each column and none before,
+    no outer edge, so 80 columns hold what a wider border would push off the line."""
+    return Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),
+        show_edge=False,
+        pad_edge=False,
+    )
 
 
 def shown(text: str) -> str:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from itertools import groupby
 
-from rich import box
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from gateway.cli.console import shown
+from gateway.cli.console import compact_table, shown
 from gateway.safety.access import AccessChange
 from gateway.safety.diff import GrantDiff, TrafficWeights
 
@@ -62,15 +61,8 @@ def _section(
     title: str, style: str, changes: tuple[AccessChange, ...], weights: TrafficWeights | None
 ) -> Table:
     clients = len({change.client_id for change in changes})
-    table = Table(
-        title=f"[{style}]{title}[/]: {_count(clients, 'client')}, {_count(len(changes), 'grant')}",
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        # One space after each column, none before, no outer edge: 80 columns hold the five.
-        padding=(0, 1, 0, 0),
-        show_edge=False,
-        pad_edge=False,
+    table = compact_table(
+        f"[{style}]{title}[/]: {_count(clients, 'client')}, {_count(len(changes), 'grant')}"
     )
     table.add_column("class", no_wrap=True)
     table.add_column("surface", no_wrap=True)

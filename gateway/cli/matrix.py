@@ -7,14 +7,13 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from rich import box
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from gateway.cli.console import report_console, shown
+from gateway.cli.console import compact_table, report_console, shown
 from gateway.cli.errors import EXIT_OK
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.compiler import compile_plan_set
@@ -75,15 +74,7 @@ def render_matrix(matrix: Matrix, width: int) -> Group:
 
 
 def _table(matrix: Matrix, surfaces: list[str], title: str | None) -> Table:
-    table = Table(
-        title=title,
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1, 0, 0),
-        show_edge=False,
-        pad_edge=False,
-    )
+    table = compact_table(title)
     table.add_column("client", no_wrap=True)
     table.add_column("judged by", no_wrap=True)
     for surface in surfaces:

@@ -49,7 +49,7 @@ from gateway.serving.fleet_trust import TrustError, fleet_secret, private_direct
 from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
 from gateway.serving.middleware import RULE_HEADER_CHOICES
 from gateway.serving.proxy import UpstreamError, parse_trusted_proxies, parse_upstream
-from gateway.serving.redis_store import PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE, redact
+from gateway.serving.redis_store import PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE, redact, store_password
 from gateway.serving.runtime import LOCAL, STORE_FAILURE_POLICIES
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
 from gateway.serving.trailers import http_protocol
@@ -222,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
         # The fleet's secret and private directory, checked once here: each worker checks again.
         try:
             fleet_secret()
+            store_password()
             private_directory(Path(args.state_dir) if args.state_dir else default_state_dir())
         except TrustError as error:
             raise UsageError(f"gw467 serve: error: {error}") from None

@@ -5,12 +5,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gateway.cli.console import shown
+from gateway.cli.console import compact_table, shown
 from gateway.cli.printable import printable
 from gateway.safety.coverage import KINDS, Coverage
 from gateway.safety.suite import Result, SuiteRun
@@ -45,15 +44,7 @@ def render_runs(version: str, runs: Sequence[SuiteRun], coverage: Coverage) -> R
         )
     ]
     for run in runs:
-        table = Table(
-            title=shown(run.suite.source),
-            title_justify="left",
-            header_style="bold",
-            box=box.SIMPLE_HEAD,
-            padding=(0, 1, 0, 0),
-            show_edge=False,
-            pad_edge=False,
-        )
+        table = compact_table(shown(run.suite.source))
         table.add_column("result", no_wrap=True)
         table.add_column("line", no_wrap=True, justify="right")
         table.add_column("where", overflow="fold")

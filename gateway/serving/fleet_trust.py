@@ -38,16 +38,7 @@ def fleet_secret(environment: Mapping[str, str] = os.environ) -> bytes:
     there is none, it is short, or its file may be read by others."""
     path = environment.get(SECRET_FILE_VARIABLE)
     if path:
-        try:
-            mode = os.stat(path).st_mode
-            secret = Path(path).read_bytes().strip()
-        except OSError as error:
-            raise TrustError(f"{SECRET_FILE_VARIABLE}={path}: cannot read: {error.strerror}") from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise TrustError(
-                f"{SECRET_FILE_VARIABLE}={path}: readable by others (mode {stat.filemode(mode)}); "
-                f"chmod 600 {path}"
-            )
+        secret = owner_only_file(SECRET_FILE_VARIABLE, path)
         where = SECRET_FILE_VARIABLE
     else:
         secret = environment.get(SECRET_VARIABLE, "").encode()
@@ -61,6 +52,21 @@ def fleet_secret(environment: Mapping[str, str] = os.environ) -> bytes:
     if len(secret) < MIN_SECRET_BYTES:
         raise TrustError(f"{where}: the fleet secret is shorter than {MIN_SECRET_BYTES} bytes")
     return secret
+
+
+def owner_only_file(variable: str, path: str) -> bytes:
+    """The stripped content of the secret file `variable` names; TrustError when it cannot be
+    read or when its group or others have any access to it."""
+    try:
+        mode = os.stat(path).st_mode
+        content = Path(path).read_bytes().strip()
+    except OSError as error:
+        raise TrustError(f"{variable}={path}: cannot read: {error.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise TrustError(
+            f"{variable}={path}: readable by others (mode {stat.filemode(mode)}); chmod 600 {path}"
+        )
+    return content
 
 
 def sign(document: bytes, secret: bytes) -> bytes:

@@ -20,9 +20,7 @@ import asyncio
 import contextlib
 import os
 import re
-import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,6 +35,7 @@ else:
     HAVE_REDIS = True
 
 from gateway.core.extras import MissingExtra
+from gateway.serving.fleet_trust import owner_only_file
 from gateway.serving.store import MemoryStore, StateStore, StoreUnavailable
 
 PASSWORD_VARIABLE = "GW467_STORE_PASSWORD"
@@ -208,18 +207,12 @@ class RedisStore:
 
 
 def store_password(environment: Mapping[str, str] = os.environ) -> str | None:
-    """The store's password from GW467_STORE_PASSWORD_FILE, else GW467_STORE_PASSWORD, else None."""
+    """The store's password from GW467_STORE_PASSWORD_FILE (owner-only, else TrustError), else
+    GW467_STORE_PASSWORD, else None."""
     path = environment.get(PASSWORD_FILE_VARIABLE)
     if not path:
         return environment.get(PASSWORD_VARIABLE) or None
-    try:
-        mode = os.stat(path).st_mode
-        password = Path(path).read_text().strip()
-    except OSError as error:
-        raise ValueError(f"{PASSWORD_FILE_VARIABLE}={path}: cannot read: {error.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(f"{PASSWORD_FILE_VARIABLE}={path}: readable by others; chmod 600 {path}")
-    return password or None
+    return owner_only_file(PASSWORD_FILE_VARIABLE, path).decode() or None
 
 
 def redact(url: str) -> str:

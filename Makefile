@@ -60,8 +60,7 @@ $(CLI_STAMP): pyproject.toml | $(BIN)/python
 # certificates of the Redis TLS test; java for the Spark impact engine); `make compile` installs
 # COMPILE_PACKAGES. tests/test_system_packages.py fails when a test, benchmark or example looks
 # up a program that is not in these lists.
-TEST_PACKAGES    := chromium:chromium nginx:nginx redis-server:redis-server openssl:openssl \
-                    java:openjdk-17-jre-headless
+TEST_PACKAGES    := chromium:chromium nginx:nginx redis-server:redis-server openssl:openssl java:openjdk-17-jre-headless
 COMPILE_PACKAGES := gcc:gcc
 # apt-get update, then install, only when a program is missing (/usr/sbin is not on every PATH).
 define install_packages

@@ -282,3 +282,15 @@ def test_a_closed_stdout_ends_a_command_quietly(args: tuple[str, ...]) -> None:
     process.stdout.close()
     errors = process.stderr.read()
     assert (process.wait(timeout=60), errors) == (141, "")
+
+
+def test_an_impact_engine_whose_extra_is_missing_is_one_line(tmp_path: Path) -> None:
+    log = tmp_path / "decisions.log"
+    log.write_text("")
+    done = gw467(
+        "impact", "2023-02-baseline", "2023-03-06-billing", str(log), "--engine", "spark", hide=("pyspark",)
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "gw467: error: the Spark engine needs pyspark, which is not installed: pip install 'gw467[spark]'\n"
+    )

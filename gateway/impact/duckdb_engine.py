@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from gateway.core.extras import MissingExtra
 from gateway.impact.clients import ClientMapping
 from gateway.impact.deciding import DECIDED_SCHEMA, Redecider
 from gateway.impact.engine import EngineError, ImpactInput, OutcomeRow, as_rows
@@ -54,9 +55,7 @@ class DuckDBEngine:
         try:
             import duckdb
         except ImportError:
-            raise EngineError(
-                "the DuckDB engine needs the impact extra: pip install 'gw467[impact]'"
-            ) from None
+            raise MissingExtra("duckdb", "the DuckDB engine") from None
         config: dict[str, Any] = {"memory_limit": MEMORY_LIMIT}
         if self.threads is not None:
             config["threads"] = self.threads

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from gateway.core.extras import MissingExtra
 from gateway.impact.deciding import SPARK_DECIDED_SCHEMA, decide_partition
 from gateway.impact.engine import EngineError, ImpactInput, OutcomeRow, as_rows
 from gateway.impact.query import SPARK, outcomes_query, requests_query
@@ -46,7 +47,7 @@ class SparkEngine:
         try:
             from pyspark.sql import SparkSession
         except ImportError:
-            raise EngineError("the Spark engine needs the spark extra: pip install 'gw467[spark]'") from None
+            raise MissingExtra("pyspark", "the Spark engine") from None
         builder: Any = SparkSession.builder
         if self.master.startswith("sc://"):
             builder = builder.remote(self.master)
@@ -92,7 +93,7 @@ class SparkEngine:
             decided = requests.mapInArrow(partial(decide_partition, *texts), SPARK_DECIDED_SCHEMA)
             decided.createOrReplaceTempView("decided")
             rows = spark.sql(outcomes_query()).collect()
-        except EngineError:
+        except (EngineError, MissingExtra):
             raise
         except Exception as error:  # py4j, Spark Connect and a missing Java raise their own kinds
             lines = str(error).strip().splitlines() or [type(error).__name__]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,14 @@ class Refusal:
 
     def header_value(self) -> bytes:
         """The body as one line of ASCII JSON, as `/_gw467/check` sends it in a header."""
-        return json.dumps(json.loads(self.encoded()), separators=(",", ":")).encode("ascii")
+        return one_line(self.encoded())
+
+
+@lru_cache(maxsize=64)  # a plan file has four refusal bodies; the check sends them per request
+def one_line(body: bytes) -> bytes:
+    """A JSON body as a header value: minified, non-ASCII escaped, so no CR, LF or other control
+    byte reaches the header (nginx refuses the whole auth_request answer with one)."""
+    return json.dumps(json.loads(body), separators=(",", ":")).encode("ascii")
 
 
 # The 467 message is the one client libraries recorded on 6 March 2023; 32, 34 and 88 are Twitter's codes.

@@ -21,9 +21,7 @@ loopback callers, or callers that send `x-gw467-check-token`, are answered: anyo
 from __future__ import annotations
 
 import hmac
-import json
 import time
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from starlette.types import Scope, Send
@@ -40,6 +38,7 @@ from gateway.core.forwarding import (
     query_overrides_method,
 )
 from gateway.core.paths import raw_path_for
+from gateway.core.refusals import one_line
 from gateway.core.rules import STATUS_BAD_PATH, STATUS_UNAUTHENTICATED, Rule, path_refused
 from gateway.serving.peers import from_loopback
 from gateway.serving.responses import BEARER_CHALLENGE, DUPLICATE_ORIGINAL, RULE_HEADER, body_for
@@ -94,7 +93,7 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
     if len(methods) > 1 or len(uris) > 1:
         # Which one would the app see? Proxies differ (nginx passes the first, others the last).
         rule = path_refused(DUPLICATE_ORIGINAL)
-        body = _one_line(body_for(STATUS_BAD_PATH, rule))
+        body = one_line(body_for(STATUS_BAD_PATH, rule))
         await _answer(send, STATUS_BAD_PATH, rule, [(BODY_HEADER, body)])
         return True
     if not methods or not methods[0] or not uris:
@@ -116,7 +115,7 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
         preflight = preflight_method(scope["headers"]) if method == "OPTIONS" else None
         decision, canary = gateway.decide(method, raw_path, authorization, preflight)
     if decision.status is not None:
-        headers = [(BODY_HEADER, _one_line(body_for(decision.status, decision.rule, decision.bodies)))]
+        headers = [(BODY_HEADER, one_line(body_for(decision.status, decision.rule, decision.bodies)))]
         await _answer(send, decision.status, decision.rule, headers)
         gateway.observe(
             decision, decision.status, decision.rule, True, _since(started), canary, method, raw_path
@@ -125,7 +124,7 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
     admission = await gateway.admit(decision)
     if not admission.admitted:
         status = admission.status
-        body = _one_line(body_for(status, admission.rule, decision.bodies))
+        body = one_line(body_for(status, admission.rule, decision.bodies))
         headers = [(BODY_HEADER, body), *admission.headers]
         await _answer(send, status, admission.rule, headers)
         gateway.observe(decision, status, admission.rule, True, _since(started), canary, method, raw_path)
@@ -162,14 +161,6 @@ def _request_target(url: str) -> str:
         return url
     parts = urlsplit(url)
     return parts.path + ("?" + parts.query if parts.query else "")
-
-
-@lru_cache(maxsize=64)  # a plan file has four refusal bodies; rebuilding them is per request
-def _one_line(body: bytes) -> bytes:
-    """The JSON body as a header value: minified, non-ASCII escaped, so no CR, LF or other
-    control byte reaches the header (nginx refuses the whole answer with one); see
-    `Refusal.header_value`, whose length the plan file's validation bounds."""
-    return json.dumps(json.loads(body), separators=(",", ":")).encode("ascii")
 
 
 def _since(started: float) -> float:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from examples.status_demo import CALLS
 from gateway.serving.slo import DEFAULT_MIN_REQUESTS
 from gateway.serving.status_page import REFRESH_SECONDS
 from tests.browser.conftest import screenshot_path
@@ -16,16 +17,9 @@ from tests.test_serve import serving
 
 pytestmark = pytest.mark.slow
 
-# What each first-party class does most; under the billing plan every one of them gets 467.
-FIRST_PARTY_CALLS = {
-    "web": ("GET", "/2/users/1/timelines/reverse_chronological"),
-    "ios": ("GET", "/2/users/1/timelines/reverse_chronological"),
-    "android": ("GET", "/2/users/1/timelines/reverse_chronological"),
-    "tweetdeck": ("GET", "/1.1/tweetdeck/columns/1/feed"),
-    "tco": ("GET", "/2/links/t3st"),
-    "media": ("GET", "/2/media/3_1"),
-    "login": ("POST", "/1.1/onboarding/task.json"),
-}
+# What each first-party class does most (make status-demo sends the same); under the billing plan
+# every one of them gets 467.
+FIRST_PARTY_CALLS = CALLS
 
 
 def send(base: str, client: str, method: str, path: str, times: int) -> set[int]:

@@ -146,6 +146,20 @@ def gw467_serve(
         yield server
 
 
+NGINX_EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "nginx" / "gw467-auth-request.conf"
+
+
+def nginx_example(gateway_port: int, app_port: int) -> str:
+    """docs/nginx/gw467-auth-request.conf, listening where `nginx` puts it (`{port}`) and asking
+    the gw467 on `gateway_port` for the app on `app_port`; nothing else changed."""
+    return (
+        NGINX_EXAMPLE.read_text()
+        .replace("listen 127.0.0.1:8080;", "listen 127.0.0.1:{port};")
+        .replace("127.0.0.1:8467", f"127.0.0.1:{gateway_port}")
+        .replace("127.0.0.1:9000", f"127.0.0.1:{app_port}")
+    )
+
+
 @contextmanager
 def nginx(tmp_path: Path, server_block: str) -> Iterator[Server]:
     """nginx in the foreground with `server_block` (which must `listen 127.0.0.1:{port}`, formatted

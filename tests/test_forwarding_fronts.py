@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXED
-from tests.processes import Server, gw467_serve, nginx
+from tests.processes import Server, gw467_serve, nginx, nginx_example
 from tests.recording_upstream import Received, RecordingUpstream, recording_upstream
-from tests.test_nginx_auth_request import EXAMPLE
 
 pytestmark = pytest.mark.slow
 
@@ -59,12 +58,7 @@ def front(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     with recording_upstream() as upstream:
         if request.param == "nginx":
             with gw467_serve(FIXED, tmp_path, "--no-decision-log") as gateway:
-                example = (
-                    EXAMPLE.read_text()
-                    .replace("listen 127.0.0.1:8080;", "listen 127.0.0.1:{port};")
-                    .replace("127.0.0.1:8467", f"127.0.0.1:{gateway.port}")
-                    .replace("127.0.0.1:9000", f"127.0.0.1:{upstream.port}")
-                )
+                example = nginx_example(gateway.port, upstream.port)
                 with nginx(tmp_path, example) as proxy:
                     yield request.param, proxy, upstream
         else:

@@ -9,12 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BILLING, FIXED, ROOT
-from tests.processes import Server, free_port, gw467_serve, nginx
+from tests.conftest import BILLING, FIXED
+from tests.processes import Server, free_port, gw467_serve, nginx, nginx_example
 from tests.test_middleware import INCIDENT_BODY
 
 pytestmark = pytest.mark.slow
-EXAMPLE = ROOT / "docs" / "nginx" / "gw467-auth-request.conf"
 
 # The app behind nginx: static files, and a page that shows which gw467 headers reached it.
 APP = """
@@ -42,12 +41,7 @@ def front(tmp_path: Path, plans: Path) -> Iterator[tuple[Server, Server]]:
     (site / "2" / "links" / "t3st").write_bytes(b"the app's own bytes\n")
     app = free_port()
     with gw467_serve(plans, tmp_path, "--no-decision-log") as gateway:
-        example = (
-            EXAMPLE.read_text()
-            .replace("listen 127.0.0.1:8080;", "listen 127.0.0.1:{port};")
-            .replace("127.0.0.1:8467", f"127.0.0.1:{gateway.port}")
-            .replace("127.0.0.1:9000", f"127.0.0.1:{app}")
-        )
+        example = nginx_example(gateway.port, app)
         with nginx(tmp_path, example + APP.format(app=app, root=site)) as proxy:
             yield proxy, gateway
 
@@ -110,12 +104,7 @@ def test_a_spent_quota_is_429_with_retry_after_through_nginx(fixed: tuple[Server
 
 def test_nginx_fails_closed_when_gw467_is_down(tmp_path: Path) -> None:
     gone = free_port()
-    example = (
-        EXAMPLE.read_text()
-        .replace("listen 127.0.0.1:8080;", "listen 127.0.0.1:{port};")
-        .replace("127.0.0.1:8467", f"127.0.0.1:{gone}")
-    )
-    with nginx(tmp_path, example) as proxy:
+    with nginx(tmp_path, nginx_example(gone, free_port())) as proxy:
         answer = httpx.get(f"{proxy.base}/2/links/t3st", headers=key("tco"))
     assert answer.status_code == 503
 

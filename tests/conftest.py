@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-import gateway.serving.middleware
+import gateway.fronts.middleware
+from gateway.control_plane.fleet_trust import SECRET_VARIABLE
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
-from gateway.implementation import HOT_PATH, pure_python_forced, running_compiled, stale_builds
-from gateway.serving.fleet_trust import SECRET_VARIABLE
+from gateway.hot_path import HOT_PATH, pure_python_forced, running_compiled, stale_builds
 
 # pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their environment, which the gw467
 # console honours as a user's choice (`COLUMNS=100 gw467 ... | less`): a worker's commands would
@@ -61,7 +61,7 @@ settings.register_profile(
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Test the implementation that was asked for, and never a stale build of it."""
-    assert gateway.serving.middleware  # imported above, with the whole hot path
+    assert gateway.fronts.middleware  # imported above, with the whole hot path
     if os.environ.get("GW467_EXPECT_COMPILED") == "1":
         missing = sorted(set(HOT_PATH) - set(running_compiled()))
         if missing or pure_python_forced():

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from gateway.control_plane.control_api import MAX_PLAN_BYTES
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.serving.control import MAX_PLAN_BYTES
-from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.upstream import build_demo_app
+from gateway.fronts.demo_upstream import build_demo_app
+from gateway.fronts.inprocess import InProcessResponse, call_asgi, http_scope
+from gateway.fronts.middleware import EntitlementMiddleware
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 from tests.test_middleware import call_scope
 

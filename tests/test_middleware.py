@@ -27,13 +27,13 @@ from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set, parse_plan_set
 from gateway.core.plans import Client, Endpoint
-from gateway.serving.canary import CanaryController, CanaryPolicy
-from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.responses import NOT_ENTITLED_BODY
-from gateway.serving.rollout import CANARY, SHADOW, RolloutEvent
-from gateway.serving.upstream import build_demo_app
-from gateway.testing import RecordingUpstream
+from gateway.fronts.demo_upstream import build_demo_app
+from gateway.fronts.inprocess import InProcessResponse, call_asgi, http_scope
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.request_path.canary import CanaryController, CanaryPolicy
+from gateway.request_path.responses import NOT_ENTITLED_BODY
+from gateway.request_path.stage import CANARY, SHADOW, RolloutEvent
+from gateway.verification import RecordingUpstream
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 from tests.test_decision import REALISTIC_PLAN
 
@@ -43,7 +43,7 @@ INCIDENT_BODY = (
 )
 
 
-# An upstream that records the scope it was called with and answers 200 (gateway.testing's own).
+# An upstream that records the scope it was called with and answers 200 (gateway.verification's own).
 RecordingApp = RecordingUpstream
 
 
@@ -209,7 +209,7 @@ def test_query_string_is_forwarded_untouched() -> None:
     upstream.scopes.clear()
 
     async def with_query() -> None:
-        from gateway.serving.inprocess import http_scope
+        from gateway.fronts.inprocess import http_scope
 
         request = http_scope("GET", "/2/tweets", headers, query_string=b"ids=1,2")
 

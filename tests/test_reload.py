@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.serving.reload import reload_plans
-from gateway.serving.runtime import Gateway
+from gateway.control_plane.reload import reload_plans
+from gateway.request_path.runtime import Gateway
 from tests.conftest import BILLING, FIXED
 from tests.processes import gw467_serve
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.core.decision import DecisionTable
-from gateway.serving.canary import CanaryPolicy
-from gateway.serving.rollout import CANARY, SHADOW, Rollout, RolloutError
+from gateway.request_path.canary import CanaryPolicy
+from gateway.request_path.stage import CANARY, SHADOW, Rollout, RolloutError
 
 
 def test_a_direct_push_replaces_the_active_table_and_a_rollback_restores_it(

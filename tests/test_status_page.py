@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from gateway.control_plane.status_page import render_status_page, wants_html
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.serving.slo import AvailabilityTracker, BurnRateAlert, status_document
-from gateway.serving.status_page import render_status_page, wants_html
+from gateway.request_path.slo import AvailabilityTracker, BurnRateAlert, status_document
 from tests.conftest import BILLING
 from tests.test_control import Clock, as_client, call, gateway
 

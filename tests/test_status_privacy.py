@@ -9,7 +9,7 @@ import json
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.serving.rollout import SHADOW
+from gateway.request_path.stage import SHADOW
 from tests.conftest import BILLING
 from tests.test_control import ADMIN, as_client, call, gateway
 

@@ -26,17 +26,17 @@ from pathlib import Path
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
+from gateway.fronts.demo_upstream import DemoUpstream
+from gateway.fronts.inprocess import http_scope, status_of
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.fronts.services import HEALTHY, ServiceMap, load_service_map
 from gateway.replay.fleet import Fleet, RingOutcome, counted
 from gateway.replay.layers import IN_FORCE, ON_TRIAL, ROLLED_BACK, PushRecord, make_layer
 from gateway.replay.recorded import recorded_traffic
 from gateway.replay.scenario import Scenario, ScenarioEvent
 from gateway.replay.traffic import Traffic, TrafficModel
-from gateway.serving.inprocess import http_scope, status_of
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.runtime import Gateway
-from gateway.serving.services import HEALTHY, ServiceMap, load_service_map
-from gateway.serving.slo import State, class_statuses, overall_status
-from gateway.serving.upstream import DemoUpstream
+from gateway.request_path.runtime import Gateway
+from gateway.request_path.slo import State, class_statuses, overall_status
 
 CountKey = tuple[int, str, str, int]
 

@@ -6,7 +6,7 @@ on the first-party apps, dogfooding), how long a push takes to reach an instance
 and the rings a plan push goes through, each baked for some minutes and halted
 (and rolled back everywhere it was sent) when the ring's first-party SLI, read
 from the ring's own gateways, breaches the threshold. A `Fleet` runs it: every
-instance is a `gateway.serving.runtime.Gateway` with its own in-memory state
+instance is a `gateway.request_path.runtime.Gateway` with its own in-memory state
 behind its own `EntitlementMiddleware`; requests are routed to one instance by
 a seeded draw that never touches the traffic's own random stream.
 """
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field, replace
 from starlette.types import ASGIApp
 
 from gateway.core.decision import DecisionTable
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.runtime import Gateway
-from gateway.serving.slo import AvailabilityTracker, WindowCounts
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.request_path.runtime import Gateway
+from gateway.request_path.slo import AvailabilityTracker, WindowCounts
 
 # The window the ring controller reads each instance's first-party SLI over, at each minute's end.
 HALT_WINDOW_SECONDS = 60.0

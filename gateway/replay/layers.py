@@ -1,11 +1,11 @@
 """Safety layers for the replay: what happens to a plan push, and who notices trouble, and when.
 
 Each layer drives the gateway through the same controls an operator or a CD
-pipeline would use (`gateway.serving.rollout`), and the gateway's own mechanisms do the
+pipeline would use (`gateway.request_path.stage`), and the gateway's own mechanisms do the
 rest: the diff gate refuses a push that takes grants away from first-party
 clients; shadow runs the candidate beside the active table and promotes it only
 if no first-party request would have been refused; canary enforces it for a
-slice of requests drawn in every client class (`gateway.serving.canary`) and the
+slice of requests drawn in every client class (`gateway.request_path.canary`) and the
 gateway's controller rolls it back on any class's error rate in the slice; alert
 pushes as history did and lets the burn-rate alert page the
 operators, who roll back `page_to_rollback_minutes` later.
@@ -18,10 +18,10 @@ from typing import Protocol
 
 from gateway.core.decision import DecisionTable
 from gateway.replay.scenario import Scenario
+from gateway.request_path.canary import CanaryController, CanaryPolicy
+from gateway.request_path.runtime import Gateway
+from gateway.request_path.stage import CANARY, SHADOW
 from gateway.safety.diff import diff_tables
-from gateway.serving.canary import CanaryController, CanaryPolicy
-from gateway.serving.rollout import CANARY, SHADOW
-from gateway.serving.runtime import Gateway
 
 LAYERS = ("none", "diff", "shadow", "canary", "alert")
 

@@ -22,9 +22,9 @@ import httpx
 import pytest
 import redis as redis_client
 
+from gateway.control_plane.fleet import CHANNEL, PLAN_KEY, STAGE_KEY, StageDocument
+from gateway.control_plane.fleet_trust import SECRET_VARIABLE
 from gateway.core.plans import plan_hash
-from gateway.serving.fleet import CHANNEL, PLAN_KEY, STAGE_KEY, StageDocument
-from gateway.serving.fleet_trust import SECRET_VARIABLE
 from tests.fleet.test_shared_quotas import BOT, WEB, away_from_a_window_edge, wait_for_the_store
 from tests.processes import RedisServer, Server, gw467_serve
 

@@ -21,18 +21,16 @@ from pathlib import Path
 import pytest
 import redis as redis_client
 
-from gateway.core.plans import plan_hash
-from gateway.serving.fleet import CHANNEL, LAST_GOOD_FILE, PLAN_KEY, STAGE_KEY, StageDocument
-from gateway.serving.fleet_trust import (
+from gateway.control_plane.fleet import CHANNEL, LAST_GOOD_FILE, PLAN_KEY, STAGE_KEY, StageDocument
+from gateway.control_plane.fleet_trust import (
     SECRET_FILE_VARIABLE,
     SECRET_VARIABLE,
-    TrustError,
     fleet_secret,
-    private_directory,
     sign,
     verified,
-    write_private,
 )
+from gateway.core.plans import plan_hash
+from gateway.stores.private_files import TrustError, private_directory, write_private
 from tests.fleet.test_fleet_serve import (
     BASELINE,
     BILLING,

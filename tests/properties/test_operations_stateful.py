@@ -18,11 +18,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable, decide
 from gateway.core.planfile import load_plan_set
-from gateway.serving.canary import CanaryController, CanaryPolicy
-from gateway.serving.inprocess import call_asgi
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.rollout import CANARY
-from gateway.testing import RecordingUpstream
+from gateway.fronts.inprocess import call_asgi
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.request_path.canary import CanaryController, CanaryPolicy
+from gateway.request_path.stage import CANARY
+from gateway.verification import RecordingUpstream
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 
 TOKEN = "stateful-admin-token"

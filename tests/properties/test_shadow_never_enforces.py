@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.serving.inprocess import call_asgi
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.rollout import SHADOW
-from gateway.serving.upstream import build_demo_app
-from gateway.testing import KeyedPlanSet, requests
+from gateway.fronts.demo_upstream import build_demo_app
+from gateway.fronts.inprocess import call_asgi
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.request_path.stage import SHADOW
+from gateway.verification import KeyedPlanSet, requests
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS
 
 BASELINE_SET = load_plan_set(BASELINE)

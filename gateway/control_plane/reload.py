@@ -12,16 +12,15 @@ import asyncio
 import signal
 from pathlib import Path
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.control_plane.fleet import Fleet, FleetError
+from gateway.control_plane.off_loop import built_off_the_loop
 from gateway.core.config import ConfigError
-from gateway.serving.decision_log import OPERATIONS
-from gateway.serving.fleet import Fleet, FleetError
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.off_loop import built_off_the_loop
-from gateway.serving.rollout import DIRECT, RolloutError
-from gateway.serving.runtime import Gateway, as_table
-from gateway.serving.store import StoreUnavailable
+from gateway.request_path.decision_log import OPERATIONS
+from gateway.request_path.runtime import Gateway, as_table
+from gateway.request_path.stage import DIRECT, RolloutError
+from gateway.stores.state_store import StoreUnavailable
 
 
 async def reload_plans(gateway: Gateway, path: str | Path, reason: str) -> bool:
@@ -60,14 +59,15 @@ class ReloadOnHangup:
     never inside one: a request decides with one stage, old or new.
     """
 
-    def __init__(self, app: EntitlementMiddleware, path: str | Path) -> None:
+    def __init__(self, app: ASGIApp, gateway: Gateway, fleet: Fleet | None, path: str | Path) -> None:
         self.app = app
-        self.gateway = app.gateway
+        self.gateway = gateway
+        self.fleet = fleet
         self.path = path
         self._pushes: set[asyncio.Task[bool]] = set()
 
     def _hangup(self) -> None:
-        fleet = self.app.fleet
+        fleet = self.fleet
         reload = (
             reload_plans(self.gateway, self.path, "SIGHUP")
             if fleet is None

@@ -1,6 +1,6 @@
 """`EntitlementMiddleware`: the ASGI adapter that puts a plan file in front of an app.
 
-It turns an ASGI call into the runtime's operations (`gateway.serving.runtime.Gateway`):
+It turns an ASGI call into the runtime's operations (`gateway.request_path.runtime.Gateway`):
 the raw path and the Authorization headers go to `decide`, a forwarded decision to
 `admit`, and the outcome to `observe`. Refused requests are answered here (400, 401,
 404, 467, 429, with CORS headers for the plan file's `cors_origins`) and never reach the
@@ -26,21 +26,21 @@ from pathlib import Path
 from mypy_extensions import mypyc_attr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.control_plane.control_api import CONTROL_PREFIX, ControlApi
+from gateway.control_plane.fleet import Fleet
 from gateway.core.config import ConfigError
 from gateway.core.decision import Decision, DecisionTable, preflight_method
 from gateway.core.forwarding import GATEWAY_PREFIX, normalized, read_request
 from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
 from gateway.core.rules import STATUS_BAD_PATH, path_refused
-from gateway.serving.control import CONTROL_PREFIX, ControlApi
-from gateway.serving.fleet import Fleet
-from gateway.serving.metrics import GatewayMetrics
-from gateway.serving.redis_store import open_store
-from gateway.serving.responses import RULE_HEADER, refusal_cors_headers, send_gateway_response
-from gateway.serving.runtime import LOCAL, Gateway
-from gateway.serving.slo import DEFAULT_MIN_REQUESTS
-from gateway.serving.store import StateStore
-from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
+from gateway.fronts.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
+from gateway.request_path.metrics import GatewayMetrics
+from gateway.request_path.responses import RULE_HEADER, refusal_cors_headers, send_gateway_response
+from gateway.request_path.runtime import LOCAL, Gateway
+from gateway.request_path.slo import DEFAULT_MIN_REQUESTS
+from gateway.stores.redis_store import open_store
+from gateway.stores.state_store import StateStore
 
 RULE_HEADER_CHOICES = ("all", "refusals")
 
@@ -61,7 +61,7 @@ class EntitlementMiddleware:
     was built. A server without lifespan gets 500 with that line for every request.
     To fail in your own code instead, load the file first (`load_plan_set` raises).
     An admin API (`admin_token`) without a shared store, in a process the server may run
-    several of (gunicorn, `uvicorn --workers N`, hypercorn: see `gateway.serving.workers`),
+    several of (gunicorn, `uvicorn --workers N`, hypercorn: see `gateway.fronts.workers`),
     fails the same way: a push would reach one process and leave the others on the old table.
 
     `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see `Gateway`);
@@ -76,7 +76,7 @@ class EntitlementMiddleware:
     `store` is where quotas (and a fleet's stage) live: None or "memory" for this
     process, a redis:// URL or a `StateStore` to share them with other workers and
     instances; `store_failure` is the policy while a shared store is down (see
-    `Gateway`). With a shared store the gateway joins a fleet (`gateway.serving.fleet`)
+    `Gateway`). With a shared store the gateway joins a fleet (`gateway.control_plane.fleet`)
     at lifespan startup (or at its first request, under a server without lifespan),
     keeping its last good version under `state_dir`.
     """

@@ -3,18 +3,18 @@
 - GET /_gw467/status: per client class operational / degraded / outage, from the
   availability tracker under the configured SLI, and the burn-rate alert; in a fleet,
   from the whole fleet's counts (`Fleet.availability`).
-  JSON, or a web page (`gateway.serving.status_page`) when Accept prefers text/html.
+  JSON, or a web page (`gateway.control_plane.status_page`) when Accept prefers text/html.
 - GET /_gw467/metrics: Prometheus text format (404 when metrics are off).
   Both are public by default; `status_access` "token" asks for a bearer token (401
   otherwise), "loopback" answers only clients on 127.0.0.0/8 or ::1 (403 otherwise).
-- /_gw467/check: the decision for a request another proxy holds (`gateway.serving.check`);
+- /_gw467/check: the decision for a request another proxy holds (`gateway.control_plane.check_endpoint`);
   loopback callers, or callers with the check token, only.
 - /_gw467/admin/...: push a plan file (direct, shadow or canary), promote, roll
   back, read the deployment, read back the plan file of the active table or the
   candidate (`plans/active`, `plans/candidate`). Off unless an admin token was configured; every call
   needs `Authorization: Bearer <token>`, compared in constant time. A plan file
   that fails validation is refused with 400 and one line, and nothing changes.
-  With a fleet (`gateway.serving.fleet`, a shared store) every one of these acts on the
+  With a fleet (`gateway.control_plane.fleet`, a shared store) every one of these acts on the
   whole fleet: the change is stored, audited and published, and the deployment document
   lists every live worker; `rollback?to=VERSION` goes back to a version of the history.
   While the store is down, fleet actions answer 503 with one line.
@@ -29,22 +29,22 @@ from urllib.parse import parse_qs
 
 from starlette.types import Receive, Scope, Send
 
+from gateway.control_plane.check_endpoint import CHECK_PATH, answer_check, may_ask
+from gateway.control_plane.fleet import Fleet, FleetError
+from gateway.control_plane.off_loop import built_off_the_loop
+from gateway.control_plane.status_page import HTML_CONTENT_TYPE, render_status_page, wants_html
 from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.credentials import CredentialProblem, bearer_key
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import parse_plan_set
-from gateway.serving.canary import UNITS, CanaryPolicy
-from gateway.serving.check import CHECK_PATH, answer_check, may_ask
-from gateway.serving.fleet import Fleet, FleetError
-from gateway.serving.off_loop import built_off_the_loop
-from gateway.serving.peers import from_loopback
-from gateway.serving.responses import BEARER_CHALLENGE
-from gateway.serving.rollout import CANARY, MODES, RolloutError
-from gateway.serving.runtime import Gateway
-from gateway.serving.slo import AvailabilityTracker
-from gateway.serving.status_page import HTML_CONTENT_TYPE, render_status_page, wants_html
-from gateway.serving.store import StoreUnavailable
+from gateway.request_path.canary import UNITS, CanaryPolicy
+from gateway.request_path.peers import from_loopback
+from gateway.request_path.responses import BEARER_CHALLENGE
+from gateway.request_path.runtime import Gateway
+from gateway.request_path.slo import AvailabilityTracker
+from gateway.request_path.stage import CANARY, MODES, RolloutError
+from gateway.stores.state_store import StoreUnavailable
 
 CONTROL_PREFIX = "/_gw467/"
 ADMIN_PREFIX = "/_gw467/admin/"

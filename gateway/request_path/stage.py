@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.core.decision import DecisionTable
-from gateway.serving.canary import CanaryController, CanaryPolicy
-from gateway.serving.shadow import ShadowRecorder
+from gateway.request_path.canary import CanaryController, CanaryPolicy
+from gateway.request_path.shadow import ShadowRecorder
 
 DIRECT = "direct"
 SHADOW = "shadow"

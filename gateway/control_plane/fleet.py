@@ -11,7 +11,7 @@ and plan texts to `<state dir>/last-good.json` and starts from it, so a worker r
 while the store is away comes back on its last good version, not the file it was started
 with. Workers heartbeat (id, pid, host, versions, generation) with a TTL; `deployment()` lists
 the live ones and says whether they have converged. The store is not trusted blindly
-(`gateway.serving.fleet_trust`): the stage document is signed with the fleet secret, a worker
+(`gateway.control_plane.fleet_trust`): the stage document is signed with the fleet secret, a worker
 refuses (and audits) one that is not, and the last good version lives in a private directory.
 """
 
@@ -29,28 +29,21 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gateway.control_plane.fleet_trust import fleet_secret, sign, verified
+from gateway.control_plane.off_loop import built_off_the_loop
 from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import parse_plan_set
 from gateway.core.plans import plan_hash
-from gateway.serving.canary import CanaryController, CanaryPolicy
-from gateway.serving.decision_log import OPERATIONS
-from gateway.serving.fleet_trust import (
-    TrustError,
-    fleet_secret,
-    private_directory,
-    read_private,
-    sign,
-    verified,
-    write_private,
-)
-from gateway.serving.off_loop import built_off_the_loop
-from gateway.serving.rollout import CANARY, DIRECT, SHADOW, RolloutError, Stage, check_same_parties
-from gateway.serving.runtime import Gateway
-from gateway.serving.shadow import ShadowRecorder
-from gateway.serving.slo import DEFAULT_RETENTION_SECONDS, AvailabilityTracker
-from gateway.serving.store import StateStore, StoreUnavailable
+from gateway.request_path.canary import CanaryController, CanaryPolicy
+from gateway.request_path.decision_log import OPERATIONS
+from gateway.request_path.runtime import Gateway
+from gateway.request_path.shadow import ShadowRecorder
+from gateway.request_path.slo import DEFAULT_RETENTION_SECONDS, AvailabilityTracker
+from gateway.request_path.stage import CANARY, DIRECT, SHADOW, RolloutError, Stage, check_same_parties
+from gateway.stores.private_files import TrustError, private_directory, read_private, write_private
+from gateway.stores.state_store import StateStore, StoreUnavailable
 
 STAGE_KEY = "gw467:fleet:stage"
 PLAN_KEY = "gw467:fleet:plan:"

@@ -3,7 +3,7 @@
 What the runtime keeps outside a process goes through this interface: quota counters, the
 fleet's stage document and plan versions, the audit log, worker heartbeats, fleet SLI
 counters and change notifications. `MemoryStore` (the default) keeps them in the process, so
-the replay and a single-process gateway need nothing else; `gateway.serving.redis_store.RedisStore`
+the replay and a single-process gateway need nothing else; `gateway.stores.redis_store.RedisStore`
 shares them across workers and instances. A store that cannot answer raises `StoreUnavailable`
 (never hangs: the Redis one has short timeouts), and the runtime applies its failure policy.
 """

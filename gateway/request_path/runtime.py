@@ -3,7 +3,7 @@
 It owns the stage in force (`rollout`), the quota ledger, the availability
 tracker, the burn-rate alert and the metrics. `decide` arbitrates the active
 table with a shadow or canary candidate, `admit` counts quotas (in the process, or in a
-shared state store under a declared failure policy: `gateway.serving.store`), `observe` feeds
+shared state store under a declared failure policy: `gateway.stores.state_store`), `observe` feeds
 each outcome to the SLIs, the canary controller and the metrics (rolling a
 failing canary back), and `status` / `deployment` are the documents the control
 API serves. The ASGI middleware, the control API and the replay all talk to
@@ -31,12 +31,17 @@ from gateway.core.rules import (
     status_kind,
     store_unavailable,
 )
-from gateway.serving.canary import CanaryController, CanaryPolicy
-from gateway.serving.decision_log import DECISIONS, OPERATIONS, decided_path, decision_record, log_decision
-from gateway.serving.metrics import GatewayMetrics
-from gateway.serving.quota import QuotaLedger, quota_headers, window_of
-from gateway.serving.rollout import DIRECT, Rollout
-from gateway.serving.slo import (
+from gateway.request_path.canary import CanaryController, CanaryPolicy
+from gateway.request_path.decision_log import (
+    DECISIONS,
+    OPERATIONS,
+    decided_path,
+    decision_record,
+    log_decision,
+)
+from gateway.request_path.metrics import GatewayMetrics
+from gateway.request_path.quota import QuotaLedger, quota_headers, window_of
+from gateway.request_path.slo import (
     DEFAULT_MIN_REQUESTS,
     AlertState,
     AvailabilityTracker,
@@ -45,7 +50,8 @@ from gateway.serving.slo import (
     parse_sli,
     status_document,
 )
-from gateway.serving.store import MemoryStore, StateStore, StoreHealth, StoreUnavailable
+from gateway.request_path.stage import DIRECT, Rollout
+from gateway.stores.state_store import MemoryStore, StateStore, StoreHealth, StoreUnavailable
 
 UNKNOWN = "unknown"
 # What a gateway does with a request whose quota a shared store cannot count (see `Gateway`).
@@ -92,7 +98,7 @@ class Gateway:
     (`slo.DEFAULT_MIN_REQUESTS` in the window). `metrics` turns on Prometheus
     metrics (True, or a GatewayMetrics to share).
 
-    `store` holds the quota counters (and, in `gateway.serving.fleet`, the fleet's
+    `store` holds the quota counters (and, in `gateway.control_plane.fleet`, the fleet's
     stage); the default `MemoryStore` keeps them in this process, in the `QuotaLedger`.
     With a shared store (Redis), quotas are exact across workers and instances, and
     `store_failure` says what a request with a quota gets while the store cannot count
@@ -255,7 +261,7 @@ class Gateway:
         raw_path: str | None = None,
     ) -> None:
         """Feed one outcome to the availability tracker, the canary controller, the metrics and
-        the decision log (`gateway.serving.decision_log`, when its logger is on). `method` and
+        the decision log (`gateway.request_path.decision_log`, when its logger is on). `method` and
         `raw_path` (no query string) are the request's, for the log."""
         client = decision.client
         metrics = self.metrics

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli.console import shown
 from gateway.cli.main import main
-from gateway.cli.printable import printable
+from gateway.terminal.console import shown
+from gateway.terminal.printable import printable
 from tests.conftest import BASELINE, FIXED
 
 # ESC [2J clears the screen; ESC ]0; retitles the window; BEL rings; [bold red] would be a style.

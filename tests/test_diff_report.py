@@ -6,9 +6,9 @@ import json
 
 from rich.console import Console
 
-from gateway.cli.diff_report import diff_json, render_diff, verdict
 from gateway.core.decision import DecisionTable
 from gateway.safety.diff import GrantDiff, TrafficEntry, TrafficWeights, diff_tables, weigh
+from gateway.safety.diff_report import diff_json, render_diff, verdict
 
 T0 = 1678118400.0
 LOG = [

@@ -2,10 +2,11 @@
 
 Layers, bottom to top: core (the pure decision core), stores (where shared state lives),
 request_path (the runtime every request goes through), control_plane (deployments, the fleet,
-the admin API and status page), fronts (the middleware, the proxy, the runnable app), safety
-(lost access, diff, matrix, explain), impact (logs decided again under two plans),
-verification (the property kit and `verify`), replay, cli. A module may import its own layer or
-lower ones.
+the admin API and status page), fronts (the middleware, the proxy, the runnable app), terminal
+(how every report prints: the console, its table, a file's text made printable), safety (lost
+access, diff, matrix, explain, plan suites, and their reports), impact (logs decided again
+under two plans), verification (the property kit and `verify`), replay, cli. A module may
+import its own layer or lower ones.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ LAYERS = (
     "request_path",
     "control_plane",
     "fronts",
+    "terminal",
     "safety",
     "impact",
     "verification",

@@ -7,9 +7,9 @@ from typing import Any
 
 from gateway.cli.errors import EXIT_OK
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
-from gateway.cli.printable import printable
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
+from gateway.terminal.printable import printable
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:

@@ -6,13 +6,13 @@ import argparse
 import json
 from typing import Any
 
-from gateway.cli.console import report_console
-from gateway.cli.diff_report import diff_json, render_diff
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gateway.cli.inputs import plan_file
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.safety.diff import GrantDiff, diff_tables, read_traffic_log, weigh
+from gateway.safety.diff_report import diff_json, render_diff
+from gateway.terminal.console import report_console
 
 FIRST_PARTY_LOSS = "first-party-loss"
 ANY_LOSS = "any-loss"

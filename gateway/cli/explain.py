@@ -6,12 +6,12 @@ import argparse
 import json
 from typing import Any
 
-from gateway.cli.console import report_console, shown
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.safety.explain import explain
+from gateway.terminal.console import report_console, shown
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.cli.output import output_with_suffix, write_text
@@ -20,6 +19,7 @@ from gateway.impact.html import impact_report
 from gateway.impact.report import build_impact, impact_json, render_impact
 from gateway.impact.sources import SourceError, log_files
 from gateway.impact.spark_engine import SparkEngine, is_spark
+from gateway.terminal.console import report_console
 
 DUCKDB = "duckdb"
 

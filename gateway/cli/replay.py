@@ -10,7 +10,6 @@ from typing import Any
 
 from rich.console import Console, RenderableType
 
-from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_OK, UsageError
 from gateway.cli.inputs import SCENARIO_HELP, plan_file, scenario_file
 from gateway.cli.output import output_path, output_with_suffix, replacing, write_text
@@ -28,6 +27,7 @@ from gateway.replay.summary import record_json
 from gateway.replay.terminal import render, render_comparison, run_with_progress
 from gateway.request_path.decision_log import decisions_written_to
 from gateway.request_path.slo import SLI_NAMES
+from gateway.terminal.console import report_console
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_BELOW_THRESHOLD, EXIT_FAILED, EXIT_OK
 from gateway.cli.output import write_text
-from gateway.cli.suite_report import junit_xml, render_runs, totals
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.safety.coverage import CoverageRecorder
 from gateway.safety.suite import run_suite, suites_for
+from gateway.safety.suite_report import junit_xml, render_runs, totals
+from gateway.terminal.console import report_console
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gateway.cli.inputs import plan_file
+from gateway.terminal.console import report_console
 from gateway.verification.verify import verify
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
@@ -16,6 +14,7 @@ from rich.text import Text
 from gateway.replay.compare import SLO, Comparison
 from gateway.replay.engine import ReplayEngine, ReplayRecord
 from gateway.replay.summary import MinuteRow, ReplaySummary, clock_label, failed, minute_rows, summarize
+from gateway.terminal.console import compact_table
 
 # The widest class header in the timeline; see short_names.
 SHORT_NAME = 5
@@ -24,15 +23,6 @@ LABEL_WIDTH = 31
 # The first-party SLI's name is 19 characters; its column says this, and the legend the name.
 FIRST_PARTY_SLI = "first-party-denials"
 SHORT_SLI = "1p-denials"
-# Tables with one padding space after each column and none before, and no outer edge: with the
-# box's own separator, two spaces between columns. The 7 classes of the shipped scenarios fit 80.
-COMPACT: dict[str, Any] = {
-    "box": box.SIMPLE_HEAD,
-    "padding": (0, 1, 0, 0),
-    "show_edge": False,
-    "pad_edge": False,
-    "header_style": "bold",
-}
 KIND_STYLE = {"467": "bold red", "429": "yellow", "5xx": "magenta", "4xx": "cyan"}
 
 
@@ -104,11 +94,8 @@ def _timeline(record: ReplayRecord, rows: list[MinuteRow]) -> Table:
         "3p: third-party classes; 1p req, 1p 467: first-party requests, and their 467s; "
         "▶ push, ◀ rollback (events below)" + (f"; {escape(shortened)}" if shortened else "")
     )
-    table = Table(
-        title=f"{escape(record.scenario.title)}\n{legend}",
-        title_justify="left",
-        **COMPACT,
-    )
+    # The reports' compact table: the 7 classes of the shipped scenarios fit 80 columns.
+    table = compact_table(f"{escape(record.scenario.title)}\n{legend}")
     table.add_column(record.scenario.timezone, no_wrap=True)
     table.add_column("min", justify="right", no_wrap=True)
     for name in first_party:
@@ -230,22 +217,18 @@ def render_comparison(comparison: Comparison) -> Group:
         "3p 467: third-party 467s; 3p fail: their failure rate while the change was in force; "
         f"SLI {SHORT_SLI}: {FIRST_PARTY_SLI}"
     )
-    figures = Table(
-        title=f"{escape(comparison.title)}\nthe same hour (seed {comparison.seed}) replayed with each safety "
-        f"layer (and, for a fleet, its rollouts); {legend}",
-        title_justify="left",
-        **COMPACT,
+    figures = compact_table(
+        f"{escape(comparison.title)}\nthe same hour (seed {comparison.seed}) replayed with each safety "
+        f"layer (and, for a fleet, its rollouts); {legend}"
     )
     figures.add_column("layer")
     figures.add_column("SLI", no_wrap=True)
     for heading in ("1p failed", "detect", "recover", "budget", "3p 467", "3p fail"):
         figures.add_column(heading, justify="right", no_wrap=True)
-    outcomes = Table(
-        title="who saw it first, "
+    outcomes = compact_table(
+        "who saw it first, "
         + ("how many instances there were and how many ran the pushed table, " if fleet else "")
-        + "and the plans in force at the end",
-        title_justify="left",
-        **COMPACT,
+        + "and the plans in force at the end"
     )
     outcomes.add_column("layer")
     outcomes.add_column("SLI", no_wrap=True)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gateway.cli.printable import printable
+from gateway.terminal.printable import printable
 
 PIPED_WIDTH = 200
 

@@ -12,9 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from gateway.cli.console import compact_table, shown
 from gateway.safety.access import AccessChange
 from gateway.safety.diff import GrantDiff, TrafficWeights
+from gateway.terminal.console import compact_table, shown
 
 
 def verdict(diff: GrantDiff) -> str:

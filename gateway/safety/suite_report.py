@@ -9,10 +9,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gateway.cli.console import compact_table, shown
-from gateway.cli.printable import printable
 from gateway.safety.coverage import KINDS, Coverage
 from gateway.safety.suite import Result, SuiteRun
+from gateway.terminal.console import compact_table, shown
+from gateway.terminal.printable import printable
 
 SHOWN_FAILURES = 3
 SHOWN_MISSED = 8

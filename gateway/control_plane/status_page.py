@@ -14,19 +14,10 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from gateway.request_path.slo import STATE_STYLE
+
 HTML_CONTENT_TYPE = b"text/html; charset=utf-8"
 REFRESH_SECONDS = 5
-
-# Each state with a mark and a text colour on a tinted background, above 7:1 contrast
-# (WCAG AAA) in every pair, so that no state is told by colour alone or hard to read.
-STATE_STYLE: dict[str, tuple[str, str, str]] = {
-    "operational": ("✓", "#0b4f1c", "#e3f3e6"),
-    "degraded": ("!", "#5c3d00", "#fff1cc"),
-    "outage": ("✕", "#7d0b0b", "#fde4e4"),
-    "recovering": ("↺", "#0b3d6b", "#e3eefa"),
-    "not enough traffic": ("?", "#303030", "#ececec"),
-    "no traffic": ("&ndash;", "#303030", "#ececec"),
-}
 
 _CSS = """
 body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;

@@ -119,6 +119,37 @@ def _format(rule: Rule) -> str:
     return f"{kind.value}:{rule.reason}"
 
 
+# What each reason of a `path:` rule (a 400) means, in words: the gateway's 400 body and
+# `gw467 explain` both say it, so it lives here, beside the rule, for the server and the tools alike.
+PATH_REASONS: Final[dict[str, str]] = {
+    "too-long": "the path is longer than 2048 bytes",
+    "not-absolute": "the path does not start with '/'",
+    "control-character": "the path contains a control character",
+    "non-ascii": "the path contains a non-ASCII byte",
+    "backslash": "the path contains a backslash",
+    "path-parameter": "the path contains ';' (path parameters are not accepted)",
+    "fragment": "the path contains '#'",
+    "forbidden-character": "the path contains a character that must not appear in a path",
+    "bad-percent-encoding": "the path has a malformed percent-escape",
+    "encoded-slash": "the path has an encoded slash or backslash",
+    "double-encoding": "the path has an encoded '%' (double encoding)",
+    "forbidden-encoded-character": "the path has a percent-escape of a character not allowed in a path",
+    "dot-segment": "the path has a '.' or '..' segment",
+    "bad-utf8": "the path has percent-escapes that are not UTF-8",
+    "lookalike-separator": (
+        "a path segment reads as a separator, an escape or a dot segment once Unicode is normalized"
+    ),
+    "lookalike-literal": "a path segment reads as another route's literal once Unicode is normalized",
+    "duplicate-original-header": "X-Original-Method or X-Original-URI was sent more than once",
+    "method-override": (
+        "the request names another method (X-HTTP-Method-Override, X-HTTP-Method, "
+        "X-Method-Override or _method in the query)"
+    ),
+    "url-override": "the request names another URL (X-Original-URL or X-Rewrite-URL)",
+    "gateway-header": "the request carries an x-gw467-* header, which only the gateway may set",
+}
+
+
 # Cached: each is built from a small fixed set of reasons or plans, and a gateway answers
 # the same few refusals over and over.
 @cache

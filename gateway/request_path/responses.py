@@ -16,6 +16,7 @@ from starlette.types import Send
 
 from gateway.core.decision import TWITTER_BODIES
 from gateway.core.rules import (
+    PATH_REASONS,
     STATUS_NO_ROUTE,
     STATUS_NOT_ENTITLED,
     STATUS_QUOTA,
@@ -34,33 +35,6 @@ UNAUTHENTICATED_BODY = TWITTER_BODIES[STATUS_UNAUTHENTICATED]
 NO_ROUTE_BODY = TWITTER_BODIES[STATUS_NO_ROUTE]
 QUOTA_BODY = TWITTER_BODIES[STATUS_QUOTA]
 
-PATH_REASONS = {
-    "too-long": "the path is longer than 2048 bytes",
-    "not-absolute": "the path does not start with '/'",
-    "control-character": "the path contains a control character",
-    "non-ascii": "the path contains a non-ASCII byte",
-    "backslash": "the path contains a backslash",
-    "path-parameter": "the path contains ';' (path parameters are not accepted)",
-    "fragment": "the path contains '#'",
-    "forbidden-character": "the path contains a character that must not appear in a path",
-    "bad-percent-encoding": "the path has a malformed percent-escape",
-    "encoded-slash": "the path has an encoded slash or backslash",
-    "double-encoding": "the path has an encoded '%' (double encoding)",
-    "forbidden-encoded-character": "the path has a percent-escape of a character not allowed in a path",
-    "dot-segment": "the path has a '.' or '..' segment",
-    "bad-utf8": "the path has percent-escapes that are not UTF-8",
-    "lookalike-separator": (
-        "a path segment reads as a separator, an escape or a dot segment once Unicode is normalized"
-    ),
-    "lookalike-literal": "a path segment reads as another route's literal once Unicode is normalized",
-    "duplicate-original-header": "X-Original-Method or X-Original-URI was sent more than once",
-    "method-override": (
-        "the request names another method (X-HTTP-Method-Override, X-HTTP-Method, "
-        "X-Method-Override or _method in the query)"
-    ),
-    "url-override": "the request names another URL (X-Original-URL or X-Rewrite-URL)",
-    "gateway-header": "the request carries an x-gw467-* header, which only the gateway may set",
-}
 DUPLICATE_ORIGINAL = "duplicate-original-header"  # /_gw467/check: which one would the app see?
 
 

@@ -22,6 +22,7 @@ from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import Decision, DecisionTable, decide
 from gateway.core.planfile import load_plan_set
 from gateway.core.plans import PlanSet
+from gateway.core.quota import QuotaLedger, quota_headers, window_of
 from gateway.core.rules import (
     STATUS_QUOTA,
     STATUS_STORE_UNAVAILABLE,
@@ -40,7 +41,6 @@ from gateway.request_path.decision_log import (
     log_decision,
 )
 from gateway.request_path.metrics import GatewayMetrics
-from gateway.request_path.quota import QuotaLedger, quota_headers, window_of
 from gateway.request_path.slo import (
     DEFAULT_MIN_REQUESTS,
     AlertState,

@@ -18,6 +18,17 @@ Sli = Literal["5xx", "first-party-denials"]
 SLI_NAMES: tuple[Sli, ...] = ("5xx", "first-party-denials")
 
 State = Literal["operational", "degraded", "outage", "recovering", "not enough traffic", "no traffic"]
+# How each state is drawn in HTML, on the live status page and in the replay's report alike: a
+# mark and a text colour on a tinted background, above 7:1 contrast (WCAG AAA) in every pair, so
+# that no state is told by colour alone or hard to read.
+STATE_STYLE: dict[str, tuple[str, str, str]] = {
+    "operational": ("✓", "#0b4f1c", "#e3f3e6"),
+    "degraded": ("!", "#5c3d00", "#fff1cc"),
+    "outage": ("✕", "#7d0b0b", "#fde4e4"),
+    "recovering": ("↺", "#0b3d6b", "#e3eefa"),
+    "not enough traffic": ("?", "#303030", "#ececec"),
+    "no traffic": ("&ndash;", "#303030", "#ececec"),
+}
 
 DEFAULT_SLO = 0.999
 DEFAULT_BUCKET_SECONDS = 10.0

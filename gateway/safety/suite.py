@@ -19,9 +19,9 @@ from gateway.core.config import ConfigError, line_of, parse_toml, read_text, val
 from gateway.core.decision import CompiledClient, DecisionTable, decide
 from gateway.core.planfile import HTTP_METHODS
 from gateway.core.plans import FIRST_PARTY, THIRD_PARTY, Endpoint, Grant
+from gateway.core.quota import QuotaLedger
 from gateway.core.rules import quota_spent
 from gateway.core.templates import example_path
-from gateway.request_path.quota import QuotaLedger
 from gateway.safety.coverage import CoverageRecorder
 
 ALLOW = "allow"

@@ -9,7 +9,7 @@ safety`), which may block, shadow or canary them, or page operators who roll bac
 The result is a `ReplayRecord` of counts per (minute, client class, surface,
 status), with the events as they happened, when the layer detected trouble, and
 what the status page said at the end of each minute (under the replay's SLI and 5xx-only).
-A scenario that declares a fleet is replayed on N gateways (`gateway.replay.fleet`): each
+A scenario that declares a fleet is replayed on N gateways (`gateway.replay.rings`): each
 request is answered by one instance's middleware, plan pushes go out ring by ring and
 take the declared propagation delay to reach each instance, and the status page is the
 fleet's (every instance's requests). A fleet takes safety layer "none": its rings are its layer.
@@ -30,9 +30,9 @@ from gateway.fronts.demo_upstream import DemoUpstream
 from gateway.fronts.inprocess import http_scope, status_of
 from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.fronts.services import HEALTHY, ServiceMap, load_service_map
-from gateway.replay.fleet import Fleet, RingOutcome, counted
 from gateway.replay.layers import IN_FORCE, ON_TRIAL, ROLLED_BACK, PushRecord, make_layer
 from gateway.replay.recorded import recorded_traffic
+from gateway.replay.rings import RingedFleet, RingOutcome, counted
 from gateway.replay.scenario import Scenario, ScenarioEvent
 from gateway.replay.traffic import Traffic, TrafficModel
 from gateway.request_path.runtime import Gateway
@@ -137,11 +137,11 @@ class ReplayEngine:
         self.clock = VirtualClock(scenario.start.timestamp())
         self.upstream = DemoUpstream(plan_set, services)
         initial = compile_plan_set(plan_set)
-        self.fleet: Fleet | None = None
+        self.fleet: RingedFleet | None = None
         if scenario.fleet is not None:
             if safety != "none":
                 raise ValueError(f"{scenario.source} declares a fleet: its rings are its safety layer")
-            self.fleet = Fleet(
+            self.fleet = RingedFleet(
                 scenario.fleet, lambda: Gateway(initial, self.clock, sli=sli), self.upstream, self.seed
             )
             # The layer ("none") is never asked to push; instance 0 stands for the fleet's alert rules.

@@ -19,7 +19,7 @@ from gateway.core.config import ConfigError, Fail, failure, parse_toml, read_tex
 from gateway.core.planfile import load_plan_set, sha256_hex
 from gateway.core.plans import PlanSet
 from gateway.fronts.services import ServiceMap, load_service_map
-from gateway.replay.fleet import FleetModel, Ring
+from gateway.replay.rings import FleetModel, Ring
 
 Action = Literal["push_plans", "rollback_plans", "push_services", "rollback_services"]
 PUSHES = {"push_plans": "rollback_plans", "push_services": "rollback_services"}

@@ -1,5 +1,5 @@
-"""The replay's fleet: rings halt on their first-party SLI, pushes take the propagation delay to
-arrive, the instances that ran a table are counted, and routing leaves the traffic alone."""
+"""The replay's ringed fleet: rings halt on their first-party SLI, pushes take the propagation
+delay to arrive, the instances that ran a table are counted, and routing leaves the traffic alone."""
 
 from __future__ import annotations
 

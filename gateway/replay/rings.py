@@ -1,11 +1,12 @@
-"""The replay's fleet: N real gateways in process, pushes that take time to reach them, rollout rings.
+"""The replay's ringed fleet: N real gateways in process, pushes that take time to reach them,
+rollout rings. (The serving fleet, workers sharing a store, is `gateway.control_plane`'s.)
 
 A `FleetModel` is what a scenario declares: public instances, instances that
 serve only internal traffic (a share of some first-party clients' requests: staff
 on the first-party apps, dogfooding), how long a push takes to reach an instance,
 and the rings a plan push goes through, each baked for some minutes and halted
 (and rolled back everywhere it was sent) when the ring's first-party SLI, read
-from the ring's own gateways, breaches the threshold. A `Fleet` runs it: every
+from the ring's own gateways, breaches the threshold. A `RingedFleet` runs it: every
 instance is a `gateway.request_path.runtime.Gateway` with its own in-memory state
 behind its own `EntitlementMiddleware`; requests are routed to one instance by
 a seeded draw that never touches the traffic's own random stream.
@@ -98,7 +99,7 @@ class RingOutcome:
     outcome: str
 
 
-class Fleet:
+class RingedFleet:
     """The running fleet: its gateways, the pushes on their way to them, and the ring in progress."""
 
     def __init__(
@@ -112,7 +113,7 @@ class Fleet:
         self.seed = seed
         self.gateways = tuple(make_gateway() for _ in range(model.size))
         self.fronts = tuple(EntitlementMiddleware(upstream, gateway=g) for g in self.gateways)
-        self.availability = FleetAvailability(tuple(g.availability for g in self.gateways))
+        self.availability = SummedAvailability(tuple(g.availability for g in self.gateways))
         self._in_flight: list[_Delivery] = []
         self._order = 0
         self._sent: set[int] = set()  # instances the push in progress was sent to
@@ -250,7 +251,7 @@ def counted(instances: int) -> str:
     return f"{instances} instance{'' if instances == 1 else 's'}"
 
 
-class FleetAvailability(AvailabilityTracker):
+class SummedAvailability(AvailabilityTracker):
     """The fleet-wide view of the instances' trackers, for the status page and the alert: every
     window is the sum of the instances' windows (what a shared store's counters would hold)."""
 

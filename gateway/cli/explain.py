@@ -11,7 +11,8 @@ from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.safety.explain import explain
-from gateway.terminal.console import report_console, shown
+from gateway.safety.explain_report import explanation_json, render_explanation
+from gateway.terminal.console import report_console
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -40,32 +41,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"gw467 explain: error: --client {args.client!r} is not a client in {args.plans} ({known})"
         ) from None
-    decision = result.decision
-    code = EXIT_FAILED if args.exit_code and decision.status is not None else EXIT_OK
+    code = EXIT_FAILED if args.exit_code and result.decision.status is not None else EXIT_OK
     if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "request": f"{result.method} {result.path}",
-                    "steps": [{"step": s.name, "passed": s.passed, "detail": s.detail} for s in result.steps],
-                    "status": decision.status,
-                    "rule": str(decision.rule),
-                    "forwarded_path": decision.path,
-                },
-                indent=2,
-            )
-        )
-        return code
-    console = report_console()
-    console.print(
-        f"[bold]{shown(result.method)} {shown(result.path)}[/] against [bold]{shown(table.version)}[/]"
-    )
-    for number, step in enumerate(result.steps, 1):
-        mark = "[green]ok[/]" if step.passed else "[red]no[/]"
-        console.print(f"  {number}. {mark}  {step.name:<10} {shown(step.detail)}")
-    colour = "green" if decision.status is None else "red"
-    forwarded = f" as {shown(decision.path)}" if decision.path else ""
-    console.print(
-        f"  => [{colour}]{result.outcome}{forwarded}[/]   rule [bold]{shown(str(decision.rule))}[/]"
-    )
+        print(json.dumps(explanation_json(result), indent=2))
+    else:
+        report_console().print(render_explanation(result, table.version))
     return code

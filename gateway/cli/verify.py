@@ -7,12 +7,12 @@ import json
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gateway.cli.inputs import plan_file
 from gateway.terminal.console import report_console
 from gateway.verification.verify import verify
+from gateway.verification.verify_report import render_results, verify_json
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -35,19 +35,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"gw467 verify: error: --examples {args.examples} must be at least 1")
     with Console(stderr=True).status("checking invariants..."):
         results = verify(args.old, args.new, examples=args.examples)
-    failed = [result for result in results if not result.passed]
-    code = EXIT_FAILED if failed else EXIT_OK
+    code = EXIT_FAILED if any(not result.passed for result in results) else EXIT_OK
     if args.format == "json":
-        print(
-            json.dumps({"old": args.old, "new": args.new, "checks": [r.__dict__ for r in results]}, indent=2)
-        )
-        return code
-    console = report_console()
-    for result in results:
-        mark = "[green]ok    [/]" if result.passed else "[bold red]FAILED[/]"
-        console.print(f"{mark} {result.name:<28} {escape(result.statement)} [dim]({result.method})[/]")
-        if result.counterexample:
-            console.print(f"       counterexample: {escape(result.counterexample)}")
-    verdict = f"{len(failed)} of {len(results)} invariants broken" if failed else "all invariants hold"
-    console.print(f"[bold]{args.old} -> {args.new}: {verdict}[/]")
+        print(json.dumps(verify_json(args.old, args.new, results), indent=2))
+    else:
+        report_console().print(render_results(args.old, args.new, results))
     return code

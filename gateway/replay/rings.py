@@ -232,12 +232,8 @@ class RingedFleet:
 
     def ring_sli(self, ring: Ring, now: float) -> WindowCounts:
         """First-party requests and bad ones (under each gateway's SLI) on the ring's instances."""
-        total = bad = 0
-        for instance in self.model.members(ring):
-            counts = self.gateways[instance].availability.window(now, HALT_WINDOW_SECONDS)
-            total += counts.total
-            bad += counts.bad
-        return WindowCounts(total, bad)
+        members = tuple(self.gateways[instance].availability for instance in self.model.members(ring))
+        return SummedAvailability(members).window(now, HALT_WINDOW_SECONDS)
 
     def versions(self) -> dict[str, int]:
         """How many instances enforce each version now, the most common first."""

@@ -173,7 +173,8 @@ class _Series:
         return WindowCounts(self.totals[index], (self.server_errors if only_5xx else self.bads)[index])
 
 
-# The replay's fleet counts through a subclass, which mypyc must allow when this module is compiled.
+# The replay's ringed fleet sums its instances through a subclass (replay/rings.py SummedAvailability),
+# which mypyc must allow when this module is compiled.
 @mypyc_attr(allow_interpreted_subclasses=True)
 class AvailabilityTracker:
     """Request and bad-request counts per client class, in time buckets.

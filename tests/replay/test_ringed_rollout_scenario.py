@@ -3,7 +3,7 @@
 `make test` judges the scenario's first 20 minutes: the push at minute 15, its halt at that
 minute's end, the rollback's arrival and quiet minutes after it. What follows, to minute 90, is
 the baseline on 101 gateways and the scenario's rollback at minute 75 finding nothing to undo
-(test_fleet.py replays a halt followed by such a rollback); `make test-deep` replays the whole
+(test_rings.py replays a halt followed by such a rollback); `make test-deep` replays the whole
 hour too, 40 s, and checks the same of it, with its 300,000 requests.
 """
 

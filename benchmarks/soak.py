@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from benchmarks.procfs import rss_bytes
-from gateway.control_plane.fleet_trust import SECRET_VARIABLE
+from gateway.control_plane.fleet.trust import SECRET_VARIABLE
 from gateway.core.planfile import load_plan_set
 from gateway.fronts.app import ADMIN_TOKEN_VARIABLE
 from tests.processes import RedisServer, Server, gw467_serve

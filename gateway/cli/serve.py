@@ -24,8 +24,8 @@ from uvicorn.config import LOG_LEVELS
 from gateway.cli.errors import EXIT_OK, UsageError
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.control_plane.control_api import STATUS_ACCESS
-from gateway.control_plane.fleet import default_state_dir
-from gateway.control_plane.fleet_trust import fleet_secret
+from gateway.control_plane.fleet.trust import fleet_secret
+from gateway.control_plane.fleet.worker import default_state_dir
 from gateway.core.planfile import load_plan_set
 from gateway.fronts.app import (
     ADMIN_TOKEN_VARIABLE,

@@ -90,7 +90,7 @@ def build_gateway_app(
     )
     if middleware.startup_error is not None:
         return middleware  # it fails the server's lifespan startup with its one line
-    return ReloadOnHangup(middleware, middleware.gateway, middleware.fleet, plans)
+    return ReloadOnHangup(middleware, middleware.deployment, plans)
 
 
 def create_app() -> ASGIApp:

@@ -27,7 +27,8 @@ from mypy_extensions import mypyc_attr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.control_plane.control_api import CONTROL_PREFIX, ControlApi
-from gateway.control_plane.fleet import Fleet
+from gateway.control_plane.deployment import Deployment
+from gateway.control_plane.deployment_for import deployment_for
 from gateway.core.config import ConfigError
 from gateway.core.decision import Decision, DecisionTable, preflight_method
 from gateway.core.forwarding import GATEWAY_PREFIX, normalized, read_request
@@ -66,7 +67,8 @@ class EntitlementMiddleware:
 
     `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see `Gateway`);
     `timer` is the monotonic clock request durations are measured with. Pass `gateway=`
-    instead of `plans` to front a runtime built elsewhere (the replay does). `admin_token`
+    instead of `plans` to front a runtime built elsewhere, and `deployment=` to change its stage
+    through a deployment of your own (the replay does). `admin_token`
     turns on the admin API under /_gw467/admin/ (off when None). `status_access` ("public",
     "token" or "loopback") guards /_gw467/status and /_gw467/metrics, with `status_token` (or
     the admin token) as the bearer token. `rule_header` "refusals" keeps `x-gw467-rule` off
@@ -76,9 +78,10 @@ class EntitlementMiddleware:
     `store` is where quotas (and a fleet's stage) live: None or "memory" for this
     process, a redis:// URL or a `StateStore` to share them with other workers and
     instances; `store_failure` is the policy while a shared store is down (see
-    `Gateway`). With a shared store the gateway joins a fleet (`gateway.control_plane.fleet`)
-    at lifespan startup (or at its first request, under a server without lifespan),
-    keeping its last good version under `state_dir`.
+    `Gateway`). Pushes go to the runtime's deployment (`gateway.control_plane.deployment`):
+    with a shared store, a fleet's (`gateway.control_plane.fleet`), joined at lifespan startup
+    (or at the first request, under a server without lifespan), keeping its last good version
+    under `state_dir`.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class EntitlementMiddleware:
         rule_header: str = "all",
         check_token: str | None = None,
         gateway: Gateway | None = None,
+        deployment: Deployment | None = None,
         store: str | StateStore | None = None,
         store_failure: str = LOCAL,
         state_dir: str | Path | None = None,
@@ -136,10 +140,14 @@ class EntitlementMiddleware:
             self.startup_error = error
             return
         self.gateway = gateway
-        self.fleet = Fleet(gateway, Path(state_dir) if state_dir else None) if gateway.store.shared else None
-        self._fleet_started = False
+        self.deployment = (
+            deployment
+            if deployment is not None
+            else deployment_for(gateway, Path(state_dir) if state_dir else None)
+        )
+        self._started = False
         self.control = ControlApi(
-            self.gateway, admin_token, status_access, status_token, check_token, fleet=self.fleet
+            self.gateway, self.deployment, admin_token, status_access, status_token, check_token
         )
         self._rule_on_app_responses = rule_header == "all"
 
@@ -147,12 +155,12 @@ class EntitlementMiddleware:
         if self.startup_error is not None:
             await _refuse_to_start(self.startup_error, scope, receive, send)
             return
-        if self.fleet is not None and not self._fleet_started:
+        if not self._started:
             if scope["type"] == "lifespan":
-                await self._lifespan_with_fleet(self.fleet, scope, receive, send)
+                await self._lifespan_with_deployment(self.deployment, scope, receive, send)
                 return
-            self._fleet_started = True
-            await self.fleet.start()
+            self._started = True
+            await self.deployment.start()
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 await receive()
@@ -190,7 +198,9 @@ class EntitlementMiddleware:
             # The app would serve another method or URL than the one decided: refused before
             # the decision, whatever it would have been.
             decision, canary = (
-                Decision(STATUS_BAD_PATH, path_refused(override), bodies=gateway.rollout.stage.active.bodies),
+                Decision(
+                    STATUS_BAD_PATH, path_refused(override), bodies=gateway.in_force.stage.active.bodies
+                ),
                 None,
             )
         else:
@@ -198,7 +208,7 @@ class EntitlementMiddleware:
             decision, canary = gateway.decide(method, raw_path, authorization, preflight)
 
         if decision.status is not None:
-            cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+            cors = refusal_cors_headers(gateway.in_force.stage.active.cors_origins, headers)
             await send_gateway_response(send, decision.status, decision.rule, cors, decision.bodies)
             gateway.observe(
                 decision, decision.status, decision.rule, True, timer() - started, canary, method, raw_path
@@ -217,7 +227,7 @@ class EntitlementMiddleware:
             admission = await gateway.admit(decision)
             rule = admission.rule
             if not admission.admitted:
-                cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+                cors = refusal_cors_headers(gateway.in_force.stage.active.cors_origins, headers)
                 await send_gateway_response(
                     send, admission.status, rule, [*admission.headers, *cors], decision.bodies
                 )
@@ -270,16 +280,19 @@ class EntitlementMiddleware:
         finally:
             gateway.observe(decision, status, rule, False, timer() - started, canary, method, raw_path)
 
-    async def _lifespan_with_fleet(self, fleet: Fleet, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass lifespan to the app, joining the fleet at startup and leaving it at shutdown."""
+    async def _lifespan_with_deployment(
+        self, deployment: Deployment, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Pass lifespan to the app, starting the deployment at startup (a fleet joins its store)
+        and stopping it at shutdown."""
 
         async def receive_and_join() -> Message:
             message = await receive()
-            if message["type"] == "lifespan.startup" and not self._fleet_started:
-                self._fleet_started = True
-                await fleet.start()
+            if message["type"] == "lifespan.startup" and not self._started:
+                self._started = True
+                await deployment.start()
             elif message["type"] == "lifespan.shutdown":
-                await fleet.stop()
+                await deployment.stop()
             return message
 
         await self.app(scope, receive_and_join, send)

@@ -23,7 +23,7 @@ from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.request_path.canary import CanaryController, CanaryPolicy
 from gateway.request_path.stage import CANARY
 from gateway.verification import RecordingUpstream
-from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
+from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED, change_now
 
 TOKEN = "stateful-admin-token"
 FILES = {"baseline": BASELINE, "billing": BILLING, "fixed": FIXED}
@@ -132,7 +132,7 @@ class GatewayOperations(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(sorted(FILES)))
     def canary_a_file(self, name: str) -> None:
-        self.gateway.gateway.push(TABLES[name], CANARY, CANARY_FOR_TESTS)
+        change_now(self.gateway.deployment.push(TABLES[name], CANARY, CANARY_FOR_TESTS))
         self.candidate, self.canary = TABLES[name], True
         self.slice = CanaryController(CANARY_FOR_TESTS)
 

@@ -22,6 +22,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Unpack
 
 from mypy_extensions import mypyc_attr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,15 +36,13 @@ from gateway.core.forwarding import GATEWAY_PREFIX, normalized, read_request
 from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
 from gateway.core.rules import STATUS_BAD_PATH, path_refused
+from gateway.fronts.settings import APP_SETTINGS, GatewaySettings, MiddlewareKeywords
 from gateway.fronts.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
 from gateway.request_path.metrics import GatewayMetrics
 from gateway.request_path.responses import RULE_HEADER, refusal_cors_headers, send_gateway_response
-from gateway.request_path.runtime import LOCAL, Gateway
-from gateway.request_path.slo import DEFAULT_MIN_REQUESTS
+from gateway.request_path.runtime import Gateway
 from gateway.stores.redis_store import open_store
 from gateway.stores.state_store import StateStore
-
-RULE_HEADER_CHOICES = ("all", "refusals")
 
 
 # Users may subclass the middleware, which mypyc must allow when this module is compiled.
@@ -65,23 +64,18 @@ class EntitlementMiddleware:
     several of (gunicorn, `uvicorn --workers N`, hypercorn: see `gateway.fronts.workers`),
     fails the same way: a push would reach one process and leave the others on the old table.
 
-    `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see `Gateway`);
-    `timer` is the monotonic clock request durations are measured with. Pass `gateway=`
-    instead of `plans` to front a runtime built elsewhere, and `deployment=` to change its stage
-    through a deployment of your own (the replay does). `admin_token`
-    turns on the admin API under /_gw467/admin/ (off when None). `status_access` ("public",
-    "token" or "loopback") guards /_gw467/status and /_gw467/metrics, with `status_token` (or
-    the admin token) as the bearer token. `rule_header` "refusals" keeps `x-gw467-rule` off
-    the responses the app made ("all": on every response). `check_token` lets callers other
-    than loopback ask /_gw467/check for decisions.
+    `settings` (`gateway.fronts.settings.GatewaySettings`) configures it, or its fields as
+    keywords (`sli=`, `admin_token=`, `store=`, ...: each named, defaulted, checked and documented
+    there; metrics off unless asked), not both. `admin_token` turns on the admin API under
+    /_gw467/admin/. `store` may also be a `StateStore`, and `metrics` a `GatewayMetrics` to share.
+    `clock` is the runtime's wall clock, `timer` the monotonic clock request durations are
+    measured with. Pass `gateway=` instead of `plans` to front a runtime built elsewhere, and
+    `deployment=` to change its stage through a deployment of your own (the replay does).
 
-    `store` is where quotas (and a fleet's stage) live: None or "memory" for this
-    process, a redis:// URL or a `StateStore` to share them with other workers and
-    instances; `store_failure` is the policy while a shared store is down (see
-    `Gateway`). Pushes go to the runtime's deployment (`gateway.control_plane.deployment`):
-    with a shared store, a fleet's (`gateway.control_plane.fleet`), joined at lifespan startup
-    (or at the first request, under a server without lifespan), keeping its last good version
-    under `state_dir`.
+    Pushes go to the runtime's deployment (`gateway.control_plane.deployment`): with a shared
+    store (a redis:// URL or a shared `StateStore`), a fleet's (`gateway.control_plane.fleet`),
+    joined at lifespan startup (or at the first request, under a server without lifespan),
+    keeping its last good version under `state_dir`.
     """
 
     def __init__(
@@ -91,47 +85,35 @@ class EntitlementMiddleware:
         clock: Callable[[], float] = time.time,
         *,
         timer: Callable[[], float] = time.perf_counter,
-        sli: str = "first-party-denials",
-        slo: float = 0.999,
-        min_requests: int | float = DEFAULT_MIN_REQUESTS,
-        metrics: bool | GatewayMetrics = False,
-        admin_token: str | None = None,
-        status_access: str = "public",
-        status_token: str | None = None,
-        rule_header: str = "all",
-        check_token: str | None = None,
         gateway: Gateway | None = None,
         deployment: Deployment | None = None,
-        store: str | StateStore | None = None,
-        store_failure: str = LOCAL,
-        state_dir: str | Path | None = None,
+        settings: GatewaySettings | None = None,
+        **options: Unpack[MiddlewareKeywords],
     ) -> None:
-        if rule_header not in RULE_HEADER_CHOICES:
-            choices = ", ".join(RULE_HEADER_CHOICES)
-            raise ValueError(f"rule_header must be one of {choices}, not {rule_header!r}")
+        store = options.get("store")
+        metrics = options.get("metrics")
+        settings = _settings_of(settings, dict(options))
+        self.settings = settings
         self.app = app
         self.timer = timer
         self.startup_error: ConfigError | SplitAdminApi | None = None
         if gateway is None:
             if plans is None:
                 raise TypeError("EntitlementMiddleware needs plans (a file, PlanSet or table) or gateway")
-            chosen = open_store(store) if isinstance(store, str) else store
+            chosen = store if isinstance(store, StateStore) else open_store(settings.store)
             try:
-                gateway = Gateway(
+                gateway = settings.runtime(
                     plans,
                     clock,
-                    sli=sli,
-                    slo=slo,
-                    min_requests=min_requests,
-                    metrics=metrics,
                     store=chosen,
-                    store_failure=store_failure,
+                    metrics=metrics if isinstance(metrics, GatewayMetrics) else None,
                 )
             except ConfigError as error:
                 self.startup_error = error
                 return
         elif plans is not None or store is not None:
             raise TypeError("EntitlementMiddleware takes plans (and store) or gateway, not both")
+        admin_token = settings.admin_token
         try:
             refuse_split_admin_api(
                 admin_token, gateway.store.shared, sibling_processes() if admin_token else None
@@ -140,16 +122,18 @@ class EntitlementMiddleware:
             self.startup_error = error
             return
         self.gateway = gateway
-        self.deployment = (
-            deployment
-            if deployment is not None
-            else deployment_for(gateway, Path(state_dir) if state_dir else None)
-        )
+        state_dir = Path(settings.state_dir) if settings.state_dir else None
+        self.deployment = deployment if deployment is not None else deployment_for(gateway, state_dir)
         self._started = False
         self.control = ControlApi(
-            self.gateway, self.deployment, admin_token, status_access, status_token, check_token
+            self.gateway,
+            self.deployment,
+            admin_token,
+            settings.status_access,
+            settings.status_token,
+            settings.check_token,
         )
-        self._rule_on_app_responses = rule_header == "all"
+        self._rule_on_app_responses = settings.rule_header == "all"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.startup_error is not None:
@@ -296,6 +280,23 @@ class EntitlementMiddleware:
             return message
 
         await self.app(scope, receive_and_join, send)
+
+
+def _settings_of(settings: GatewaySettings | None, options: dict[str, Any]) -> GatewaySettings:
+    """The middleware's settings: `settings`, or the ones its keywords give (a store or metrics
+    object goes to the runtime beside them). The app's own settings are not the middleware's."""
+    for name in APP_SETTINGS:
+        if name in options:
+            raise TypeError(f"EntitlementMiddleware does not take {name} (build_gateway_app does)")
+    if not isinstance(options.get("store", ""), str):
+        del options["store"]
+    if isinstance(options.get("metrics"), GatewayMetrics):
+        options["metrics"] = True
+    if settings is None:
+        return GatewaySettings.embedded(**options)
+    if options:
+        raise TypeError("EntitlementMiddleware takes settings= or setting keywords, not both")
+    return settings
 
 
 async def _refuse_to_start(

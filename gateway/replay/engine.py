@@ -31,12 +31,12 @@ from gateway.fronts.demo_upstream import DemoUpstream
 from gateway.fronts.inprocess import http_scope, status_of
 from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.fronts.services import HEALTHY, ServiceMap, load_service_map
+from gateway.fronts.settings import GatewaySettings
 from gateway.replay.fleet import Fleet, RingOutcome, counted
 from gateway.replay.layers import IN_FORCE, ON_TRIAL, ROLLED_BACK, PushRecord, make_layer
 from gateway.replay.recorded import recorded_traffic
 from gateway.replay.scenario import Scenario, ScenarioEvent
 from gateway.replay.traffic import Traffic, TrafficModel
-from gateway.request_path.runtime import Gateway
 from gateway.request_path.slo import State, class_statuses, overall_status
 
 CountKey = tuple[int, str, str, int]
@@ -138,18 +138,19 @@ class ReplayEngine:
         self.clock = VirtualClock(scenario.start.timestamp())
         self.upstream = DemoUpstream(plan_set, services)
         initial = compile_plan_set(plan_set)
+        settings = GatewaySettings.embedded(sli=sli)
         self.fleet: Fleet | None = None
         if scenario.fleet is not None:
             if safety != "none":
                 raise ValueError(f"{scenario.source} declares a fleet: its rings are its safety layer")
             self.fleet = Fleet(
-                scenario.fleet, lambda: Gateway(initial, self.clock, sli=sli), self.upstream, self.seed
+                scenario.fleet, lambda: settings.runtime(initial, self.clock), self.upstream, self.seed
             )
             # The layer ("none") is never asked to push; instance 0 stands for the fleet's alert rules.
             self.gateway = self.fleet.gateways[0]
             self.deployment = self.fleet.deployments[0]
         else:
-            self.gateway = Gateway(initial, self.clock, sli=sli)
+            self.gateway = settings.runtime(initial, self.clock)
             self.deployment = LocalDeployment(self.gateway)
         self.front = EntitlementMiddleware(self.upstream, gateway=self.gateway, deployment=self.deployment)
         self.layer = make_layer(safety, self)

@@ -42,7 +42,6 @@ from gateway.request_path.decision_log import (
 from gateway.request_path.metrics import GatewayMetrics
 from gateway.request_path.quota import QuotaLedger, quota_headers, window_of
 from gateway.request_path.slo import (
-    DEFAULT_MIN_REQUESTS,
     AlertState,
     AvailabilityTracker,
     BurnRateAlert,
@@ -91,18 +90,18 @@ class Gateway:
     """The gateway's state and its operations. See the module docstring.
 
     `plans` is a plan-file path, a PlanSet or a compiled DecisionTable; a bad
-    file raises `gateway.core.config.ConfigError` here. `sli` chooses what counts
-    as a failed request for the status page, the burn-rate alert and the canary:
-    "first-party-denials" (the default) or "5xx". `min_requests` is the evidence the
-    status page and the alert need before a class can be degraded or an alert page
-    (`slo.DEFAULT_MIN_REQUESTS` in the window). `metrics` turns on Prometheus
-    metrics (True, or a GatewayMetrics to share).
+    file raises `gateway.core.config.ConfigError` here. The settings arrive checked, with
+    their defaults, from `gateway.fronts.settings.GatewaySettings` (`settings.runtime(plans)`
+    builds one). `sli` chooses what counts as a failed request for the status page, the
+    burn-rate alert and the canary: "first-party-denials" or "5xx". `min_requests` is the
+    evidence the status page and the alert need before a class can be degraded or an alert
+    page. `metrics` turns on Prometheus metrics (True, or a GatewayMetrics to share).
 
     `store` holds the quota counters (and, in `gateway.control_plane.fleet`, the fleet's
     stage); the default `MemoryStore` keeps them in this process, in the `QuotaLedger`.
     With a shared store (Redis), quotas are exact across workers and instances, and
     `store_failure` says what a request with a quota gets while the store cannot count
-    it: "local" (the default) counts it in this worker's own ledger, so an entitled
+    it: "local" counts it in this worker's own ledger, so an entitled
     caller is still served and a runaway one still limited, per worker; "open" admits it
     uncounted; "closed" refuses it with 503. Never 467 or 429 because of the outage:
     the rule of such a request is `store:unavailable (<policy>)`, and the metrics and the
@@ -114,16 +113,13 @@ class Gateway:
         plans: str | Path | PlanSet | DecisionTable,
         clock: Callable[[], float] = time.time,
         *,
-        sli: str = "first-party-denials",
-        slo: float = 0.999,
-        min_requests: int | float = DEFAULT_MIN_REQUESTS,
-        metrics: bool | GatewayMetrics = False,
+        sli: str,
+        slo: float,
+        min_requests: int,
+        metrics: bool | GatewayMetrics,
         store: StateStore | None = None,
-        store_failure: str = LOCAL,
+        store_failure: str,
     ) -> None:
-        if store_failure not in STORE_FAILURE_POLICIES:
-            choices = ", ".join(STORE_FAILURE_POLICIES)
-            raise ValueError(f"store_failure must be one of {choices}, not {store_failure!r}")
         self.clock = clock
         self.in_force = StageInForce.of(as_table(plans))
         self.quotas = QuotaLedger(clock)

@@ -38,8 +38,8 @@ from gateway.core.decision import DecisionTable, decide
 from gateway.core.planfile import load_plan_set
 from gateway.fronts.inprocess import call_asgi
 from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.fronts.settings import GatewaySettings
 from gateway.request_path.canary import CanaryController, CanaryPolicy
-from gateway.request_path.runtime import Gateway
 from gateway.request_path.stage import CANARY
 from gateway.stores.redis_store import RedisStore
 from gateway.stores.state_store import MemoryStore, StateStore
@@ -103,7 +103,7 @@ def fleet_workers(stores: list[StateStore]) -> list[EntitlementMiddleware]:
     """A fleet: one worker per store given (the same store object, or each its own client)."""
     workers = []
     for store in stores:
-        gateway = Gateway(TABLES["baseline"], Clock(), store=store)
+        gateway = GatewaySettings.embedded().runtime(TABLES["baseline"], Clock(), store=store)
         deployment = FleetDeployment(gateway, Path(tempfile.mkdtemp(prefix="gw467-stateful-")), SECRET)
         workers.append(
             EntitlementMiddleware(

@@ -29,11 +29,10 @@ from gateway.stores.state_store import StateStore
 STATUS_ACCESS = ("public", "token", "loopback")
 RULE_HEADER_CHOICES = ("all", "refusals")
 MEMORY = "memory"
-# What the runnable app uses (`gateway.fronts.app`), not the middleware; and what the middleware
-# takes apart from its keywords (a positional argument).
+# The settings only the runnable app uses (`gateway.fronts.app`): the middleware refuses them.
 APP_SETTINGS = ("upstream", "trusted_proxies", "decision_log")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-# Keeps the argparse namespace's own attributes apart from a setting's keyword name.
+# The key, in a GatewaySettings field's metadata, of the setting's spellings, check and doc.
 SPEC = "gw467.setting"
 
 
@@ -74,8 +73,9 @@ class Setting:
     `env`, `gw467 serve` option (empty when it has none) and one-sentence `doc`, all plain text.
 
     `read` turns a variable's text into a value (ValueError: what is wrong), `check` says what is
-    wrong with a value ("must be ...", or None), `write` is the inverse of `read`; `cli` holds the
-    option's argparse keywords (None: the command declares the option itself, or there is none)."""
+    wrong with a value ("must be ...", or None), `write` gives the text `read` reads back (a path
+    made absolute); `cli` holds the option's argparse keywords (None: the command declares the
+    option itself, or there is none)."""
 
     name: str
     default: str
@@ -106,12 +106,8 @@ def _setting(
     secret: bool = False,
 ) -> Any:
     """A GatewaySettings field with its spellings, check and doc: one setting, declared once."""
-    spelled = {"env": env, "doc": doc, "option": option, "read": read, "write": write, "cli": cli}
-    return field(
-        default=default,
-        repr=not secret,
-        metadata={SPEC: {**spelled, "check": check, "secret": secret}},
-    )
+    spec = {"env": env, "option": option, "doc": doc, "read": read, "check": check, "write": write}
+    return field(default=default, repr=not secret, metadata={SPEC: {**spec, "cli": cli, "secret": secret}})
 
 
 # Checks: what is wrong with a value, or None.
@@ -362,7 +358,7 @@ class GatewaySettings:
         check=_text_or_none,
         write=_or_empty,
         secret=True,
-        doc="The bearer token status_access token asks for (unset: the admin token).",
+        doc='The bearer token that status_access "token" asks for (unset: the admin token).',
     )
     check_token: str | None = _setting(
         None,
@@ -537,7 +533,7 @@ class GatewaySettings:
                 raise SettingError(f"{setting.option} {value} {problem}")
             values[setting.name] = value
         if values["status_access"] == "token":
-            return _token_needed(values, "--status-access token", cls)
+            return _token_needed(values, f"{setting_named('status_access').option} token", cls)
         return cls(**values)
 
     def to_environment(self) -> dict[str, str]:

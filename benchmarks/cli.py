@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -154,6 +155,36 @@ def _caption(settings: Settings, measurements: list[Measurement], wall: float) -
     return "\n".join(lines)
 
 
+def _commit() -> str:
+    """The checkout's commit, `+changes` when files differ: the docs name where figures came from."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + ("+changes" if dirty else "")
+
+
+def _processor() -> str:
+    """The CPU model as /proc/cpuinfo names it (platform.processor() is empty on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
     started = time.perf_counter()
@@ -176,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         "uvicorn": version("uvicorn"),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
+        "processor": _processor(),
+        "host": platform.node(),
+        "system": platform.platform(),
+        "commit": _commit(),
         "compiled_modules": running_compiled(),
     }
     missed = [j.target.name for j in judgements if j.result == "miss" and j.target.name in PROFILED_TARGETS]

@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
     started = time.perf_counter()
     when = datetime.now(UTC).isoformat(timespec="seconds")
+    commit = _commit()  # before the run: the code measured is what was checked out when it began
     measurements: list[Measurement] = []
     try:
         for group in settings.groups:
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "processor": _processor(),
         "host": platform.node(),
         "system": platform.platform(),
-        "commit": _commit(),
+        "commit": commit,
         "compiled_modules": running_compiled(),
     }
     missed = [j.target.name for j in judgements if j.result == "miss" and j.target.name in PROFILED_TARGETS]

@@ -1,4 +1,5 @@
-"""Every shell block in README.md and docs/ runs as pasted, so the commands users copy keep working.
+"""Every shell block in README.md and docs/ (the site's pages, in every folder) runs as pasted,
+so the commands users copy keep working.
 
 A block runs under bash (`set -e`) from a scratch directory that holds the repository's files
 (links), with `.venv/bin` first on PATH and HOME of its own. A block that starts a server in the
@@ -27,7 +28,7 @@ from tests.processes import free_port
 
 pytestmark = pytest.mark.slow  # servers, a redis-server, a replay
 
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 NOT_RUN = re.compile(r"<!-- not run by tests/test_docs_commands\.py: (?P<reason>[^>]+) -->\s*$")
 # A port a block names: in an address, or after --port or -p.
 PORT = re.compile(r"(?:127\.0\.0\.1:|--port |-p )(\d{4,5})\b")
@@ -114,7 +115,7 @@ def test_the_shell_block_runs_as_pasted(block: Block, tmp_path: Path) -> None:
         "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}:/usr/sbin",
         # make must not reinstall into the suite's .venv from the scratch directory (which
         # would point its scripts there): the suite runs in an installed .venv already.
-        "MAKEFLAGS": "-o .venv/.installed-cli -o .venv/.installed-test",
+        "MAKEFLAGS": "-o .venv/.installed-cli -o .venv/.installed-test -o .venv/.installed-docs",
     }
     log = tmp_path / "output.log"
     # Output to a file, not a pipe: the servers started with `&` keep their stdout open.

@@ -88,7 +88,7 @@ def parse_args(argv: list[str] | None) -> Settings:
         "--xlarge-keys",
         type=_positive,
         metavar="N",
-        help="also build a table of N keys (10000000 for the README's figure: 4 to 6 minutes and 8 GiB) "
+        help="also build a table of N keys (10000000 for the 10M-key figure: 4 to 6 minutes and 8 GiB) "
         "in a fresh process; its memory, and decide() on it against 100 keys (default: not built)",
     )
     parser.add_argument(

@@ -34,6 +34,9 @@ NOT_RUN = re.compile(r"<!-- not run by tests/test_docs_commands\.py: (?P<reason>
 PORT = re.compile(r"(?:127\.0\.0\.1:|--port |-p )(\d{4,5})\b")
 # Files with a test of their own that runs every command in them, and checks their output.
 TESTED_ELSEWHERE = {"docs/teaching.md": "tests/test_teaching.py"}
+# A make command in a block: at the start of a line or after ;, &&, || or (.
+MAKE = re.compile(r"(?m)(?:^|(?<=[;&|(]))\s*make(?= )")
+KEEP_INSTALLED = " ".join(f"-o .venv/.installed-{extra}" for extra in ("cli", "test", "docs"))
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ def script_for(block: Block) -> str:
     text = re.sub(r"\b\d{4,5}\b", lambda match: ports.get(match.group(0), match.group(0)), block.text)
     if "make serve" in text:
         text = text.replace("make serve", f"make serve PORT={ports['8467']}")
+    # make must not reinstall into the suite's .venv from the scratch directory (which would point
+    # its editable install and its scripts there, for every user of that .venv): the suite runs
+    # in an installed .venv already. On the command line, since make reads no -o from MAKEFLAGS.
+    text = MAKE.sub(lambda match: f"{match.group(0)} {KEEP_INSTALLED}", text)
     return "set -e\n" + text
 
 
@@ -113,9 +120,6 @@ def test_the_shell_block_runs_as_pasted(block: Block, tmp_path: Path) -> None:
         **os.environ,
         "HOME": str(home),
         "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}:/usr/sbin",
-        # make must not reinstall into the suite's .venv from the scratch directory (which
-        # would point its scripts there): the suite runs in an installed .venv already.
-        "MAKEFLAGS": "-o .venv/.installed-cli -o .venv/.installed-test -o .venv/.installed-docs",
     }
     log = tmp_path / "output.log"
     # Output to a file, not a pipe: the servers started with `&` keep their stdout open.

@@ -175,7 +175,7 @@ def markdown(document: dict[str, Any], source: str) -> str:
         f"--reps {settings.get('reps')}` on {meta.get('started', 'an unknown date')}, "
         f"from `{source}`:",
         "",
-        "| | |",
+        "| the run | |",
         "|---|---|",
         f"| commit | `{meta.get('commit', 'not recorded')}` |",
         f"| machine | {_cell(meta.get('processor', 'not recorded'))}, {meta.get('cpus')} CPUs, "

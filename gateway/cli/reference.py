@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from gateway.cli.main import COMMANDS, build_parser
@@ -18,6 +20,7 @@ from gateway.cli.schema import KINDS
 
 # Where the lead's serving settings will live; the reference reads them when they import.
 SETTINGS_MODULE = "gateway.fronts.settings"
+USAGE_COLUMNS = 100  # the project's terminal width
 
 
 def _cell(text: object) -> str:
@@ -75,8 +78,28 @@ def _argument(action: argparse.Action) -> str:
     return f"`{action.metavar or action.dest}`"
 
 
+@contextmanager
+def _terminal_width(columns: int) -> Iterator[None]:
+    """argparse wraps usage lines at the terminal's width: fix it, so the page does not depend
+    on the terminal that built it."""
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(columns)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
+
+
 def cli_reference() -> str:
     """Every command and subcommand of `gw467`, its usage, and a table of its arguments."""
+    with _terminal_width(USAGE_COLUMNS):
+        return _cli_reference()
+
+
+def _cli_reference() -> str:
     parser = build_parser()
     unavailable = [
         name for name, text in _helps(parser).items() if name in COMMANDS and text.startswith("(needs gw467[")

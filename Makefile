@@ -61,9 +61,8 @@ $(CLI_STAMP): pyproject.toml | $(BIN)/python
 # browser tests, which Playwright drives at /usr/bin/chromium and never downloads; nginx for the
 # reverse-proxy and auth_request tests; redis-server for the fleet tests; openssl for the
 # certificates of the Redis TLS test; java for the Spark impact engine; unshare, to build the docs
-# site with no network); `make compile` installs
-# COMPILE_PACKAGES. tests/test_system_packages.py fails when a test, benchmark or example looks
-# up a program that is not in these lists.
+# site with no network); `make compile` installs COMPILE_PACKAGES. tests/test_system_packages.py
+# fails when a test, benchmark or example looks up a program that is not in these lists.
 TEST_PACKAGES    := chromium:chromium nginx:nginx redis-server:redis-server openssl:openssl java:openjdk-17-jre-headless unshare:util-linux
 COMPILE_PACKAGES := gcc:gcc
 # apt-get update, then install, only when a program is missing (/usr/sbin is not on every PATH).

@@ -126,7 +126,7 @@ test: $(TEST_STAMP) system-packages
 test-compiled: $(COMPILED_STAMP) system-packages
 	GW467_EXPECT_COMPILED=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The hot-path modules (gateway/implementation.py HOT_PATH) compiled by mypyc, in place beside
+# The hot-path modules (gateway/hot_path.py HOT_PATH) compiled by mypyc, in place beside
 # their sources, which stay the fallback; rebuilt when a source changes. make pure removes them.
 compile: $(COMPILED_STAMP)
 
@@ -134,7 +134,7 @@ compile: $(COMPILED_STAMP)
 PYTHON_HEADERS := import pathlib, sys, sysconfig; sys.exit(not pathlib.Path(sysconfig.get_paths()["include"], "Python.h").exists())
 export PYTHON_HEADERS
 
-$(COMPILED_STAMP): $(TEST_STAMP) setup.py $(wildcard gateway/core/*.py gateway/serving/*.py gateway/implementation.py)
+$(COMPILED_STAMP): $(TEST_STAMP) setup.py $(wildcard gateway/core/*.py gateway/request_path/*.py gateway/fronts/middleware.py gateway/hot_path.py)
 	$(call install_packages,$(COMPILE_PACKAGES))
 	@$(BIN)/python -c "$$PYTHON_HEADERS" || { apt-get update -qq && apt-get install -y -qq python3-dev; }
 	@$(BIN)/python -c "$$PYTHON_HEADERS" || { echo "gw467: make compile needs the Python headers of $$($(BIN)/python -c 'import sys; print(sys.executable)')"; exit 2; }

@@ -21,8 +21,8 @@ from benchmarks.basehttp_gateway import BaseHTTPGateway
 from benchmarks.results import HarnessError, Measurement, set_ratios
 from benchmarks.settings import ALLOWING_PLANS, DENYING_PLANS, Settings
 from benchmarks.stats import Series, round_robin
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.responses import NOT_ENTITLED_BODY, RULE_HEADER
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.request_path.responses import NOT_ENTITLED_BODY, RULE_HEADER
 
 METHOD = "GET"
 PATH = "/2/tweets/12"

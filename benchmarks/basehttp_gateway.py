@@ -13,8 +13,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from gateway.core.decision import decide
-from gateway.serving.responses import RULE_HEADER, body_for
-from gateway.serving.runtime import as_table
+from gateway.request_path.responses import RULE_HEADER, body_for
+from gateway.request_path.runtime import as_table
 
 _RULE = RULE_HEADER.decode()
 

@@ -32,7 +32,7 @@ from benchmarks.report import parts_table, profile_table, show, table, targets_t
 from benchmarks.results import HarnessError, Measurement
 from benchmarks.settings import DEFAULT_OUT, GROUPS, Settings, quick
 from benchmarks.targets import judge_all
-from gateway.implementation import running_compiled
+from gateway.hot_path import running_compiled
 
 # The in-process targets: a miss of any of them prints where an allowed request's time goes.
 PROFILED_TARGETS = ("gateway_allowed_overhead", "gateway_metrics_overhead", "denial_cost")

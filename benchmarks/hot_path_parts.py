@@ -23,9 +23,9 @@ from benchmarks.asgi_bench import KEY, METHOD, PATH
 from benchmarks.asgi_driver import discard, http_scope, receive, time_batch
 from benchmarks.settings import ALLOWING_PLANS, DENYING_PLANS
 from gateway.core.credentials import bearer_key
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.responses import send_gateway_response
-from gateway.serving.runtime import Gateway
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.request_path.responses import send_gateway_response
+from gateway.request_path.runtime import Gateway
 
 REPS = 5
 

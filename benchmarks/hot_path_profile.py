@@ -18,8 +18,8 @@ from benchmarks.apps import bare_app
 from benchmarks.asgi_bench import KEY, METHOD, PATH
 from benchmarks.asgi_driver import http_scope, time_batch
 from benchmarks.settings import ALLOWING_PLANS
-from gateway.implementation import running_compiled
-from gateway.serving.middleware import EntitlementMiddleware
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.hot_path import running_compiled
 
 TOP = 14
 

@@ -1,7 +1,7 @@
 """Group "pure": the asgi group again, in a fresh process that loads the Python sources.
 
 When `make compile` has built the hot path, the asgi group times the compiled modules; this
-group runs the same variants with GW467_PURE_PYTHON=1 (`gateway.implementation`), so the
+group runs the same variants with GW467_PURE_PYTHON=1 (`gateway.hot_path`), so the
 report shows both implementations, each with its ratios to a bare app timed in its own
 process. When nothing is compiled the asgi group already timed the sources, and this group
 adds nothing.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchmarks.results import HarnessError, Measurement, set_ratios
 from benchmarks.settings import Settings
-from gateway.implementation import PURE_PYTHON_ENV, running_compiled
+from gateway.hot_path import PURE_PYTHON_ENV, running_compiled
 
 GROUP = "pure"
 

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 
 from benchmarks.apps import bare_app
 from benchmarks.settings import ALLOWING_PLANS
-from gateway.serving.middleware import EntitlementMiddleware
+from gateway.fronts.middleware import EntitlementMiddleware
 
 HOST = "127.0.0.1"
 # Set by the store group (`benchmarks.store_bench`) for the two quota apps.

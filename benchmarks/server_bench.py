@@ -30,7 +30,7 @@ from benchmarks.results import HarnessError, Measurement, set_ratios
 from benchmarks.serve import HOST
 from benchmarks.settings import ROOT, Settings
 from benchmarks.stats import Series, round_robin
-from gateway.serving.responses import RULE_HEADER
+from gateway.request_path.responses import RULE_HEADER
 from loadtests.server import free_port, stop_process
 
 GROUP = "server"

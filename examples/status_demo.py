@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from gateway.serving.slo import DEFAULT_MIN_REQUESTS
+from gateway.request_path.slo import DEFAULT_MIN_REQUESTS
 
 ROOT = Path(__file__).resolve().parent.parent
 # What each first-party class does most (the demo keys are in the shipped plan files).

@@ -6,13 +6,13 @@ Put `EntitlementMiddleware` in front of any ASGI app with a plan file; see READM
 from importlib.metadata import PackageNotFoundError, version
 
 # First: under GW467_PURE_PYTHON=1 it makes every module below load from its source.
-from gateway import implementation as implementation
+from gateway import hot_path as hot_path
 from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.decision import Decision, DecisionTable, decide
 from gateway.core.planfile import load_plan_set, parse_plan_set
 from gateway.core.plans import PlanSet
-from gateway.serving.middleware import EntitlementMiddleware
+from gateway.fronts.middleware import EntitlementMiddleware
 
 try:
     __version__ = version("gw467")

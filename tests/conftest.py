@@ -16,18 +16,21 @@ would shadow it.
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-import gateway.serving.middleware
+import gateway.fronts.middleware
+from gateway.control_plane.fleet.trust import SECRET_VARIABLE
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
-from gateway.implementation import HOT_PATH, pure_python_forced, running_compiled, stale_builds
-from gateway.serving.fleet_trust import SECRET_VARIABLE
+from gateway.hot_path import HOT_PATH, pure_python_forced, running_compiled, stale_builds
 
 # pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their environment, which the gw467
 # console honours as a user's choice (`COLUMNS=100 gw467 ... | less`): a worker's commands would
@@ -61,7 +64,7 @@ settings.register_profile(
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Test the implementation that was asked for, and never a stale build of it."""
-    assert gateway.serving.middleware  # imported above, with the whole hot path
+    assert gateway.fronts.middleware  # imported above, with the whole hot path
     if os.environ.get("GW467_EXPECT_COMPILED") == "1":
         missing = sorted(set(HOT_PATH) - set(running_compiled()))
         if missing or pure_python_forced():
@@ -122,3 +125,9 @@ def billing_table() -> DecisionTable:
 @pytest.fixture(scope="session")
 def fixed_table() -> DecisionTable:
     return compile_plan_set(load_plan_set(FIXED))
+
+
+def change_now(operation: Coroutine[Any, Any, None]) -> None:
+    """Run one deployment operation (`app.deployment.push(...)`) to its end, from a test that runs
+    no event loop of its own."""
+    asyncio.run(operation)

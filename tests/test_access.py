@@ -12,7 +12,7 @@ from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set, sha256_hex
 from gateway.core.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy
 from gateway.safety.access import GAINED, LOST, access_changes, first_party_losses, lost_access
-from gateway.testing.planfiles import dump_plan_set
+from gateway.verification.planfiles import dump_plan_set
 from tests.conftest import BASELINE
 
 LOOKUP = Endpoint("users.lookup", "GET", "/users/{id}", "users")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.serving.canary import CanaryController, CanaryPolicy
+from gateway.request_path.canary import CanaryController, CanaryPolicy
 
 CLASSES = ("web", "ios", "tco", "login", "third_party")
 

@@ -23,7 +23,7 @@ import pytest
 from gateway.replay.engine import ReplayEngine, ReplayRecord
 from gateway.replay.scenario import Scenario, load_scenario, with_pushed_plans
 from gateway.replay.summary import summarize
-from gateway.serving.rollout import CANARY
+from gateway.request_path.stage import CANARY
 from tests.conftest import BASELINE, BILLING, ROOT
 from tests.processes import gw467_serve
 

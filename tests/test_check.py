@@ -11,9 +11,9 @@ import pytest
 from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
 from gateway.core.planfile import load_plan_set
-from gateway.serving.inprocess import InProcessResponse, call_asgi, http_scope, receive_once
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.testing import RecordingUpstream
+from gateway.fronts.inprocess import InProcessResponse, call_asgi, http_scope, receive_once
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.verification import RecordingUpstream
 from tests.conftest import BILLING, DEMO_KEYS, FIXED
 from tests.test_middleware import INCIDENT_BODY, send
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway.core.plans import plan_hash
-from gateway.serving.decision_log import DECISIONS, OPERATIONS, send_logs_to
+from gateway.request_path.decision_log import DECISIONS, OPERATIONS, send_logs_to
 from tests.conftest import BILLING, DEMO_KEYS
 from tests.processes import gw467_serve
 from tests.test_middleware import RecordingApp, gateway_for, send

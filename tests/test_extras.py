@@ -35,10 +35,10 @@ CLI_COMMANDS = sorted(
 # (`openapi` adds YAML specs to `gw467 catalogue`, and `spark` an engine to `gw467 impact`, so
 # they come on top of `cli`).
 ENTRY_POINTS: dict[str, tuple[list[str], tuple[str, ...]]] = {
-    "": (["gateway", "gateway.serving.middleware"], ()),
+    "": (["gateway", "gateway.fronts.middleware"], ()),
     "cli": (["gateway.cli.launch", "gateway.cli.main", *CLI_COMMANDS], ("cli",)),
-    "testing": (["gateway.testing"], ("testing",)),
-    "fleet": (["gateway.serving.redis_store"], ("fleet",)),
+    "testing": (["gateway.verification"], ("testing",)),
+    "fleet": (["gateway.stores.redis_store"], ("fleet",)),
     "openapi": (["gateway.safety.catalogue"], ("cli", "openapi")),
     "impact": (["gateway.impact.duckdb_engine", "gateway.cli.impact"], ("cli", "impact")),
     "spark": (["gateway.impact.spark_engine"], ("cli", "spark")),

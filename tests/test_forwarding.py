@@ -20,8 +20,8 @@ from gateway.core.forwarding import (
     may_be_of_interest,
     query_overrides_method,
 )
-from gateway.serving.inprocess import call_asgi
-from gateway.serving.middleware import EntitlementMiddleware
+from gateway.fronts.inprocess import call_asgi
+from gateway.fronts.middleware import EntitlementMiddleware
 from tests.conftest import FIXED
 
 BOT = (b"authorization", b"Bearer gw467-demo-sunrise-bot")  # free plan: POST /2/tweets granted

@@ -107,7 +107,7 @@ def test_a_key_sent_only_in_a_chunk_trailer_never_authenticates_under_either(ser
 
 @pytest.mark.parametrize(
     ("worker", "status"),
-    [("uvicorn.workers.UvicornWorker", b"201"), ("gateway.serving.trailers.HeadOnlyUvicornWorker", b"401")],
+    [("uvicorn.workers.UvicornWorker", b"201"), ("gateway.fronts.trailers.HeadOnlyUvicornWorker", b"401")],
 )
 def test_under_gunicorn_the_head_only_worker_keeps_a_trailer_key_from_authenticating(
     tmp_path: Path, worker: str, status: bytes
@@ -119,7 +119,7 @@ def test_under_gunicorn_the_head_only_worker_keeps_a_trailer_key_from_authentica
     env = {"GW467_PLANS": str(FIXED), "GW467_DECISION_LOG": "0", "HOME": str(tmp_path)}
     log = tmp_path / "gunicorn.log"
     with (
-        running([*command, "gateway.serving.app:create_app()"], port, log, env),
+        running([*command, "gateway.fronts.app:create_app()"], port, log, env),
         socket.create_connection(("127.0.0.1", port), timeout=5) as connection,
     ):
         connection.sendall(

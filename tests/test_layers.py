@@ -1,9 +1,11 @@
 """The package's imports point down its layers, form no cycle, and hide none inside functions.
 
-Layers, bottom to top: core (the pure decision core), serving (runtime and ASGI
-adapters), safety (lost access, diff, matrix, explain), impact (logs decided again under
-two plans), testing (the property kit and `verify`), replay, cli. A module may import its
-own layer or lower ones.
+Layers, bottom to top: core (the pure decision core), stores (where shared state lives),
+request_path (the runtime every request goes through), control_plane (deployments, the fleet,
+the admin API and status page), fronts (the middleware, the proxy, the runnable app), safety
+(lost access, diff, matrix, explain), impact (logs decided again under two plans),
+verification (the property kit and `verify`), replay, cli. A module may import its own layer or
+lower ones.
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gateway"
-LAYERS = ("core", "serving", "safety", "impact", "testing", "replay", "cli")
+LAYERS = (
+    "core",
+    "stores",
+    "request_path",
+    "control_plane",
+    "fronts",
+    "safety",
+    "impact",
+    "verification",
+    "replay",
+    "cli",
+)
 
 
 def module_name(path: Path) -> str:
@@ -23,12 +36,12 @@ def module_name(path: Path) -> str:
 
 
 def layer_of(module: str) -> int:
-    """The layer of a gateway module. `gateway` itself is the public face of core and serving
-    (it re-exports both, and `__version__`), so it sits with serving; `gateway.implementation`, which
+    """The layer of a gateway module. `gateway` itself is the public face of core and the fronts
+    (it re-exports both, and `__version__`), so it sits with the fronts; `gateway.hot_path`, which
     only chooses how modules load, sits with core; `gateway.__main__` is above all."""
     if module == "gateway":
-        return LAYERS.index("serving")
-    if module == "gateway.implementation":
+        return LAYERS.index("fronts")
+    if module == "gateway.hot_path":
         return LAYERS.index("core")  # picks compiled or source modules; imports no gateway code
     parts = module.split(".")
     return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else len(LAYERS)
@@ -104,7 +117,9 @@ def test_the_module_imports_form_no_cycle() -> None:
 def test_the_checks_would_see_an_upward_import_and_a_cycle(tmp_path: Path) -> None:
     """The graph above is read from real files: an upward import written into a file is found."""
     probe = tmp_path / "probe.py"
-    probe.write_text("from gateway.cli.main import main\n\ndef f():\n    import gateway.serving.runtime\n")
+    probe.write_text(
+        "from gateway.cli.main import main\n\ndef f():\n    import gateway.request_path.runtime\n"
+    )
     top, nested = imports_of(probe)
     assert "gateway.cli.main" in top and layer_of("gateway.cli.main") > layer_of("gateway.core.decision")
-    assert nested == [(4, "gateway.serving.runtime")]
+    assert nested == [(4, "gateway.request_path.runtime")]

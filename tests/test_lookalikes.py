@@ -16,8 +16,8 @@ from gateway.core.planfile import load_plan_set
 from gateway.core.plans import Endpoint
 from gateway.core.routing import RouteTrie
 from gateway.core.templates import parse_template
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.testing import RecordingUpstream
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.verification import RecordingUpstream
 from tests.conftest import BILLING
 from tests.test_middleware import send
 

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE, UNKNOWN, GatewayMetrics
+from gateway.request_path.metrics import MULTIPROC_DIR_VARIABLE, UNKNOWN, GatewayMetrics
 from tests.conftest import ROOT
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -160,7 +160,7 @@ import json
 import multiprocessing
 import sys
 
-from gateway.serving.metrics import GatewayMetrics
+from gateway.request_path.metrics import GatewayMetrics
 
 BASELINE, BILLING = "2023-02-baseline", "2023-03-06-billing"
 

@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
+from gateway.control_plane.off_loop import built_off_the_loop
 from gateway.core.config import ConfigError
 from gateway.core.planfile import parse_plan_set
-from gateway.serving.off_loop import built_off_the_loop
-from gateway.serving.runtime import as_table
+from gateway.request_path.runtime import as_table
 from tests.conftest import FIXED
 
 

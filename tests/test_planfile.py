@@ -14,7 +14,7 @@ import tomli_w
 
 from gateway.core.config import ConfigError
 from gateway.core.planfile import load_plan_set, parse_plan_set
-from gateway.testing.planfiles import dump_plan_set
+from gateway.verification.planfiles import dump_plan_set
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
 SHIPPED = sorted(PLANS.glob("*.toml"))

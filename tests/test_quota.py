@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.core.plans import Quota
-from gateway.serving.quota import QuotaLedger
+from gateway.request_path.quota import QuotaLedger
 
 
 def test_quota_admits_up_to_the_limit_then_refuses_until_the_window_ends() -> None:

@@ -92,7 +92,8 @@ def test_readme_middleware_snippet_pasted_into_a_module_outside_the_repository_s
 
 def test_readme_property_snippet_builds_a_hypothesis_test_that_passes() -> None:
     namespace: dict[str, Any] = {}
-    exec(python_block_after("`gateway.testing`, for your own test suite", PLAN_TESTS.read_text()), namespace)
+    snippet = python_block_after("`gateway.verification`, for your own test suite", PLAN_TESTS.read_text())
+    exec(snippet, namespace)
     namespace["test_no_regression"]()
 
 

@@ -14,8 +14,8 @@ from starlette.routing import Route
 
 from gateway.core.config import ConfigError
 from gateway.core.planfile import parse_plan_set
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.responses import CORS_EXPOSED
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.request_path.responses import CORS_EXPOSED
 from tests.conftest import BILLING, DEMO_KEYS
 
 PAGE = "https://app.example"

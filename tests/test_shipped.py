@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 from gateway.core.config import ConfigError
 from gateway.core.planfile import load_plan_set
 from gateway.core.shipped import locate, shipped_directory, shipped_names
+from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.replay.scenario import load_scenario
-from gateway.serving.middleware import EntitlementMiddleware
 from tests.conftest import BASELINE, FIXED, ROOT
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from gateway.core.rules import status_kind
-from gateway.serving.slo import (
+from gateway.request_path.slo import (
     DEFAULT_MIN_REQUESTS,
     DEFAULT_RULES,
     SLI_NAMES,

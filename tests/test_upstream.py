@@ -10,8 +10,8 @@ import pytest
 
 from gateway.core.planfile import load_plan_set
 from gateway.core.plans import Endpoint
-from gateway.serving.inprocess import call_asgi
-from gateway.serving.upstream import PIXEL_PNG, build_demo_app
+from gateway.fronts.demo_upstream import PIXEL_PNG, build_demo_app
+from gateway.fronts.inprocess import call_asgi
 from tests.conftest import FIXED
 
 PLAN_SET = load_plan_set(FIXED)

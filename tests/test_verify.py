@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli.main import main
-from gateway.testing.verify import verify
+from gateway.verification.verify import verify
 from tests.conftest import BASELINE, BILLING, FIXED
 
 

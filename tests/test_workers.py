@@ -1,4 +1,4 @@
-"""gateway.serving.workers: which servers may run several copies of a process, and the admin
+"""gateway.fronts.workers: which servers may run several copies of a process, and the admin
 API refused there without a shared store, in the middleware, the factory and real servers."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.redis_store import open_store
-from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.fronts.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
+from gateway.stores.redis_store import open_store
 from tests.conftest import FIXED, ROOT
 from tests.processes import free_port
 
@@ -95,7 +95,7 @@ def run_server(command: list[str], tmp_path: Path) -> str:
 def test_uvicorn_with_two_workers_and_the_factory_stops_with_the_line(tmp_path: Path) -> None:
     output = run_server(
         [sys.executable, "-m", "uvicorn", "--workers", "2", "--factory", "--port", str(free_port()),
-         "gateway.serving.app:create_app"],
+         "gateway.fronts.app:create_app"],
         tmp_path,
     )  # fmt: skip
     assert f"ERROR:    {REFUSAL}, and this is one of the worker processes of uvicorn:" in output
@@ -109,7 +109,7 @@ def test_hypercorn_stops_with_the_line_even_with_one_worker(tmp_path: Path) -> N
     refused too; hypercorn reports a failed lifespan startup as a traceback ending in the line."""
     output = run_server(
         [sys.executable, "-m", "hypercorn", "-w", "1", "-b", f"127.0.0.1:{free_port()}",
-         "gateway.serving.app:create_app()"],
+         "gateway.fronts.app:create_app()"],
         tmp_path,
     )  # fmt: skip
     assert (

@@ -1,11 +1,16 @@
-"""Property tests of the Shortlinks plan files with gateway.testing, as a team would put in its own suite."""
+"""Property tests of the Shortlinks plan files with gateway.verification, as a team would in its own suite."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from gateway import compile_plan_set, load_plan_set
-from gateway.testing import compiled_matches_reference, no_first_party_regression, rekeyed, tiers_are_monotone
+from gateway.verification import (
+    compiled_matches_reference,
+    no_first_party_regression,
+    rekeyed,
+    tiers_are_monotone,
+)
 
 PLANS = Path(__file__).parent / "plans"
 RELEASED = compile_plan_set(load_plan_set(PLANS / "shortlinks-released.toml"))

@@ -19,12 +19,12 @@ import httpx
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
 from gateway.cli.output import output_path, write_text
+from gateway.control_plane.control_api import ADMIN_PREFIX
 from gateway.core.config import read_text
 from gateway.core.planfile import parse_plan_set
-from gateway.serving.app import ADMIN_TOKEN_VARIABLE
-from gateway.serving.canary import UNITS
-from gateway.serving.control import ADMIN_PREFIX
-from gateway.serving.rollout import CANARY, DIRECT, SHADOW
+from gateway.fronts.app import ADMIN_TOKEN_VARIABLE
+from gateway.request_path.canary import UNITS
+from gateway.request_path.stage import CANARY, DIRECT, SHADOW
 
 PROG = "gw467 admin"
 TIMEOUT = 10.0

@@ -26,8 +26,8 @@ from gateway.replay.recorded import recorded_traffic
 from gateway.replay.scenario import load_scenario, with_pushed_plans
 from gateway.replay.summary import record_json
 from gateway.replay.terminal import render, render_comparison, run_with_progress
-from gateway.serving.decision_log import decisions_written_to
-from gateway.serving.slo import SLI_NAMES
+from gateway.request_path.decision_log import decisions_written_to
+from gateway.request_path.slo import SLI_NAMES
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:

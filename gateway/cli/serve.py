@@ -23,8 +23,11 @@ from uvicorn.config import LOG_LEVELS
 
 from gateway.cli.errors import EXIT_OK, UsageError
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
+from gateway.control_plane.control_api import STATUS_ACCESS
+from gateway.control_plane.fleet.trust import fleet_secret
+from gateway.control_plane.fleet.worker import default_state_dir
 from gateway.core.planfile import load_plan_set
-from gateway.serving.app import (
+from gateway.fronts.app import (
     ADMIN_TOKEN_VARIABLE,
     CHECK_TOKEN_VARIABLE,
     DECISION_LOG_VARIABLE,
@@ -42,18 +45,16 @@ from gateway.serving.app import (
     UPSTREAM_VARIABLE,
     build_gateway_app,
 )
-from gateway.serving.control import STATUS_ACCESS
-from gateway.serving.decision_log import send_logs_to
-from gateway.serving.fleet import default_state_dir
-from gateway.serving.fleet_trust import TrustError, fleet_secret, private_directory
-from gateway.serving.metrics import MULTIPROC_DIR_VARIABLE
-from gateway.serving.middleware import RULE_HEADER_CHOICES
-from gateway.serving.proxy import UpstreamError, parse_trusted_proxies, parse_upstream
-from gateway.serving.redis_store import PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE, redact, store_password
-from gateway.serving.runtime import LOCAL, STORE_FAILURE_POLICIES
-from gateway.serving.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
-from gateway.serving.trailers import http_protocol
-from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api
+from gateway.fronts.middleware import RULE_HEADER_CHOICES
+from gateway.fronts.proxy import UpstreamError, parse_trusted_proxies, parse_upstream
+from gateway.fronts.trailers import http_protocol
+from gateway.fronts.workers import SplitAdminApi, refuse_split_admin_api
+from gateway.request_path.decision_log import send_logs_to
+from gateway.request_path.metrics import MULTIPROC_DIR_VARIABLE
+from gateway.request_path.runtime import LOCAL, STORE_FAILURE_POLICIES
+from gateway.request_path.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
+from gateway.stores.private_files import TrustError, private_directory
+from gateway.stores.redis_store import PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE, redact, store_password
 
 HTTP_IMPLEMENTATIONS = ("auto", "h11", "httptools")
 
@@ -228,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"gw467 serve: error: {error}") from None
     _check_address_free(args.host, args.port)
     try:
-        # httptools without chunk trailers among the headers (see gateway.serving.trailers).
+        # httptools without chunk trailers among the headers (see gateway.fronts.trailers).
         protocol = http_protocol(args.http)
     except ValueError as error:
         raise UsageError(f"gw467 serve: error: {error}") from None
@@ -278,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):
         os.environ[MULTIPROC_DIR_VARIABLE] = tempfile.mkdtemp(prefix="gw467-metrics-")
     uvicorn.run(
-        "gateway.serving.app:create_app",
+        "gateway.fronts.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,

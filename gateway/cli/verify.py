@@ -12,7 +12,7 @@ from rich.markup import escape
 from gateway.cli.console import report_console
 from gateway.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from gateway.cli.inputs import plan_file
-from gateway.testing.verify import verify
+from gateway.verification.verify import verify
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:

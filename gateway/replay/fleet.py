@@ -6,7 +6,7 @@ on the first-party apps, dogfooding), how long a push takes to reach an instance
 and the rings a plan push goes through, each baked for some minutes and halted
 (and rolled back everywhere it was sent) when the ring's first-party SLI, read
 from the ring's own gateways, breaches the threshold. A `Fleet` runs it: every
-instance is a `gateway.serving.runtime.Gateway` with its own in-memory state
+instance is a `gateway.request_path.runtime.Gateway` with its own in-memory state
 behind its own `EntitlementMiddleware`; requests are routed to one instance by
 a seeded draw that never touches the traffic's own random stream.
 """
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field, replace
 
 from starlette.types import ASGIApp
 
+from gateway.control_plane.local_deployment import LocalDeployment
 from gateway.core.decision import DecisionTable
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.runtime import Gateway
-from gateway.serving.slo import AvailabilityTracker, WindowCounts
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.request_path.runtime import Gateway
+from gateway.request_path.slo import AvailabilityTracker, WindowCounts
 
 # The window the ring controller reads each instance's first-party SLI over, at each minute's end.
 HALT_WINDOW_SECONDS = 60.0
@@ -111,7 +112,10 @@ class Fleet:
         self.model = model
         self.seed = seed
         self.gateways = tuple(make_gateway() for _ in range(model.size))
-        self.fronts = tuple(EntitlementMiddleware(upstream, gateway=g) for g in self.gateways)
+        self.deployments = tuple(LocalDeployment(gateway) for gateway in self.gateways)
+        self.fronts = tuple(
+            EntitlementMiddleware(upstream, gateway=d.gateway, deployment=d) for d in self.deployments
+        )
         self.availability = FleetAvailability(tuple(g.availability for g in self.gateways))
         self._in_flight: list[_Delivery] = []
         self._order = 0
@@ -146,13 +150,13 @@ class Fleet:
         queue = self._in_flight
         while queue and queue[0].at <= now:
             delivery = heapq.heappop(queue)
-            gateway = self.gateways[delivery.instance]
+            deployment = self.deployments[delivery.instance]
             if delivery.action == PUSH:
                 assert delivery.table is not None
-                gateway.push(delivery.table, reason="fleet push")
+                deployment.push_now(delivery.table, reason="fleet push")
                 self.enforced.setdefault(delivery.table.version, set()).add(delivery.instance)
             else:
-                gateway.rollback(reason="fleet rollback")
+                deployment.rollback_now(reason="fleet rollback")
 
     def _send(self, now: float, instances: Iterable[int], action: str, table: DecisionTable | None) -> None:
         for instance in instances:

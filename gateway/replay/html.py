@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from gateway.control_plane.status_page import STATE_STYLE
 from gateway.replay.chart import KIND_COLOURS
 from gateway.replay.compare import Comparison, ComparisonRow
 from gateway.replay.engine import AppliedEvent, ReplayRecord, StatusAtMinute
@@ -23,7 +24,6 @@ from gateway.replay.summary import (
     minute_rows,
     summarize,
 )
-from gateway.serving.status_page import STATE_STYLE
 
 # Categorical colours for the first-party classes, each at least 4.5:1 against white.
 CLASS_COLOURS = ("#1f5fa8", "#b3261e", "#2e7d32", "#6a3d9a", "#a0522d", "#00695c", "#ad1457", "#4e5b0f")

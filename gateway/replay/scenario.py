@@ -19,8 +19,8 @@ from gateway.core.config import ConfigError, Fail, failure, parse_toml, read_tex
 from gateway.core.planfile import load_plan_set, sha256_hex
 from gateway.core.plans import PlanSet
 from gateway.core.schemas import schema_of
+from gateway.fronts.services import ServiceMap, load_service_map
 from gateway.replay.fleet import FleetModel, Ring
-from gateway.serving.services import ServiceMap, load_service_map
 
 Action = Literal["push_plans", "rollback_plans", "push_services", "rollback_services"]
 PUSHES = {"push_plans": "rollback_plans", "push_services": "rollback_services"}

@@ -14,7 +14,7 @@ of the same requests, a request both match (so a new literal sibling such as `/2
 `/2/users/{id}` is tried too): every way the two tables can route the endpoint's
 requests differently, pair by pair, is tried.
 `gw467 diff`, `gw467 verify`, `gw467 matrix --against`, the replay's diff gate and
-`gateway.testing.no_first_party_regression` all read this module.
+`gateway.verification.no_first_party_regression` all read this module.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from gateway.core.decision import CompiledClient, Decision, DecisionTable, decide
 from gateway.core.paths import PathRejected, canonical_segments, join_segments
-from gateway.serving.responses import PATH_REASONS
+from gateway.request_path.responses import PATH_REASONS
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from gateway.core.plans import FIRST_PARTY, THIRD_PARTY, Endpoint, Grant
 from gateway.core.rules import quota_spent
 from gateway.core.schemas import schema_of
 from gateway.core.templates import example_path
+from gateway.request_path.quota import QuotaLedger
 from gateway.safety.coverage import CoverageRecorder
-from gateway.serving.quota import QuotaLedger
 
 ALLOW = "allow"
 OUTCOMES = (ALLOW, "400", "401", "404", "429", "467")

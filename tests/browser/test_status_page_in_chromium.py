@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from examples.status_demo import CALLS
-from gateway.serving.slo import DEFAULT_MIN_REQUESTS
-from gateway.serving.status_page import REFRESH_SECONDS
+from gateway.control_plane.status_page import REFRESH_SECONDS
+from gateway.request_path.slo import DEFAULT_MIN_REQUESTS
 from tests.browser.conftest import screenshot_path
 from tests.conftest import BILLING, DEMO_KEYS
 from tests.test_serve import serving

@@ -21,8 +21,8 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from gateway.core.planfile import load_plan_set
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.upstream import build_demo_app
+from gateway.fronts.demo_upstream import build_demo_app
+from gateway.fronts.middleware import EntitlementMiddleware
 from tests.processes import RedisServer, free_port
 
 PLANS = Path(__file__).resolve().parents[2] / "plans" / "2023-03-06-billing-fixed.toml"

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import redis as redis_client
 
-from gateway.serving.redis_store import CA_FILE_VARIABLE, NAMESPACE_VARIABLE, PASSWORD_FILE_VARIABLE, redact
+from gateway.stores.redis_store import CA_FILE_VARIABLE, NAMESPACE_VARIABLE, PASSWORD_FILE_VARIABLE, redact
 from tests.fleet.test_fleet_serve import ADMIN, BASELINE, FIXED, TOKEN, wait_converged
 from tests.processes import REDIS_SERVER, RedisServer, free_port, gw467_serve
 

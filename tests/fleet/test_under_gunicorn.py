@@ -57,7 +57,7 @@ EXPORTED, COMMANDS = readme_commands()
 
 def test_the_readme_gives_the_store_to_both_commands_and_runs_gunicorns_uvicorn_worker() -> None:
     assert EXPORTED["GW467_STORE"] == README_STORE
-    assert [command[-1] for _, command in COMMANDS] == ["myapp:app", "gateway.serving.app:create_app()"]
+    assert [command[-1] for _, command in COMMANDS] == ["myapp:app", "gateway.fronts.app:create_app()"]
     for _, command in COMMANDS:
         assert command[:5] == ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-w", "2"]
 

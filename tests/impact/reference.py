@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from gateway.core.decision import DecisionTable
-from gateway.serving.inprocess import call_asgi
-from gateway.serving.middleware import EntitlementMiddleware
+from gateway.fronts.inprocess import call_asgi
+from gateway.fronts.middleware import EntitlementMiddleware
 from tests.test_middleware import RecordingApp
 
 ENTITLEMENT_REFUSALS = (400, 401, 404, 467)

@@ -21,7 +21,7 @@ from gateway.impact.engine import ImpactInput, OutcomeRow
 from gateway.impact.formats import ALB, ENVOY, GW467, NGINX, line_format
 from gateway.impact.query import NO_CLIENT, NOT_UTF8, UNPARSED
 from gateway.impact.sources import log_files
-from gateway.serving.decision_log import DECISIONS, decisions_written_to
+from gateway.request_path.decision_log import DECISIONS, decisions_written_to
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS
 from tests.impact import logs
 from tests.impact.reference import expected_counts

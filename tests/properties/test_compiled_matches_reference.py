@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import decide
 from gateway.core.planfile import load_plan_set, parse_plan_set
-from gateway.testing import KeyedPlanSet, keyed_plan_sets, requests
-from gateway.testing.planfiles import dump_plan_set
-from gateway.testing.reference import reference_decide
+from gateway.verification import KeyedPlanSet, keyed_plan_sets, requests
+from gateway.verification.planfiles import dump_plan_set
+from gateway.verification.reference import reference_decide
 from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
 
 

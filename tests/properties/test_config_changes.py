@@ -16,10 +16,10 @@ from gateway.core.planfile import parse_plan_set
 from gateway.core.plans import PlanSet
 from gateway.safety.access import lost_access
 from gateway.safety.diff import diff_tables
-from gateway.testing import KeyedPlanSet, config_changes, generated_catalogue_path, keyed_plan_sets
-from gateway.testing.planfiles import dump_plan_set
-from gateway.testing.reference import reference_decide
-from gateway.testing.verify import exhaustive_checks
+from gateway.verification import KeyedPlanSet, config_changes, generated_catalogue_path, keyed_plan_sets
+from gateway.verification.planfiles import dump_plan_set
+from gateway.verification.reference import reference_decide
+from gateway.verification.verify import exhaustive_checks
 
 _PARAMETER = re.compile(r"\{[^}]*\}")
 

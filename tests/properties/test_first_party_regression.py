@@ -16,7 +16,7 @@ from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import sha256_hex
 from gateway.core.plans import Client, Endpoint, Grant, Plan, PlanSet, Policy
-from gateway.testing import first_party_losses, no_first_party_regression
+from gateway.verification import first_party_losses, no_first_party_regression
 
 
 def test_fixed_billing_plan_keeps_every_first_party_endpoint(

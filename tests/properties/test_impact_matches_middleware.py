@@ -17,8 +17,8 @@ from gateway.impact.duckdb_engine import DuckDBEngine
 from gateway.impact.engine import ImpactInput
 from gateway.impact.formats import line_format
 from gateway.impact.sources import log_files
-from gateway.testing import KeyedPlanSet, config_changes, keyed_plan_sets
-from gateway.testing.strategies import requests
+from gateway.verification import KeyedPlanSet, config_changes, keyed_plan_sets
+from gateway.verification.strategies import requests
 from tests.impact.reference import outcomes
 
 MINUTE = "2023-03-06T17:00"

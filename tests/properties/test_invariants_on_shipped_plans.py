@@ -1,4 +1,4 @@
-"""Every invariant of gateway.testing holds for the shipped plan files (and the billing file breaks one)."""
+"""Every invariant of gateway.verification holds for the shipped plan files (billing breaks one)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.core.plans import Grant
-from gateway.testing import (
+from gateway.verification import (
     KeyedPlanSet,
     compiled_matches_reference,
     decisions_ignore_headers_and_other_requests,

@@ -19,9 +19,9 @@ from gateway.core.decision import decide
 from gateway.core.planfile import load_plan_set
 from gateway.core.plans import Endpoint
 from gateway.core.rules import RuleKind
-from gateway.serving.inprocess import call_asgi
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.testing import REFUSED_VARIANTS, encoding_variants, template_paths
+from gateway.fronts.inprocess import call_asgi
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.verification import REFUSED_VARIANTS, encoding_variants, template_paths
 from tests.conftest import BILLING, DEMO_KEYS, FIXED
 from tests.test_middleware import RecordingApp
 

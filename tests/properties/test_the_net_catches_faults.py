@@ -21,9 +21,9 @@ import gateway.core.paths
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
 from gateway.core.plans import EndpointLookup, Plan
-from gateway.implementation import running_compiled
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.testing import (
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.hot_path import running_compiled
+from gateway.verification import (
     KeyedPlanSet,
     RecordingUpstream,
     compiled_matches_reference,

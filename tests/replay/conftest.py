@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.fronts.inprocess import call_asgi
 from gateway.replay.engine import ReplayEngine, ReplayRecord, StatusAtMinute
 from gateway.replay.scenario import load_scenario
-from gateway.serving.inprocess import call_asgi
 from tests.conftest import BASELINE, BILLING, ROOT
 
 SHORT_TRAFFIC = """

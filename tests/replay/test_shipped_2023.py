@@ -14,11 +14,11 @@ import json
 
 import pytest
 
+from gateway.fronts.inprocess import call_asgi
 from gateway.replay.engine import ReplayEngine, ReplayRecord
 from gateway.replay.scenario import load_scenario
 from gateway.replay.summary import minute_rows, summarize
 from gateway.replay.terminal import render
-from gateway.serving.inprocess import call_asgi
 from tests.conftest import ROOT
 from tests.replay.conftest import ShippedReplay
 from tests.test_narrow_terminals import assert_fits, rendered

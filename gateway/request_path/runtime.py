@@ -1,9 +1,9 @@
 """`Gateway`: the serving runtime, the one stateful object behind every front.
 
-It owns the stage in force (`rollout`), the quota ledger, the availability
+It owns the stage in force (`in_force`), the quota ledger, the availability
 tracker, the burn-rate alert and the metrics. `decide` arbitrates the active
 table with a shadow or canary candidate, `admit` counts quotas (in the process, or in a
-shared state store under a declared failure policy: `gateway.serving.store`), `observe` feeds
+shared state store under a declared failure policy: `gateway.stores.state_store`), `observe` feeds
 each outcome to the SLIs, the canary controller and the metrics (rolling a
 failing canary back), and `status` / `deployment` are the documents the control
 API serves. The ASGI middleware, the control API and the replay all talk to
@@ -31,12 +31,17 @@ from gateway.core.rules import (
     status_kind,
     store_unavailable,
 )
-from gateway.serving.canary import CanaryController, CanaryPolicy
-from gateway.serving.decision_log import DECISIONS, OPERATIONS, decided_path, decision_record, log_decision
-from gateway.serving.metrics import GatewayMetrics
-from gateway.serving.quota import QuotaLedger, quota_headers, window_of
-from gateway.serving.rollout import DIRECT, Rollout
-from gateway.serving.slo import (
+from gateway.request_path.canary import CanaryController
+from gateway.request_path.decision_log import (
+    DECISIONS,
+    OPERATIONS,
+    decided_path,
+    decision_record,
+    log_decision,
+)
+from gateway.request_path.metrics import GatewayMetrics
+from gateway.request_path.quota import QuotaLedger, quota_headers, window_of
+from gateway.request_path.slo import (
     DEFAULT_MIN_REQUESTS,
     AlertState,
     AvailabilityTracker,
@@ -45,7 +50,8 @@ from gateway.serving.slo import (
     parse_sli,
     status_document,
 )
-from gateway.serving.store import MemoryStore, StateStore, StoreHealth, StoreUnavailable
+from gateway.request_path.stage import StageInForce
+from gateway.stores.state_store import MemoryStore, StateStore, StoreHealth, StoreUnavailable
 
 UNKNOWN = "unknown"
 # What a gateway does with a request whose quota a shared store cannot count (see `Gateway`).
@@ -92,7 +98,7 @@ class Gateway:
     (`slo.DEFAULT_MIN_REQUESTS` in the window). `metrics` turns on Prometheus
     metrics (True, or a GatewayMetrics to share).
 
-    `store` holds the quota counters (and, in `gateway.serving.fleet`, the fleet's
+    `store` holds the quota counters (and, in `gateway.control_plane.fleet`, the fleet's
     stage); the default `MemoryStore` keeps them in this process, in the `QuotaLedger`.
     With a shared store (Redis), quotas are exact across workers and instances, and
     `store_failure` says what a request with a quota gets while the store cannot count
@@ -119,7 +125,7 @@ class Gateway:
             choices = ", ".join(STORE_FAILURE_POLICIES)
             raise ValueError(f"store_failure must be one of {choices}, not {store_failure!r}")
         self.clock = clock
-        self.rollout = Rollout.of(as_table(plans))
+        self.in_force = StageInForce.of(as_table(plans))
         self.quotas = QuotaLedger(clock)
         self.sli = parse_sli(sli)
         self.availability = AvailabilityTracker()
@@ -128,7 +134,8 @@ class Gateway:
         self.store: StateStore = MemoryStore() if store is None else store
         self.store_failure = store_failure
         self.store_health = StoreHealth()
-        # Called with the reason when this worker's canary trips; a fleet rolls back fleet-wide.
+        # Called with the reason when the canary in force trips: its deployment rolls it back
+        # (`gateway.control_plane.deployment`; a fleet's, fleet-wide). Without one, nothing does.
         self.on_canary_trip: Callable[[CanaryController, str], None] | None = None
         # Called with every outcome the SLIs count (class, first-party, bad, 5xx, time, in the
         # canary slice): a fleet adds them to its shared counters.
@@ -137,20 +144,7 @@ class Gateway:
     @property
     def table(self) -> DecisionTable:
         """The active table."""
-        return self.rollout.stage.active
-
-    # Operations on the stage, stamped with the gateway's clock.
-
-    def push(
-        self, table: DecisionTable, mode: str = DIRECT, canary: CanaryPolicy | None = None, reason: str = ""
-    ) -> None:
-        self.rollout.push(table, mode, canary, reason=reason, at=self.clock())
-
-    def promote(self, reason: str = "") -> None:
-        self.rollout.promote(reason=reason, at=self.clock())
-
-    def rollback(self, reason: str = "") -> None:
-        self.rollout.rollback(reason=reason, at=self.clock())
+        return self.in_force.stage.active
 
     # One request: decide, admit, observe.
 
@@ -159,7 +153,7 @@ class Gateway:
     ) -> Ruling:
         """Decide with the active table; beside a candidate, count a shadow divergence or let a
         canary slice enforce the candidate's decision. `preflight`: see `core.decision.decide`."""
-        stage = self.rollout.stage
+        stage = self.in_force.stage
         decision = decide(stage.active, method, raw_path, authorization, preflight=preflight)
         if stage.candidate is None:
             return decision, None
@@ -255,13 +249,13 @@ class Gateway:
         raw_path: str | None = None,
     ) -> None:
         """Feed one outcome to the availability tracker, the canary controller, the metrics and
-        the decision log (`gateway.serving.decision_log`, when its logger is on). `method` and
+        the decision log (`gateway.request_path.decision_log`, when its logger is on). `method` and
         `raw_path` (no query string) are the request's, for the log."""
         client = decision.client
         metrics = self.metrics
         endpoint = decision.endpoint
         if DECISIONS.isEnabledFor(logging.INFO):
-            stage = self.rollout.stage
+            stage = self.in_force.stage
             # A canary's request was decided by the candidate; any other by the table in force.
             table = stage.candidate if canary is not None and stage.candidate is not None else stage.active
             path = decision.path
@@ -302,7 +296,7 @@ class Gateway:
             self.on_record(identity.client_class, first_party, bad, server_error, now, canary is not None)
         if canary is None:
             return
-        stage_canary = self.rollout.stage.canary
+        stage_canary = self.in_force.stage.canary
         if stage_canary is not canary:
             return  # the canary this request belonged to has already ended
         if metrics is not None:
@@ -313,8 +307,6 @@ class Gateway:
                 metrics.canary_rollback("first-party error rate")
             if self.on_canary_trip is not None:
                 self.on_canary_trip(stage_canary, f"canary: {reason}")
-            else:
-                self.rollout.rollback(reason=f"canary: {reason}", at=now)
 
     # The documents the control API serves.
 
@@ -334,7 +326,7 @@ class Gateway:
         # Public: which versions are in force, and whether a shared store is up. The shadow
         # sample (other clients' paths), change reasons, the store's address and its errors are
         # in the admin deployment document (`deployment()`) only.
-        stage = self.rollout.stage
+        stage = self.in_force.stage
         document["deployment"] = {
             "active": stage.active.version,
             "candidate": stage.candidate.version if stage.candidate is not None else None,
@@ -347,9 +339,9 @@ class Gateway:
     def last_rollback(self) -> tuple[float, str] | None:
         """(when, why) of the latest change to the stage, when it was a rollback: what lets the
         status page call a class "recovering" while its window still holds the failures."""
-        events = self.rollout.events
-        if events and "rollback" in events[-1].action:
-            return events[-1].at, events[-1].reason
+        changes = self.in_force.changes
+        if changes and "rollback" in changes[-1].action:
+            return changes[-1].at, changes[-1].reason
         return None
 
     def store_document(self) -> dict[str, Any]:
@@ -365,17 +357,19 @@ class Gateway:
             "failures": health.failures,
         }
 
-    def deployment(self) -> dict[str, Any]:
-        rollout = self.rollout
-        stage = rollout.stage
+    def deployment(self, history: list[str]) -> dict[str, Any]:
+        """The stage in force, as the admin deployment document shows it, with the deployment's
+        `history` (the versions a rollback goes back through, the latest last)."""
+        in_force = self.in_force
+        stage = in_force.stage
         return {
             "active": stage.active.version,
             "candidate": stage.candidate.version if stage.candidate is not None else None,
             "mode": stage.mode,
             "shadow": stage.shadow.summary() if stage.shadow is not None else None,
             "canary": stage.canary.summary() if stage.canary is not None else None,
-            "history": [table.version for table in rollout.history],
-            "events": [event.__dict__ for event in rollout.events[-20:]],
+            "history": history,
+            "events": [change.__dict__ for change in in_force.changes[-20:]],
             "store": self.store_document(),
         }
 
@@ -384,7 +378,7 @@ class Gateway:
         metrics = self.metrics
         if metrics is None:
             return None
-        stage = self.rollout.stage
+        stage = self.in_force.stage
         candidate = stage.candidate.version if stage.candidate is not None else ""
         metrics.set_deployment(stage.active.version, candidate, stage.mode)
         alert = self.alert_state(availability)

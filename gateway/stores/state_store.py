@@ -3,7 +3,7 @@
 What the runtime keeps outside a process goes through this interface: quota counters, the
 fleet's stage document and plan versions, the audit log, worker heartbeats, fleet SLI
 counters and change notifications. `MemoryStore` (the default) keeps them in the process, so
-the replay and a single-process gateway need nothing else; `gateway.serving.redis_store.RedisStore`
+the replay and a single-process gateway need nothing else; `gateway.stores.redis_store.RedisStore`
 shares them across workers and instances. A store that cannot answer raises `StoreUnavailable`
 (never hangs: the Redis one has short timeouts), and the runtime applies its failure policy.
 """
@@ -122,10 +122,15 @@ class StateStore(Protocol):
 
 
 class MemoryStore:
-    """The store inside one process: what a single gateway, the replay and the tests use."""
+    """The store inside one process: what a single gateway, the replay and the tests use.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    `shared`: several runtimes of this process share it, as the workers of a fleet share Redis
+    (quotas are counted here, and their deployment is a fleet's); by default it is one runtime's.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, shared: bool = False) -> None:
         self._clock = clock
+        self._shared = shared
         self._values: dict[str, tuple[bytes, float | None]] = {}
         self._counters: dict[str, tuple[int, float]] = {}
         self._hashes: dict[str, dict[str, int]] = {}
@@ -134,7 +139,7 @@ class MemoryStore:
 
     @property
     def shared(self) -> bool:
-        return False
+        return self._shared
 
     @property
     def description(self) -> str:

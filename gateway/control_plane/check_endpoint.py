@@ -40,9 +40,9 @@ from gateway.core.forwarding import (
 from gateway.core.paths import raw_path_for
 from gateway.core.refusals import one_line
 from gateway.core.rules import STATUS_BAD_PATH, STATUS_UNAUTHENTICATED, Rule, path_refused
-from gateway.serving.peers import from_loopback
-from gateway.serving.responses import BEARER_CHALLENGE, DUPLICATE_ORIGINAL, RULE_HEADER, body_for
-from gateway.serving.runtime import Gateway, Headers
+from gateway.request_path.peers import from_loopback
+from gateway.request_path.responses import BEARER_CHALLENGE, DUPLICATE_ORIGINAL, RULE_HEADER, body_for
+from gateway.request_path.runtime import Gateway, Headers
 
 CHECK_PATH = "/_gw467/check"
 PASSED = 200
@@ -108,7 +108,7 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
         override = URL_OVERRIDE
     if override is not None:
         decision: Decision = Decision(
-            STATUS_BAD_PATH, path_refused(override), bodies=gateway.rollout.stage.active.bodies
+            STATUS_BAD_PATH, path_refused(override), bodies=gateway.in_force.stage.active.bodies
         )
         canary = None
     else:

@@ -35,8 +35,8 @@ else:
     HAVE_REDIS = True
 
 from gateway.core.extras import MissingExtra
-from gateway.serving.fleet_trust import owner_only_file
-from gateway.serving.store import MemoryStore, StateStore, StoreUnavailable
+from gateway.stores.private_files import owner_only_file
+from gateway.stores.state_store import MemoryStore, StateStore, StoreUnavailable
 
 PASSWORD_VARIABLE = "GW467_STORE_PASSWORD"
 PASSWORD_FILE_VARIABLE = "GW467_STORE_PASSWORD_FILE"

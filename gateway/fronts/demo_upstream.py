@@ -10,7 +10,7 @@ answer as the router's first match, without trying every route before it (the re
 hundreds of thousands of requests through this app). Payloads are plausible
 and deterministic: link resolution redirects, media answers with a 1x1 PNG,
 timelines and lookups with JSON shaped like Twitter's API v2. Each surface is
-served by a backend pool named in the service map (`gateway.serving.services`); a pool
+served by a backend pool named in the service map (`gateway.fronts.services`); a pool
 without hosts answers 503 "Something is technically wrong." (Twitter code 131).
 """
 
@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.core.plans import Endpoint, PlanSet
 from gateway.core.templates import parse_template, precedence
-from gateway.serving.services import HEALTHY, ServiceMap
+from gateway.fronts.services import HEALTHY, ServiceMap
 
 Handler = Callable[[Request], Awaitable[Response]]
 

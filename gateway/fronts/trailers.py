@@ -8,7 +8,7 @@ after the last chunk) reads as a header: it authenticates, and a proxy forwards 
 trailers apart (and uvicorn drops them). `HeadOnlyHttpToolsProtocol` drops them here too:
 ASGI has no request trailers, and the decision is taken on the head alone. `gw467 serve` runs
 it wherever uvicorn would run httptools; pass it to your own `uvicorn.run(app, http=...)`, or
-run gunicorn with `-k gateway.serving.trailers.HeadOnlyUvicornWorker`.
+run gunicorn with `-k gateway.fronts.trailers.HeadOnlyUvicornWorker`.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ if HAS_HTTPTOOLS and importlib.util.find_spec("gunicorn") is not None:
 
     class HeadOnlyUvicornWorker(UvicornWorker):
         """gunicorn's `-k` worker class: uvicorn's, on `HeadOnlyHttpToolsProtocol`
-        (`gunicorn -k gateway.serving.trailers.HeadOnlyUvicornWorker ...`)."""
+        (`gunicorn -k gateway.fronts.trailers.HeadOnlyUvicornWorker ...`)."""
 
         # As uvicorn declares it (a plain dict attribute, which ClassVar here would contradict).
         CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "http": HeadOnlyHttpToolsProtocol}  # noqa: RUF012

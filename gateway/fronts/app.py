@@ -1,8 +1,8 @@
 """The runnable gateway: `EntitlementMiddleware` in front of the demo upstream or an HTTP upstream.
 
 `gw467 serve` runs `build_gateway_app()` under uvicorn; with several workers
-uvicorn imports `gateway.serving.app:create_app` as a factory in each worker (as does
-`gunicorn -k uvicorn.workers.UvicornWorker 'gateway.serving.app:create_app()'`), which reads
+uvicorn imports `gateway.fronts.app:create_app` as a factory in each worker (as does
+`gunicorn -k uvicorn.workers.UvicornWorker 'gateway.fronts.app:create_app()'`), which reads
 its settings from the environment: GW467_PLANS (the plan file), GW467_SLI,
 GW467_METRICS ("0" turns metrics off), GW467_ADMIN_TOKEN (no token: the admin
 API is off; with several workers it needs GW467_STORE), GW467_MIN_REQUESTS,
@@ -24,15 +24,15 @@ from pathlib import Path
 
 from starlette.types import ASGIApp
 
+from gateway.control_plane.reload import ReloadOnHangup
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
-from gateway.serving.decision_log import send_logs_to
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.serving.proxy import ReverseProxy
-from gateway.serving.reload import ReloadOnHangup
-from gateway.serving.runtime import LOCAL
-from gateway.serving.slo import DEFAULT_MIN_REQUESTS
-from gateway.serving.upstream import build_demo_app
+from gateway.fronts.demo_upstream import build_demo_app
+from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.fronts.proxy import ReverseProxy
+from gateway.request_path.decision_log import send_logs_to
+from gateway.request_path.runtime import LOCAL
+from gateway.request_path.slo import DEFAULT_MIN_REQUESTS
 
 PLANS_VARIABLE = "GW467_PLANS"
 SLI_VARIABLE = "GW467_SLI"
@@ -90,18 +90,18 @@ def build_gateway_app(
     )
     if middleware.startup_error is not None:
         return middleware  # it fails the server's lifespan startup with its one line
-    return ReloadOnHangup(middleware, plans)
+    return ReloadOnHangup(middleware, middleware.deployment, plans)
 
 
 def create_app() -> ASGIApp:
-    """Factory for `uvicorn --factory gateway.serving.app:create_app`, configured from the environment."""
+    """Factory for `uvicorn --factory gateway.fronts.app:create_app`, configured from the environment."""
     plans = os.environ.get(PLANS_VARIABLE)
     if not plans:
         raise RuntimeError(f"set {PLANS_VARIABLE} to the plan file to serve")
     send_logs_to(sys.stderr, decisions=os.environ.get(DECISION_LOG_VARIABLE, "1") != "0")
     store = os.environ.get(STORE_VARIABLE) or "memory"
     # With several workers (uvicorn --workers, gunicorn, hypercorn) and no shared store, the
-    # middleware refuses GW467_ADMIN_TOKEN at lifespan startup: see gateway.serving.workers.
+    # middleware refuses GW467_ADMIN_TOKEN at lifespan startup: see gateway.fronts.workers.
     admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
     return build_gateway_app(
         plans,

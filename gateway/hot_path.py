@@ -30,11 +30,11 @@ HOT_PATH = (
     "gateway.core.routing",
     "gateway.core.credentials",
     "gateway.core.decision",
-    "gateway.serving.slo",
-    "gateway.serving.quota",
-    "gateway.serving.responses",
-    "gateway.serving.runtime",
-    "gateway.serving.middleware",
+    "gateway.request_path.slo",
+    "gateway.request_path.quota",
+    "gateway.request_path.responses",
+    "gateway.request_path.runtime",
+    "gateway.fronts.middleware",
 )
 PACKAGE_DIR = Path(__file__).resolve().parent
 MYPYC_LIBRARY_INFIX = "__mypyc"

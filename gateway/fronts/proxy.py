@@ -24,7 +24,7 @@ import httpx
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway.core.forwarding import GATEWAY_PREFIX, normalized
-from gateway.serving.decision_log import OPERATIONS
+from gateway.request_path.decision_log import OPERATIONS
 
 HOP_BY_HOP = frozenset(
     {

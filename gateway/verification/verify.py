@@ -1,4 +1,4 @@
-"""`gw467 verify OLD NEW`: every invariant of gateway.testing, run on two plan files.
+"""`gw467 verify OLD NEW`: every invariant of gateway.verification, run on two plan files.
 
 Exhaustive where the space is small (grants: clients x endpoints, plans x plans),
 Hypothesis where it is not (requests, spellings, headers, sequences). Each failed
@@ -17,14 +17,14 @@ from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
 from gateway.safety.access import first_party_losses
-from gateway.testing.invariants import tier_violations
-from gateway.testing.properties import (
+from gateway.verification.invariants import tier_violations
+from gateway.verification.properties import (
     compiled_matches_reference,
     decisions_ignore_headers_and_other_requests,
     encodings_decide_as_canonical,
     exemption_ignores_headers,
 )
-from gateway.testing.strategies import KeyedPlanSet, rekeyed
+from gateway.verification.strategies import KeyedPlanSet, rekeyed
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from gateway.core.decision import DecisionTable, decide
 from gateway.core.forwarding import read_request
 from gateway.core.plans import Endpoint
 from gateway.core.rules import STATUS_BAD_PATH, path_refused
+from gateway.fronts.inprocess import InProcessResponse, call_asgi
+from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.safety.access import first_party_losses
-from gateway.serving.inprocess import InProcessResponse, call_asgi
-from gateway.serving.middleware import EntitlementMiddleware
-from gateway.testing.invariants import tier_violations
-from gateway.testing.reference import reference_decide
-from gateway.testing.strategies import (
+from gateway.verification.invariants import tier_violations
+from gateway.verification.reference import reference_decide
+from gateway.verification.strategies import (
     REFUSED_VARIANTS,
     KeyedPlanSet,
     encoding_variants,
@@ -34,7 +34,7 @@ from gateway.testing.strategies import (
     spoofing_headers,
     template_paths,
 )
-from gateway.testing.upstream import RecordingUpstream
+from gateway.verification.upstream import RecordingUpstream
 
 Property = Callable[[], None]
 GatewayFactory = Callable[[DecisionTable], ASGIApp]

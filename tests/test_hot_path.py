@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway import implementation
-from gateway.implementation import BUILD_RECORD, HOT_PATH, MYPYC_LIBRARY_INFIX, record_build, stale_builds
+from gateway import hot_path as implementation
+from gateway.hot_path import BUILD_RECORD, HOT_PATH, MYPYC_LIBRARY_INFIX, record_build, stale_builds
 
-MODULE = "gateway.serving.middleware"
+MODULE = "gateway.fronts.middleware"
 
 
 @pytest.fixture

@@ -111,7 +111,7 @@ class GatewayMetrics:
     directory before the server starts, for example
     `export PROMETHEUS_MULTIPROC_DIR=/tmp/gw467-metrics; rm -rf "$PROMETHEUS_MULTIPROC_DIR";
     mkdir "$PROMETHEUS_MULTIPROC_DIR"; GW467_PLANS=plans/2023-03-06-billing-fixed.toml
-    uvicorn --workers 4 --factory gateway.serving.app:create_app`. The variable must be in the
+    uvicorn --workers 4 --factory gateway.fronts.app:create_app`. The variable must be in the
     environment, not set from Python, because prometheus_client reads it once at import
     and each worker must inherit it. Each worker then writes its values to files in that
     directory and a scrape answered by any worker sums every worker's counters and

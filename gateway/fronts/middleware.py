@@ -1,6 +1,6 @@
 """`EntitlementMiddleware`: the ASGI adapter that puts a plan file in front of an app.
 
-It turns an ASGI call into the runtime's operations (`gateway.serving.runtime.Gateway`):
+It turns an ASGI call into the runtime's operations (`gateway.request_path.runtime.Gateway`):
 the raw path and the Authorization headers go to `decide`, a forwarded decision to
 `admit`, and the outcome to `observe`. Refused requests are answered here (400, 401,
 404, 467, 429, with CORS headers for the plan file's `cors_origins`) and never reach the
@@ -26,21 +26,22 @@ from pathlib import Path
 from mypy_extensions import mypyc_attr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.control_plane.control_api import CONTROL_PREFIX, ControlApi
+from gateway.control_plane.deployment import Deployment
+from gateway.control_plane.deployment_for import deployment_for
 from gateway.core.config import ConfigError
 from gateway.core.decision import Decision, DecisionTable, preflight_method
 from gateway.core.forwarding import GATEWAY_PREFIX, normalized, read_request
 from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
 from gateway.core.rules import STATUS_BAD_PATH, path_refused
-from gateway.serving.control import CONTROL_PREFIX, ControlApi
-from gateway.serving.fleet import Fleet
-from gateway.serving.metrics import GatewayMetrics
-from gateway.serving.redis_store import open_store
-from gateway.serving.responses import RULE_HEADER, refusal_cors_headers, send_gateway_response
-from gateway.serving.runtime import LOCAL, Gateway
-from gateway.serving.slo import DEFAULT_MIN_REQUESTS
-from gateway.serving.store import StateStore
-from gateway.serving.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
+from gateway.fronts.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
+from gateway.request_path.metrics import GatewayMetrics
+from gateway.request_path.responses import RULE_HEADER, refusal_cors_headers, send_gateway_response
+from gateway.request_path.runtime import LOCAL, Gateway
+from gateway.request_path.slo import DEFAULT_MIN_REQUESTS
+from gateway.stores.redis_store import open_store
+from gateway.stores.state_store import StateStore
 
 RULE_HEADER_CHOICES = ("all", "refusals")
 
@@ -61,12 +62,13 @@ class EntitlementMiddleware:
     was built. A server without lifespan gets 500 with that line for every request.
     To fail in your own code instead, load the file first (`load_plan_set` raises).
     An admin API (`admin_token`) without a shared store, in a process the server may run
-    several of (gunicorn, `uvicorn --workers N`, hypercorn: see `gateway.serving.workers`),
+    several of (gunicorn, `uvicorn --workers N`, hypercorn: see `gateway.fronts.workers`),
     fails the same way: a push would reach one process and leave the others on the old table.
 
     `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see `Gateway`);
     `timer` is the monotonic clock request durations are measured with. Pass `gateway=`
-    instead of `plans` to front a runtime built elsewhere (the replay does). `admin_token`
+    instead of `plans` to front a runtime built elsewhere, and `deployment=` to change its stage
+    through a deployment of your own (the replay does). `admin_token`
     turns on the admin API under /_gw467/admin/ (off when None). `status_access` ("public",
     "token" or "loopback") guards /_gw467/status and /_gw467/metrics, with `status_token` (or
     the admin token) as the bearer token. `rule_header` "refusals" keeps `x-gw467-rule` off
@@ -76,9 +78,10 @@ class EntitlementMiddleware:
     `store` is where quotas (and a fleet's stage) live: None or "memory" for this
     process, a redis:// URL or a `StateStore` to share them with other workers and
     instances; `store_failure` is the policy while a shared store is down (see
-    `Gateway`). With a shared store the gateway joins a fleet (`gateway.serving.fleet`)
-    at lifespan startup (or at its first request, under a server without lifespan),
-    keeping its last good version under `state_dir`.
+    `Gateway`). Pushes go to the runtime's deployment (`gateway.control_plane.deployment`):
+    with a shared store, a fleet's (`gateway.control_plane.fleet`), joined at lifespan startup
+    (or at the first request, under a server without lifespan), keeping its last good version
+    under `state_dir`.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class EntitlementMiddleware:
         rule_header: str = "all",
         check_token: str | None = None,
         gateway: Gateway | None = None,
+        deployment: Deployment | None = None,
         store: str | StateStore | None = None,
         store_failure: str = LOCAL,
         state_dir: str | Path | None = None,
@@ -136,10 +140,14 @@ class EntitlementMiddleware:
             self.startup_error = error
             return
         self.gateway = gateway
-        self.fleet = Fleet(gateway, Path(state_dir) if state_dir else None) if gateway.store.shared else None
-        self._fleet_started = False
+        self.deployment = (
+            deployment
+            if deployment is not None
+            else deployment_for(gateway, Path(state_dir) if state_dir else None)
+        )
+        self._started = False
         self.control = ControlApi(
-            self.gateway, admin_token, status_access, status_token, check_token, fleet=self.fleet
+            self.gateway, self.deployment, admin_token, status_access, status_token, check_token
         )
         self._rule_on_app_responses = rule_header == "all"
 
@@ -147,12 +155,12 @@ class EntitlementMiddleware:
         if self.startup_error is not None:
             await _refuse_to_start(self.startup_error, scope, receive, send)
             return
-        if self.fleet is not None and not self._fleet_started:
+        if not self._started:
             if scope["type"] == "lifespan":
-                await self._lifespan_with_fleet(self.fleet, scope, receive, send)
+                await self._lifespan_with_deployment(self.deployment, scope, receive, send)
                 return
-            self._fleet_started = True
-            await self.fleet.start()
+            self._started = True
+            await self.deployment.start()
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 await receive()
@@ -190,7 +198,9 @@ class EntitlementMiddleware:
             # The app would serve another method or URL than the one decided: refused before
             # the decision, whatever it would have been.
             decision, canary = (
-                Decision(STATUS_BAD_PATH, path_refused(override), bodies=gateway.rollout.stage.active.bodies),
+                Decision(
+                    STATUS_BAD_PATH, path_refused(override), bodies=gateway.in_force.stage.active.bodies
+                ),
                 None,
             )
         else:
@@ -198,7 +208,7 @@ class EntitlementMiddleware:
             decision, canary = gateway.decide(method, raw_path, authorization, preflight)
 
         if decision.status is not None:
-            cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+            cors = refusal_cors_headers(gateway.in_force.stage.active.cors_origins, headers)
             await send_gateway_response(send, decision.status, decision.rule, cors, decision.bodies)
             gateway.observe(
                 decision, decision.status, decision.rule, True, timer() - started, canary, method, raw_path
@@ -217,7 +227,7 @@ class EntitlementMiddleware:
             admission = await gateway.admit(decision)
             rule = admission.rule
             if not admission.admitted:
-                cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+                cors = refusal_cors_headers(gateway.in_force.stage.active.cors_origins, headers)
                 await send_gateway_response(
                     send, admission.status, rule, [*admission.headers, *cors], decision.bodies
                 )
@@ -270,16 +280,19 @@ class EntitlementMiddleware:
         finally:
             gateway.observe(decision, status, rule, False, timer() - started, canary, method, raw_path)
 
-    async def _lifespan_with_fleet(self, fleet: Fleet, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass lifespan to the app, joining the fleet at startup and leaving it at shutdown."""
+    async def _lifespan_with_deployment(
+        self, deployment: Deployment, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Pass lifespan to the app, starting the deployment at startup (a fleet joins its store)
+        and stopping it at shutdown."""
 
         async def receive_and_join() -> Message:
             message = await receive()
-            if message["type"] == "lifespan.startup" and not self._fleet_started:
-                self._fleet_started = True
-                await fleet.start()
+            if message["type"] == "lifespan.startup" and not self._started:
+                self._started = True
+                await deployment.start()
             elif message["type"] == "lifespan.shutdown":
-                await fleet.stop()
+                await deployment.stop()
             return message
 
         await self.app(scope, receive_and_join, send)

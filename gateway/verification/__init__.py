@@ -1,13 +1,13 @@
 """Reusable property-testing kit: Hypothesis strategies, invariant checks and properties for plan files.
 
 Import it in your own test suite (needs the `test` extra: hypothesis):
-`from gateway.testing import no_first_party_regression, rekeyed`. `gw467 verify OLD NEW`
+`from gateway.verification import no_first_party_regression, rekeyed`. `gw467 verify OLD NEW`
 runs every property on two plan files from the command line.
 """
 
 from gateway.safety.access import AccessChange, first_party_losses
-from gateway.testing.invariants import TierViolation, tier_violations
-from gateway.testing.properties import (
+from gateway.verification.invariants import TierViolation, tier_violations
+from gateway.verification.properties import (
     compiled_matches_reference,
     decisions_ignore_headers_and_other_requests,
     encodings_decide_as_canonical,
@@ -16,7 +16,7 @@ from gateway.testing.properties import (
     recording_gateway,
     tiers_are_monotone,
 )
-from gateway.testing.strategies import (
+from gateway.verification.strategies import (
     ENCODING_VARIANTS,
     REFUSED_VARIANTS,
     SPOOFING_HEADER_NAMES,
@@ -37,7 +37,7 @@ from gateway.testing.strategies import (
     spoofing_headers,
     template_paths,
 )
-from gateway.testing.upstream import RecordingUpstream
+from gateway.verification.upstream import RecordingUpstream
 
 __all__ = [
     "ENCODING_VARIANTS",

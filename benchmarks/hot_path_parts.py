@@ -29,7 +29,7 @@ from gateway.request_path.responses import send_gateway_response
 
 REPS = 5
 
-# What has been tried on the hot path so far, shown beside the parts (README: Performance).
+# What has been tried on the hot path so far, shown beside the parts (docs/reference/performance.md).
 TRIED = (
     "mypyc compiles the 11 hot-path modules (the Python sources stay the fallback; CI runs both)",
     "a quota-less plan skips `admit` and the store; refusal headers and bodies built once per rule",

@@ -8,12 +8,13 @@ VENV       := .venv
 BIN        := $(VENV)/bin
 CLI_STAMP  := $(VENV)/.installed-cli
 TEST_STAMP := $(VENV)/.installed-test
+DOCS_STAMP := $(VENV)/.installed-docs
 COMPILED_STAMP := $(VENV)/.compiled-hot-path
 PIP        := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PLAN   ?= plans/2023-03-06-billing.toml
 PORT   ?= 8467
 
-.PHONY: system-packages soak help venv replay replay-fixed replay-2019 compare demo test test-compiled compile pure test-deep lint bench serve status-demo clean loadtest loadtest-distributed mutation loadtest-bench
+.PHONY: docs system-packages soak help venv replay replay-fixed replay-2019 compare demo test test-compiled compile pure test-deep lint bench serve status-demo clean loadtest loadtest-distributed mutation loadtest-bench
 
 help:
 	@echo "make replay     replay 2023-03-06 minute by minute; writes out/replay.json, .png and .html"
@@ -25,6 +26,8 @@ help:
 	@echo "make test-compiled   the same suite against the compiled modules (CI runs make test and this)"
 	@echo "make test-deep  property tests under the deep Hypothesis profile, and the tests marked deep"
 	@echo "make lint       ruff and mypy --strict"
+	@echo "make docs       the documentation site from docs/ (MkDocs, --strict, offline) into out/site; its"
+	@echo "                references generated from the parsers, the models and docs/measured/bench.json"
 	@echo "make bench      in-process and decision-cost benchmarks, ratios from one run, of the compiled"
 	@echo "                hot path (make compile) and, in process, of the Python sources beside it"
 	@echo "                plus server CPU under uvicorn at 1, 2 and 4 workers, compile time and memory,"
@@ -57,10 +60,10 @@ $(CLI_STAMP): pyproject.toml | $(BIN)/python
 # must be installed. `make test` installs TEST_PACKAGES when one is missing (chromium for the
 # browser tests, which Playwright drives at /usr/bin/chromium and never downloads; nginx for the
 # reverse-proxy and auth_request tests; redis-server for the fleet tests; openssl for the
-# certificates of the Redis TLS test; java for the Spark impact engine); `make compile` installs
-# COMPILE_PACKAGES. tests/test_system_packages.py fails when a test, benchmark or example looks
-# up a program that is not in these lists.
-TEST_PACKAGES    := chromium:chromium nginx:nginx redis-server:redis-server openssl:openssl java:openjdk-17-jre-headless
+# certificates of the Redis TLS test; java for the Spark impact engine; unshare, to build the docs
+# site with no network); `make compile` installs COMPILE_PACKAGES. tests/test_system_packages.py
+# fails when a test, benchmark or example looks up a program that is not in these lists.
+TEST_PACKAGES    := chromium:chromium nginx:nginx redis-server:redis-server openssl:openssl java:openjdk-17-jre-headless unshare:util-linux
 COMPILE_PACKAGES := gcc:gcc
 # apt-get update, then install, only when a program is missing (/usr/sbin is not on every PATH).
 define install_packages
@@ -76,9 +79,14 @@ endef
 system-packages:
 	$(call install_packages,$(TEST_PACKAGES))
 
-# `test` includes `cli`, so installing it brings the cli stamp up to date too.
+# `test` includes `cli` and `docs`, so installing it brings their stamps up to date too.
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PIP) -e '.[test]'
+	@touch $@ $(CLI_STAMP) $(DOCS_STAMP)
+
+# `docs` includes `cli`: the hook imports every command's parser for the CLI reference.
+$(DOCS_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[docs]'
 	@touch $@ $(CLI_STAMP)
 
 venv: $(TEST_STAMP) system-packages
@@ -143,9 +151,14 @@ test-deep: $(TEST_STAMP) system-packages
 	$(BIN)/python -m pytest -m deep --durations=15 tests --ignore=tests/properties
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check gateway tests benchmarks loadtests examples
-	$(BIN)/ruff format --check gateway tests benchmarks loadtests examples
-	$(BIN)/mypy gateway benchmarks loadtests examples tests
+	$(BIN)/ruff check gateway tests benchmarks loadtests examples docs/hooks
+	$(BIN)/ruff format --check gateway tests benchmarks loadtests examples docs/hooks
+	$(BIN)/mypy gateway benchmarks loadtests examples tests docs/hooks
+
+# The site: seconds to build. --strict fails on a broken link, a page missing from the nav, or
+# a warning of the hook; NO_MKDOCS_2_WARNING silences Material's banner about its successor.
+docs: $(DOCS_STAMP) | out
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir out/site
 
 # BENCH_ARGS="--xlarge-keys 10000000": the 10,000,000-key table too (4 to 6 minutes, 8 GiB).
 BENCH_ARGS ?=

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -87,7 +88,7 @@ def parse_args(argv: list[str] | None) -> Settings:
         "--xlarge-keys",
         type=_positive,
         metavar="N",
-        help="also build a table of N keys (10000000 for the README's figure: 4 to 6 minutes and 8 GiB) "
+        help="also build a table of N keys (10000000 for the 10M-key figure: 4 to 6 minutes and 8 GiB) "
         "in a fresh process; its memory, and decide() on it against 100 keys (default: not built)",
     )
     parser.add_argument(
@@ -154,10 +155,41 @@ def _caption(settings: Settings, measurements: list[Measurement], wall: float) -
     return "\n".join(lines)
 
 
+def _commit() -> str:
+    """The checkout's commit, `+changes` when files differ: the docs name where figures came from."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + ("+changes" if dirty else "")
+
+
+def _processor() -> str:
+    """The CPU model as /proc/cpuinfo names it (platform.processor() is empty on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
     started = time.perf_counter()
     when = datetime.now(UTC).isoformat(timespec="seconds")
+    commit = _commit()  # before the run: the code measured is what was checked out when it began
     measurements: list[Measurement] = []
     try:
         for group in settings.groups:
@@ -176,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         "uvicorn": version("uvicorn"),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
+        "processor": _processor(),
+        "host": platform.node(),
+        "system": platform.platform(),
+        "commit": commit,
         "compiled_modules": running_compiled(),
     }
     missed = [j.target.name for j in judgements if j.result == "miss" and j.target.name in PROFILED_TARGETS]

@@ -24,12 +24,12 @@ from benchmarks.asgi_driver import discard, http_scope, receive, time_batch
 from benchmarks.settings import ALLOWING_PLANS, DENYING_PLANS
 from gateway.core.credentials import bearer_key
 from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.fronts.settings import GatewaySettings
 from gateway.request_path.responses import send_gateway_response
-from gateway.request_path.runtime import Gateway
 
 REPS = 5
 
-# What has been tried on the hot path so far, shown beside the parts (README: Performance).
+# What has been tried on the hot path so far, shown beside the parts (docs/reference/performance.md).
 TRIED = (
     "mypyc compiles the 11 hot-path modules (the Python sources stay the fallback; CI runs both)",
     "a quota-less plan skips `admit` and the store; refusal headers and bodies built once per rule",
@@ -113,8 +113,9 @@ def parts(requests: int) -> list[Part]:
     """The bare request, the gateway's whole overhead, and each operation inside it."""
     scope, headers = http_scope(METHOD, PATH, KEY)
     authorization = [value for name, value in headers if name == b"authorization"]
-    allowing = Gateway(ALLOWING_PLANS)
-    denying = Gateway(DENYING_PLANS)
+    settings = GatewaySettings.embedded()
+    allowing = settings.runtime(ALLOWING_PLANS)
+    denying = settings.runtime(DENYING_PLANS)
     nothing, allowed_call, refused_call = _interleaved(
         [
             _asgi_call(_nothing_app, scope, headers),

@@ -3,7 +3,7 @@
 One run of `benchmarks.memory_probe` per plan set: the large catalogue (traced with tracemalloc too,
 which is cheap at that size), the xlarge catalogue (100,000 templates, not traced), the large key
 table (not traced: tracemalloc would triple its compile time) and the medium key table (traced, for
-Python's own count of bytes per key). With `--xlarge-keys N` (10,000,000 in the README), one more
+Python's own count of bytes per key). With `--xlarge-keys N` (10,000,000 for the 10M-key figure), one more
 probe builds that table, reports its memory and times decide() on it against 100 keys in the same
 process: too large to build twice, or beside the other tables in the decide group.
 """

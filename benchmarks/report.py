@@ -1,4 +1,5 @@
-"""Showing and saving a run: a rich table on stdout and the same figures as JSON."""
+"""Showing and saving a run: a rich table on stdout, the same figures as JSON, and that JSON
+rendered as Markdown for the documentation site's performance page (`markdown`)."""
 
 from __future__ import annotations
 
@@ -148,3 +149,96 @@ def write_json(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _measured_ratio(row: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str:
+    if row.get("ratio") is None or row.get("baseline") is None:
+        return "(info)"
+    if row["baseline"] == row["name"]:
+        return "1.00 (baseline)"
+    return f"{row['ratio']:,.2f}x {_cell(rows[row['baseline']]['label'])}"
+
+
+def markdown(document: dict[str, Any], source: str) -> str:
+    """A run written by `write_json` as Markdown: where it ran, every measurement by group with
+    its ratio, and the targets; `source` names the file, for the reader to find it."""
+    meta = document["meta"]
+    settings = meta.get("settings", {})
+    compiled = meta.get("compiled_modules") or []
+    code = f"the hot path compiled by mypyc ({len(compiled)} modules)" if compiled else "the Python sources"
+    lines = [
+        f"Measured by `python -m benchmarks --groups {','.join(settings.get('groups', []))} "
+        f"--reps {settings.get('reps')}` on {meta.get('started', 'an unknown date')}, "
+        f"from `{source}`:",
+        "",
+        "| the run | |",
+        "|---|---|",
+        f"| commit | `{meta.get('commit', 'not recorded')}` |",
+        f"| machine | {_cell(meta.get('processor', 'not recorded'))}, {meta.get('cpus')} CPUs, "
+        f"{meta.get('machine')}, {_cell(meta.get('system', ''))} (host `{meta.get('host', '?')}`) |",
+        f"| software | Python {meta.get('python')}, Starlette {meta.get('starlette')}, "
+        f"uvicorn {meta.get('uvicorn')}; {code} |",
+        f"| the whole run | {_amount(meta.get('wall_seconds'), 's')} |",
+        "",
+    ]
+    rows: dict[str, dict[str, Any]] = document["measurements"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows.values():
+        groups.setdefault(row["group"], []).append(row)
+    for group, members in groups.items():
+        lines += [
+            f"#### Group `{group}`",
+            "",
+            "| measurement | median | min | max | ratio to its baseline |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for row in members:
+            lines.append(
+                f"| {_cell(row['label'])} | {_amount(row['median'], row['unit'])} "
+                f"| {_amount(row.get('min'), row['unit'])} | {_amount(row.get('max'), row['unit'])} "
+                f"| {_measured_ratio(row, rows)} |"
+            )
+        lines.append("")
+    lines += [
+        "#### Targets",
+        "",
+        "A miss is reported, never asserted; n/a: a group the run left out.",
+        "",
+        "| target | limit | measured | per-rep range | result |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for target in document["targets"].values():
+        unit = target["unit"]
+        spread = (
+            "-"
+            if target.get("rep_min") is None
+            else f"{_figure(target['rep_min'], unit)}-{_figure(target['rep_max'], unit)}"
+        )
+        lines.append(
+            f"| {_cell(target['label'])} | {target['bound']} {_figure(target['limit'], unit)} "
+            f"| {_figure(target.get('value'), unit)} | {spread} | {target['result']} |"
+        )
+    lines.append("")
+    profile = meta.get("profile")
+    if profile:
+        lines += [
+            "#### Where an allowed request's time goes (cProfile, own time)",
+            "",
+            "| where | share |",
+            "|---|---:|",
+            *(f"| {_cell(place)} | {share:.0%} |" for place, share in profile["by_place"].items()),
+            "",
+            "| part of the gateway, timed one by one | per call |",
+            "|---|---:|",
+            *(f"| {_cell(name)} | {value:,.0f} ns |" for name, value in profile["parts_ns"].items()),
+            "",
+            "Tried so far on the hot path:",
+            "",
+            *(f"- {_cell(step)}" for step in profile.get("tried", ())),
+            "",
+        ]
+    return "\n".join(lines)

@@ -31,9 +31,9 @@ from typing import Any
 import httpx
 
 from benchmarks.procfs import rss_bytes
-from gateway.control_plane.fleet_trust import SECRET_VARIABLE
+from gateway.control_plane.fleet.trust import SECRET_VARIABLE
 from gateway.core.planfile import load_plan_set
-from gateway.fronts.app import ADMIN_TOKEN_VARIABLE
+from gateway.fronts.settings import ADMIN_TOKEN_VARIABLE
 from tests.processes import RedisServer, Server, gw467_serve
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"

@@ -27,7 +27,7 @@ from benchmarks.serve import QUOTA_PLANS_VARIABLE, STATE_DIR_VARIABLE, STORE_URL
 from benchmarks.server_bench import Variant, measure
 from benchmarks.settings import PLANS, Settings
 from benchmarks.stats import Series, round_robin
-from gateway.control_plane.fleet_trust import SECRET_VARIABLE
+from gateway.control_plane.fleet.trust import SECRET_VARIABLE
 from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.request_path.responses import RULE_HEADER
 from tests.processes import REDIS_SERVER, RedisServer
@@ -94,8 +94,7 @@ async def _run(settings: Settings, plans: Path, redis_url: str, state: Path) -> 
             )
     finally:
         for _, app in apps.values():
-            if app.fleet is not None:
-                await app.fleet.stop()
+            await app.deployment.stop()
     measurements = [
         Measurement.timing(name, label, GROUP, "ns/request", series[name], requests_per_rep=requests)
         for name, (label, _) in apps.items()

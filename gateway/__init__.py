@@ -13,6 +13,7 @@ from gateway.core.decision import Decision, DecisionTable, decide
 from gateway.core.planfile import load_plan_set, parse_plan_set
 from gateway.core.plans import PlanSet
 from gateway.fronts.middleware import EntitlementMiddleware
+from gateway.fronts.settings import GatewaySettings
 
 try:
     __version__ = version("gw467")
@@ -24,6 +25,7 @@ __all__ = [
     "Decision",
     "DecisionTable",
     "EntitlementMiddleware",
+    "GatewaySettings",
     "PlanSet",
     "compile_plan_set",
     "decide",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.fronts.app import ADMIN_TOKEN_VARIABLE
+from gateway.fronts.settings import ADMIN_TOKEN_VARIABLE
 
 HOST = "127.0.0.1"
 # Plain urllib would send loopback requests through an http_proxy from the environment.

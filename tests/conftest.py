@@ -16,14 +16,17 @@ would shadow it.
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 import gateway.fronts.middleware
-from gateway.control_plane.fleet_trust import SECRET_VARIABLE
+from gateway.control_plane.fleet.trust import SECRET_VARIABLE
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
@@ -122,3 +125,9 @@ def billing_table() -> DecisionTable:
 @pytest.fixture(scope="session")
 def fixed_table() -> DecisionTable:
     return compile_plan_set(load_plan_set(FIXED))
+
+
+def change_now(operation: Coroutine[Any, Any, None]) -> None:
+    """Run one deployment operation (`app.deployment.push(...)`) to its end, from a test that runs
+    no event loop of its own."""
+    asyncio.run(operation)

@@ -14,7 +14,7 @@ from gateway.core.planfile import load_plan_set
 from gateway.fronts.demo_upstream import build_demo_app
 from gateway.fronts.inprocess import InProcessResponse, call_asgi, http_scope
 from gateway.fronts.middleware import EntitlementMiddleware
-from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
+from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED, change_now
 from tests.test_middleware import call_scope
 
 TOKEN = "admin-token-for-tests"
@@ -72,7 +72,7 @@ def test_status_page_is_operational_with_no_trouble() -> None:
 
 def test_status_page_says_outage_while_first_party_calls_get_467() -> None:
     app = gateway()
-    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table")
+    change_now(app.deployment.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table"))
     for n in range(30):
         as_client(app, "tco", "GET", f"/2/links/{n}")
     status = json.loads(call(app, "GET", "/_gw467/status").body)
@@ -83,7 +83,7 @@ def test_status_page_says_outage_while_first_party_calls_get_467() -> None:
 
 def test_a_5xx_only_status_page_stays_operational_through_the_467_outage() -> None:
     app = gateway(sli="5xx")
-    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table")
+    change_now(app.deployment.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table"))
     for n in range(30):
         as_client(app, "tco", "GET", f"/2/links/{n}")
     status = json.loads(call(app, "GET", "/_gw467/status").body)
@@ -144,7 +144,7 @@ def test_a_bad_pushed_file_is_refused_with_400_and_one_line_and_changes_no_decis
     message = json.loads(response.body)["errors"][0]["message"]
     assert expected in message and "\n" not in message
     assert every_decision(app) == before
-    assert app.gateway.rollout.events == []
+    assert app.gateway.in_force.changes == []
 
 
 def test_a_direct_push_changes_decisions_and_a_rollback_restores_them_exactly() -> None:
@@ -198,7 +198,7 @@ def test_bad_push_options_are_refused_with_400(query: str) -> None:
     app = gateway(admin_token=TOKEN)
     response = call(app, "POST", f"/_gw467/admin/plans?{query}", ADMIN, BILLING.read_bytes())
     assert response.status == 400
-    assert app.gateway.table.version == "2023-02-baseline" and app.gateway.rollout.stage.candidate is None
+    assert app.gateway.table.version == "2023-02-baseline" and app.gateway.in_force.stage.candidate is None
 
 
 def test_rollback_with_nothing_to_roll_back_is_409() -> None:

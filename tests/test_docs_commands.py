@@ -1,4 +1,5 @@
-"""Every shell block in README.md and docs/ runs as pasted, so the commands users copy keep working.
+"""Every shell block in README.md and docs/ (the site's pages, in every folder) runs as pasted,
+so the commands users copy keep working.
 
 A block runs under bash (`set -e`) from a scratch directory that holds the repository's files
 (links), with `.venv/bin` first on PATH and HOME of its own. A block that starts a server in the
@@ -27,12 +28,15 @@ from tests.processes import free_port
 
 pytestmark = pytest.mark.slow  # servers, a redis-server, a replay
 
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 NOT_RUN = re.compile(r"<!-- not run by tests/test_docs_commands\.py: (?P<reason>[^>]+) -->\s*$")
 # A port a block names: in an address, or after --port or -p.
 PORT = re.compile(r"(?:127\.0\.0\.1:|--port |-p )(\d{4,5})\b")
 # Files with a test of their own that runs every command in them, and checks their output.
 TESTED_ELSEWHERE = {"docs/teaching.md": "tests/test_teaching.py"}
+# A make command in a block: at the start of a line or after ;, &&, || or (.
+MAKE = re.compile(r"(?m)(?:^|(?<=[;&|(]))\s*make(?= )")
+KEEP_INSTALLED = " ".join(f"-o .venv/.installed-{extra}" for extra in ("cli", "test", "docs"))
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ def script_for(block: Block) -> str:
     text = re.sub(r"\b\d{4,5}\b", lambda match: ports.get(match.group(0), match.group(0)), block.text)
     if "make serve" in text:
         text = text.replace("make serve", f"make serve PORT={ports['8467']}")
+    # make must not reinstall into the suite's .venv from the scratch directory (which would point
+    # its editable install and its scripts there, for every user of that .venv): the suite runs
+    # in an installed .venv already. On the command line, since make reads no -o from MAKEFLAGS.
+    text = MAKE.sub(lambda match: f"{match.group(0)} {KEEP_INSTALLED}", text)
     return "set -e\n" + text
 
 
@@ -112,9 +120,6 @@ def test_the_shell_block_runs_as_pasted(block: Block, tmp_path: Path) -> None:
         **os.environ,
         "HOME": str(home),
         "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}:/usr/sbin",
-        # make must not reinstall into the suite's .venv from the scratch directory (which
-        # would point its scripts there): the suite runs in an installed .venv already.
-        "MAKEFLAGS": "-o .venv/.installed-cli -o .venv/.installed-test",
     }
     log = tmp_path / "output.log"
     # Output to a file, not a pipe: the servers started with `&` keep their stdout open.

@@ -32,9 +32,9 @@ from gateway.fronts.inprocess import InProcessResponse, call_asgi, http_scope
 from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.request_path.canary import CanaryController, CanaryPolicy
 from gateway.request_path.responses import NOT_ENTITLED_BODY
-from gateway.request_path.stage import CANARY, SHADOW, RolloutEvent
+from gateway.request_path.stage import CANARY, SHADOW, StageChange
 from gateway.verification import RecordingUpstream
-from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED
+from tests.conftest import BASELINE, BILLING, DEMO_KEYS, FIXED, change_now
 from tests.test_decision import REALISTIC_PLAN
 
 INCIDENT_BODY = (
@@ -412,7 +412,7 @@ def test_a_misconfigured_gateway_closes_a_websocket_with_internal_error_and_neve
 def test_a_direct_push_changes_decisions_for_later_requests() -> None:
     app = gateway_for(FIXED)
     assert send(app, "GET", "/2/links/a", "tco").status == 301
-    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table")
+    change_now(app.deployment.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table"))
     assert send(app, "GET", "/2/links/a", "tco").status == 467
 
 
@@ -520,9 +520,9 @@ def test_a_direct_push_is_recorded_with_its_reason_and_time() -> None:
     clock = Clock()
     app = gateway_for(FIXED, RecordingApp(), clock=clock)
     clock.now += 60
-    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table")
-    assert app.gateway.rollout.events == [
-        RolloutEvent("push:direct", "2023-03-06-billing", None, "replace_table", NOW + 60)
+    change_now(app.deployment.push(compile_plan_set(load_plan_set(BILLING)), reason="replace_table"))
+    assert app.gateway.in_force.changes == [
+        StageChange("push:direct", "2023-03-06-billing", None, "replace_table", NOW + 60)
     ]
 
 
@@ -738,11 +738,11 @@ def test_a_shadow_divergence_is_recorded_with_the_request_as_sent_and_counted_in
     app = EntitlementMiddleware(
         RecordingApp(), compile_plan_set(load_plan_set(BASELINE)), clock=lambda: NOW, metrics=True
     )
-    app.gateway.rollout.push(compile_plan_set(load_plan_set(BILLING)), SHADOW)
+    change_now(app.deployment.push(compile_plan_set(load_plan_set(BILLING)), SHADOW))
     assert send(app, "GET", "/2//links/abc", "tco").status == 200
     assert send(app, "GET", "/2/links/abc").status == 401  # decided alike by both: no divergence
     assert send(app, "GET", "/2/tweets/12", "newsdesk-pro").status == 200  # granted by both
-    shadow = app.gateway.rollout.stage.shadow
+    shadow = app.gateway.in_force.stage.shadow
     assert shadow is not None and shadow.observed == 3
     (divergence,) = shadow.sample
     assert (divergence.method, divergence.path, divergence.client_id) == ("GET", "/2//links/abc", "tco")
@@ -757,7 +757,7 @@ def canary_gateway(
 ) -> EntitlementMiddleware:
     app = EntitlementMiddleware(RecordingApp(), compile_plan_set(load_plan_set(active)), **options)
     table = candidate if isinstance(candidate, DecisionTable) else compile_plan_set(load_plan_set(candidate))
-    app.gateway.rollout.push(table, CANARY, policy)
+    change_now(app.deployment.push(table, CANARY, policy))
     return app
 
 
@@ -797,7 +797,7 @@ def test_the_canary_observes_every_request_it_decides_forwarded_or_refused() -> 
     app = canary_gateway(BILLING, CanaryPolicy(fraction=1.0, threshold=1.0), FIXED, clock=clock)
     statuses = [send(app, "POST", "/2/tweets", "web").status for _ in range(55)]
     assert statuses == [200] * 50 + [429] * 5
-    canary = app.gateway.rollout.stage.canary
+    canary = app.gateway.in_force.stage.canary
     assert canary is not None
     assert (canary.requests, canary.bad) == (55, 5)
 
@@ -808,8 +808,8 @@ def test_a_tripped_canary_is_rolled_back_at_that_moment_and_counted_in_metrics()
     for n in range(20):
         clock.now += 0.5
         assert send(app, "GET", f"/2/links/{n}", "tco").status == 467
-    assert app.gateway.rollout.stage.canary is None
-    rollback = app.gateway.rollout.events[-1]
+    assert app.gateway.in_force.stage.canary is None
+    rollback = app.gateway.in_force.changes[-1]
     assert (rollback.action, rollback.at) == ("rollback:candidate", NOW + 10)
     counted = samples(app)
     bad = frozenset({"client_class": "tco", "outcome": "bad"}.items())

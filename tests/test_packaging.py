@@ -46,6 +46,10 @@ SHIPPED = [
     "gateway/data/scenarios/2023-03-06-ringed-rollout.toml",
     "gateway/data/scenarios/services/2019-07-11-core-reroute.toml",
     "gateway/data/scenarios/services/healthy.toml",
+    # What an editor's `#:schema` directive points at, as `gw467 schema KIND --path` prints it.
+    "gateway/data/schemas/plan.schema.json",
+    "gateway/data/schemas/scenario.schema.json",
+    "gateway/data/schemas/suite.schema.json",
 ]
 
 
@@ -128,7 +132,7 @@ def test_the_wheel_requires_only_the_middleware_dependencies_outside_its_extras(
         for line in metadata.splitlines()
         if line.startswith("Provides-Extra: ")
     }
-    assert extras == {"cli", "fleet", "impact", "openapi", "spark", "testing", "test"}
+    assert extras == {"cli", "docs", "fleet", "impact", "openapi", "spark", "testing", "test"}
 
 
 IMPORT_THE_MIDDLEWARE = f"""
@@ -155,6 +159,12 @@ def test_check_finds_a_shipped_plan_file_by_name_outside_the_repository(installe
     assert done.returncode == 0, done.stderr
     shipped = installed / "gateway" / "data" / "plans" / "2023-02-baseline.toml"
     assert done.stdout.startswith(f"ok {shipped}: version 2023-02-baseline; 40 endpoints")
+
+
+def test_the_schema_path_names_the_installed_schema_file(installed: Path) -> None:
+    done = run_outside(installed, "-m", "gateway", "schema", "plan", "--path")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(installed / "gateway" / "data" / "schemas" / "plan.schema.json")
 
 
 def test_every_shipped_scenario_loads_by_name_outside_the_repository(installed: Path) -> None:

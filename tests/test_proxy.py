@@ -13,7 +13,8 @@ import httpx
 import pytest
 from starlette.types import Message
 
-from gateway.fronts.proxy import ReverseProxy, UpstreamError, parse_upstream
+from gateway.fronts.proxy import ReverseProxy
+from gateway.fronts.settings import UpstreamError, parse_upstream
 from tests.conftest import FIXED
 from tests.processes import free_port, gw467_serve, nginx, running
 from tests.test_middleware import INCIDENT_BODY

@@ -1,4 +1,5 @@
-"""The README's code is run, so the snippets users copy keep working."""
+"""The code of the README and of the site's pages is run, so the snippets users copy keep working;
+and the README stays a landing page (short, the quick start first)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,16 @@ from tests.conftest import ROOT
 from tests.processes import free_port, running
 
 README = (ROOT / "README.md").read_text()
+OWN_APP = ROOT / "docs" / "how-to" / "own-app.md"
+PLAN_TESTS = ROOT / "docs" / "how-to" / "plan-tests.md"
+# The README keeps the shortest own-app snippet; the how-to guide has the same, with its options.
+SNIPPET_PAGES = {"README.md": README, "docs/how-to/own-app.md": OWN_APP.read_text()}
+OWN_APP_HEADING = "## Use it in front of your own app"
+README_MOST_LINES = 250
 
 
-def python_block_after(heading: str) -> str:
-    section = README.split(heading, 1)[1]
+def python_block_after(heading: str, text: str = README) -> str:
+    section = text.split(heading, 1)[1]
     match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert match, f"no python block after {heading!r}"
     return match.group(1)
@@ -37,11 +44,12 @@ def _from_the_repository_root() -> Any:
     os.chdir(previous)
 
 
-def test_readme_middleware_snippet_guards_a_users_own_app(tmp_path: Any) -> None:
+@pytest.mark.parametrize("page", sorted(SNIPPET_PAGES))
+def test_readme_middleware_snippet_guards_a_users_own_app(page: str, tmp_path: Any) -> None:
     # Run from elsewhere: the snippet names a shipped plan file, found wherever the module is.
     namespace: dict[str, Any] = {}
     os.chdir(tmp_path)
-    exec(python_block_after("## Use it in front of your own app"), namespace)
+    exec(python_block_after(OWN_APP_HEADING, SNIPPET_PAGES[page]), namespace)
     assert namespace["PLANS"] == "2023-03-06-billing-fixed"
 
     async def exchange() -> list[httpx.Response]:
@@ -84,8 +92,13 @@ def test_readme_middleware_snippet_pasted_into_a_module_outside_the_repository_s
 
 def test_readme_property_snippet_builds_a_hypothesis_test_that_passes() -> None:
     namespace: dict[str, Any] = {}
-    exec(python_block_after("`gateway.verification`, for your own test suite"), namespace)
+    snippet = python_block_after("`gateway.verification`, for your own test suite", PLAN_TESTS.read_text())
+    exec(snippet, namespace)
     namespace["test_no_regression"]()
+
+
+def test_readme_is_a_landing_page_of_at_most_250_lines() -> None:
+    assert len(README.splitlines()) <= README_MOST_LINES
 
 
 def test_readme_quick_start_is_two_make_commands() -> None:
@@ -95,7 +108,7 @@ def test_readme_quick_start_is_two_make_commands() -> None:
 
 
 def test_readme_test_file_snippet_is_a_suite_the_example_plan_file_passes(tmp_path: Any) -> None:
-    section = README.split("## Testing your own plan files", 1)[1]
+    section = PLAN_TESTS.read_text().split("## Testing your own plan files", 1)[1]
     match = re.search(r"```toml\n(.*?)```", section, re.DOTALL)
     assert match, "no toml block in the section"
     suite_file = tmp_path / "readme.toml"

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.control_plane.local_deployment import LocalDeployment
 from gateway.control_plane.reload import reload_plans
-from gateway.request_path.runtime import Gateway
+from gateway.fronts.settings import GatewaySettings
 from tests.conftest import BILLING, FIXED
 from tests.processes import gw467_serve
 
@@ -23,14 +24,15 @@ def test_reload_pushes_a_good_file_and_keeps_the_table_on_a_bad_one(
 ) -> None:
     plans = tmp_path / "plans.toml"
     shutil.copy(BILLING, plans)
-    gateway = Gateway(plans)
+    gateway = GatewaySettings.embedded().runtime(plans)
+    deployment = LocalDeployment(gateway)
     plans.write_text(plans.read_text() + "\n[[nonsense\n")
-    assert not asyncio.run(reload_plans(gateway, plans, "test"))
+    assert not asyncio.run(reload_plans(deployment, plans, "test"))
     assert gateway.table.version == "2023-03-06-billing"
     shutil.copy(FIXED, plans)
-    assert asyncio.run(reload_plans(gateway, plans, "test"))
-    assert gateway.deployment()["events"][-1]["action"] == "push:direct"
-    assert gateway.deployment()["events"][-1]["reason"] == "test"
+    assert asyncio.run(reload_plans(deployment, plans, "test"))
+    assert deployment.deployment_document()["events"][-1]["action"] == "push:direct"
+    assert deployment.deployment_document()["events"][-1]["reason"] == "test"
     assert gateway.table.version != "2023-03-06-billing"
 
 

@@ -12,7 +12,7 @@ from gateway.control_plane.status_page import render_status_page, wants_html
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.request_path.slo import AvailabilityTracker, BurnRateAlert, status_document
-from tests.conftest import BILLING
+from tests.conftest import BILLING, change_now
 from tests.test_control import Clock, as_client, call, gateway
 
 BROWSER_ACCEPT = b"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
@@ -102,7 +102,7 @@ def test_the_first_render_needs_no_script_and_refreshes_without_one() -> None:
 
 def test_the_gateway_answers_html_to_a_browser_and_json_otherwise() -> None:
     app = gateway()
-    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="test push")
+    change_now(app.deployment.push(compile_plan_set(load_plan_set(BILLING)), reason="test push"))
     for n in range(30):
         as_client(app, "tco", "GET", f"/2/links/{n}")
     html = call(app, "GET", "/_gw467/status", [(b"accept", BROWSER_ACCEPT)])
@@ -145,11 +145,11 @@ def test_after_a_rollback_the_page_says_recovering_and_names_the_rollback() -> N
 def test_a_running_gateway_reports_recovering_after_an_operator_rolls_back() -> None:
     clock = Clock()
     app = gateway(clock)
-    app.gateway.push(compile_plan_set(load_plan_set(BILLING)), reason="test push")
+    change_now(app.deployment.push(compile_plan_set(load_plan_set(BILLING)), reason="test push"))
     for n in range(30):
         assert as_client(app, "tco", "GET", f"/2/links/{n}") == 467
     clock.now += 30
-    app.gateway.rollback(reason="operators roll back")
+    change_now(app.deployment.rollback(reason="operators roll back"))
     for n in range(30):
         clock.now += 1
         assert as_client(app, "tco", "GET", f"/2/links/{n}") == 301

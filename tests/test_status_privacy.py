@@ -10,14 +10,16 @@ import json
 from gateway.core.compiler import compile_plan_set
 from gateway.core.planfile import load_plan_set
 from gateway.request_path.stage import SHADOW
-from tests.conftest import BILLING
+from tests.conftest import BILLING, change_now
 from tests.test_control import ADMIN, as_client, call, gateway
 
 
 def test_the_public_status_holds_no_shadow_sample_reason_or_store_detail() -> None:
     app = gateway(admin_token="admin-token-for-tests")
-    app.gateway.push(
-        compile_plan_set(load_plan_set(BILLING)), SHADOW, reason="billing for 2023-03-06 by alice"
+    change_now(
+        app.deployment.push(
+            compile_plan_set(load_plan_set(BILLING)), SHADOW, reason="billing for 2023-03-06 by alice"
+        )
     )
     for _ in range(3):
         as_client(app, "tco", "GET", "/2/links/ab12secretlinkid")

@@ -22,7 +22,7 @@ from gateway.cli.output import output_path, write_text
 from gateway.control_plane.control_api import ADMIN_PREFIX
 from gateway.core.config import read_text
 from gateway.core.planfile import parse_plan_set
-from gateway.fronts.app import ADMIN_TOKEN_VARIABLE
+from gateway.fronts.settings import ADMIN_TOKEN_VARIABLE
 from gateway.request_path.canary import UNITS
 from gateway.request_path.stage import CANARY, DIRECT, SHADOW
 

@@ -40,6 +40,7 @@ COMMANDS = (
     "traffic",
     "test",
     "catalogue",
+    "schema",
 )
 # Exit status of a command whose stdout was closed early, as a shell reports a SIGPIPE death.
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE

@@ -16,45 +16,23 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import uvicorn
 from uvicorn.config import LOG_LEVELS
 
 from gateway.cli.errors import EXIT_OK, UsageError
 from gateway.cli.inputs import PLAN_FILE_HELP, plan_file
-from gateway.control_plane.control_api import STATUS_ACCESS
-from gateway.control_plane.fleet import default_state_dir
-from gateway.control_plane.fleet_trust import fleet_secret
+from gateway.control_plane.fleet.trust import fleet_secret
+from gateway.control_plane.fleet.worker import default_state_dir
 from gateway.core.planfile import load_plan_set
-from gateway.fronts.app import (
-    ADMIN_TOKEN_VARIABLE,
-    CHECK_TOKEN_VARIABLE,
-    DECISION_LOG_VARIABLE,
-    METRICS_VARIABLE,
-    MIN_REQUESTS_VARIABLE,
-    PLANS_VARIABLE,
-    RULE_HEADER_VARIABLE,
-    SLI_VARIABLE,
-    STATE_DIR_VARIABLE,
-    STATUS_ACCESS_VARIABLE,
-    STATUS_TOKEN_VARIABLE,
-    STORE_FAILURE_VARIABLE,
-    STORE_VARIABLE,
-    TRUSTED_PROXIES_VARIABLE,
-    UPSTREAM_VARIABLE,
-    build_gateway_app,
-)
-from gateway.fronts.middleware import RULE_HEADER_CHOICES
-from gateway.fronts.proxy import UpstreamError, parse_trusted_proxies, parse_upstream
+from gateway.fronts.app import build_gateway_app
+from gateway.fronts.settings import GatewaySettings, SettingError, add_options
 from gateway.fronts.trailers import http_protocol
 from gateway.fronts.workers import SplitAdminApi, refuse_split_admin_api
 from gateway.request_path.decision_log import send_logs_to
 from gateway.request_path.metrics import MULTIPROC_DIR_VARIABLE
-from gateway.request_path.runtime import LOCAL, STORE_FAILURE_POLICIES
-from gateway.request_path.slo import DEFAULT_MIN_REQUESTS, SLI_NAMES
 from gateway.stores.private_files import TrustError, private_directory
-from gateway.stores.redis_store import PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE, redact, store_password
+from gateway.stores.redis_store import store_password
 
 HTTP_IMPLEMENTATIONS = ("auto", "h11", "httptools")
 
@@ -79,34 +57,6 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="uvicorn worker processes (default: 1); metrics are shared through PROMETHEUS_MULTIPROC_DIR",
     )
     serve.add_argument(
-        "--sli",
-        choices=SLI_NAMES,
-        default="first-party-denials",
-        help="what counts as a failed request for /_gw467/status and the alert",
-    )
-    serve.add_argument("--no-metrics", action="store_true", help="do not serve /_gw467/metrics")
-    serve.add_argument(
-        "--min-requests",
-        type=int,
-        default=DEFAULT_MIN_REQUESTS,
-        metavar="N",
-        help="requests a client class needs in a window before the status page can call it degraded "
-        f"or outage, or the alert page (default: {DEFAULT_MIN_REQUESTS})",
-    )
-    serve.add_argument(
-        "--status-access",
-        choices=STATUS_ACCESS,
-        default="public",
-        help=f"who may read /_gw467/status and /metrics: anyone, a bearer token ({STATUS_TOKEN_VARIABLE}, "
-        f"else {ADMIN_TOKEN_VARIABLE}) or loopback peers only (default: public)",
-    )
-    serve.add_argument(
-        "--rule-header",
-        choices=RULE_HEADER_CHOICES,
-        default="all",
-        help="send x-gw467-rule on every response, or on the gateway's refusals only (default: all)",
-    )
-    serve.add_argument(
         "--http",
         choices=HTTP_IMPLEMENTATIONS,
         default="auto",
@@ -114,87 +64,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "decides alike under both (see the README's Paths section for the one difference, '#'), "
         "on the request's head alone (chunk trailers are dropped)",
     )
-    serve.add_argument(
-        "--upstream",
-        metavar="URL",
-        type=upstream_url,
-        help="proxy allowed requests to this HTTP service (http://127.0.0.1:9000), not the demo upstream",
-    )
-    serve.add_argument(
-        "--trusted-proxy",
-        action="append",
-        default=[],
-        metavar="ADDRESS",
-        type=trusted_proxy,
-        help="with --upstream: a load balancer (address or network, repeatable) whose X-Forwarded-* "
-        "are kept; anyone else's X-Forwarded-*, Forwarded and X-Real-IP are replaced by the gateway's",
-    )
-    serve.add_argument(
-        "--no-decision-log",
-        action="store_true",
-        help="do not write a JSON line per request to stderr (logger gw467.decisions)",
-    )
-    serve.add_argument(
-        "--store",
-        default="memory",
-        metavar="URL",
-        type=store_url,
-        help="where quotas and the stage live: memory (this process, the default) or redis://HOST:PORT/DB "
-        "(rediss:// for TLS), shared by every worker and instance (fleet mode; the admin API then works "
-        f"with --workers N); the password from {PASSWORD_FILE_VARIABLE}, never the URL",
-    )
-    serve.add_argument(
-        "--store-failure",
-        choices=STORE_FAILURE_POLICIES,
-        default=LOCAL,
-        help="while a shared store is down: count quotas in each worker (local, the default), admit "
-        "uncounted (open) or refuse with 503 (closed); never 467 or 429 because of the outage",
-    )
-    serve.add_argument(
-        "--state-dir",
-        metavar="DIR",
-        help="where each fleet worker keeps its last good version, to start from when the store "
-        "is down (default: $XDG_STATE_HOME/gw467 or ~/.local/state/gw467)",
-    )
+    # The gateway's own settings: option, default, check and help from gateway.fronts.settings.
+    add_options(serve)
     serve.set_defaults(handler=run)
-
-
-def store_url(text: str) -> str:
-    if text == "memory":
-        return text
-    parts = urlsplit(text)
-    shown = redact(text)
-    if parts.password is not None:
-        # A command line is readable by every user (ps): the password goes in a file.
-        raise argparse.ArgumentTypeError(
-            f"{shown}: no password in the URL; put it in a file only you can read and set "
-            f"{PASSWORD_FILE_VARIABLE} to its path (or set {PASSWORD_VARIABLE})"
-        )
-    problem = f"{shown!r} is not memory or a redis://HOST:PORT/DB URL"
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError:
-        raise argparse.ArgumentTypeError(problem) from None
-    database = parts.path.strip("/")
-    if parts.scheme not in ("redis", "rediss", "unix") or (database and not database.isdigit()):
-        raise argparse.ArgumentTypeError(problem)
-    return text
-
-
-def upstream_url(text: str) -> str:
-    try:
-        parse_upstream(text)
-    except UpstreamError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
-
-
-def trusted_proxy(text: str) -> str:
-    try:
-        parse_trusted_proxies([text])
-    except UpstreamError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -204,27 +76,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"gw467 serve: error: --port {args.port} is not a TCP port")
     if args.workers < 1:
         raise UsageError(f"gw467 serve: error: --workers {args.workers} must be at least 1")
-    if args.min_requests < 1:
-        raise UsageError(f"gw467 serve: error: --min-requests {args.min_requests} must be at least 1")
-    admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
-    status_token = os.environ.get(STATUS_TOKEN_VARIABLE) or None
-    if args.status_access == "token" and not (status_token or admin_token):
-        raise UsageError(
-            f"gw467 serve: error: --status-access token needs {STATUS_TOKEN_VARIABLE} or "
-            f"{ADMIN_TOKEN_VARIABLE} set in the environment"
-        )
+    try:
+        # The tokens (and the SLO) come from the environment, never argv (ps shows argv to all).
+        settings = GatewaySettings.from_arguments(args, os.environ)
+    except SettingError as error:
+        raise UsageError(f"gw467 serve: error: {error}") from None
     try:
         # Refused here, in the parent, with its exit code; the workers would refuse too.
         several = f"--workers is {args.workers}" if args.workers > 1 else None
-        refuse_split_admin_api(admin_token, args.store != "memory", several)
+        refuse_split_admin_api(settings.admin_token, settings.shared_store, several)
     except SplitAdminApi as error:
         raise UsageError(f"gw467 serve: error: {error}") from None
-    if args.store != "memory":
+    if settings.shared_store:
         # The fleet's secret and private directory, checked once here: each worker checks again.
         try:
             fleet_secret()
             store_password()
-            private_directory(Path(args.state_dir) if args.state_dir else default_state_dir())
+            private_directory(Path(settings.state_dir) if settings.state_dir else default_state_dir())
         except TrustError as error:
             raise UsageError(f"gw467 serve: error: {error}") from None
     _check_address_free(args.host, args.port)
@@ -236,47 +104,18 @@ def run(args: argparse.Namespace) -> int:
     _announce_when_listening(args.host, args.port)
     # proxy_headers=False: the client address is the TCP peer's, never a header's. /_gw467/check
     # trusts loopback peers, and --upstream appends the peer to X-Forwarded-For itself.
-    send_logs_to(sys.stderr, decisions=not args.no_decision_log)
+    send_logs_to(sys.stderr, decisions=settings.decision_log)
     if args.workers == 1:
-        app = build_gateway_app(
-            args.plans,
-            sli=args.sli,
-            metrics=not args.no_metrics,
-            admin_token=admin_token,
-            min_requests=args.min_requests,
-            status_access=args.status_access,
-            status_token=status_token,
-            rule_header=args.rule_header,
-            check_token=os.environ.get(CHECK_TOKEN_VARIABLE) or None,
-            upstream=args.upstream,
-            store=args.store,
-            store_failure=args.store_failure,
-            state_dir=args.state_dir,
-            trusted_proxies=args.trusted_proxy,
-        )
+        app = build_gateway_app(settings)
         uvicorn.run(
             app, host=args.host, port=args.port, log_level=args.log_level, http=protocol, proxy_headers=False
         )
         return EXIT_OK
-    # Several workers: each imports the factory and reads its settings from the environment.
+    # Several workers: each imports the factory and reads the same settings from the environment.
     # Validate the file here first, so a bad file is one line now rather than N tracebacks.
     load_plan_set(args.plans)
-    os.environ[PLANS_VARIABLE] = str(Path(args.plans).resolve())
-    os.environ[SLI_VARIABLE] = args.sli
-    os.environ[METRICS_VARIABLE] = "0" if args.no_metrics else "1"
-    os.environ[MIN_REQUESTS_VARIABLE] = str(args.min_requests)
-    os.environ[STATUS_ACCESS_VARIABLE] = args.status_access
-    os.environ[RULE_HEADER_VARIABLE] = args.rule_header
-    os.environ[DECISION_LOG_VARIABLE] = "0" if args.no_decision_log else "1"
-    os.environ[STORE_VARIABLE] = args.store
-    os.environ[STORE_FAILURE_VARIABLE] = args.store_failure
-    if args.state_dir:
-        os.environ[STATE_DIR_VARIABLE] = str(Path(args.state_dir).resolve())
-    if args.upstream:
-        os.environ[UPSTREAM_VARIABLE] = args.upstream
-    if args.trusted_proxy:
-        os.environ[TRUSTED_PROXIES_VARIABLE] = ",".join(args.trusted_proxy)
-    if not args.no_metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):
+    os.environ.update(settings.to_environment())
+    if settings.metrics and not os.environ.get(MULTIPROC_DIR_VARIABLE):
         os.environ[MULTIPROC_DIR_VARIABLE] = tempfile.mkdtemp(prefix="gw467-metrics-")
     uvicorn.run(
         "gateway.fronts.app:create_app",

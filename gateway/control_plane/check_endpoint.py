@@ -108,7 +108,7 @@ async def answer_check(gateway: Gateway, scope: Scope, send: Send) -> bool:
         override = URL_OVERRIDE
     if override is not None:
         decision: Decision = Decision(
-            STATUS_BAD_PATH, path_refused(override), bodies=gateway.rollout.stage.active.bodies
+            STATUS_BAD_PATH, path_refused(override), bodies=gateway.in_force.stage.active.bodies
         )
         canary = None
     else:

@@ -2,7 +2,7 @@
 
 - GET /_gw467/status: per client class operational / degraded / outage, from the
   availability tracker under the configured SLI, and the burn-rate alert; in a fleet,
-  from the whole fleet's counts (`Fleet.availability`).
+  from the whole fleet's counts (`Deployment.availability`).
   JSON, or a web page (`gateway.control_plane.status_page`) when Accept prefers text/html.
 - GET /_gw467/metrics: Prometheus text format (404 when metrics are off).
   Both are public by default; `status_access` "token" asks for a bearer token (401
@@ -14,10 +14,10 @@
   candidate (`plans/active`, `plans/candidate`). Off unless an admin token was configured; every call
   needs `Authorization: Bearer <token>`, compared in constant time. A plan file
   that fails validation is refused with 400 and one line, and nothing changes.
-  With a fleet (`gateway.control_plane.fleet`, a shared store) every one of these acts on the
-  whole fleet: the change is stored, audited and published, and the deployment document
-  lists every live worker; `rollback?to=VERSION` goes back to a version of the history.
-  While the store is down, fleet actions answer 503 with one line.
+  Each acts on the gateway's `Deployment` (`gateway.control_plane.deployment`): this process's
+  stage, or with a shared store the whole fleet's (stored, audited and published; the deployment
+  document lists every live worker). `rollback?to=VERSION` goes back to a version of the
+  history. While a fleet's store is down, changes answer 503 with one line.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from urllib.parse import parse_qs
 from starlette.types import Receive, Scope, Send
 
 from gateway.control_plane.check_endpoint import CHECK_PATH, answer_check, may_ask
-from gateway.control_plane.fleet import Fleet, FleetError
+from gateway.control_plane.deployment import Deployment, DeploymentUnavailable
 from gateway.control_plane.off_loop import built_off_the_loop
+from gateway.control_plane.stage_document import RolloutError
 from gateway.control_plane.status_page import HTML_CONTENT_TYPE, render_status_page, wants_html
 from gateway.core.compiler import compile_plan_set
 from gateway.core.config import ConfigError
@@ -42,9 +43,7 @@ from gateway.request_path.canary import UNITS, CanaryPolicy
 from gateway.request_path.peers import from_loopback
 from gateway.request_path.responses import BEARER_CHALLENGE
 from gateway.request_path.runtime import Gateway
-from gateway.request_path.slo import AvailabilityTracker
-from gateway.request_path.stage import CANARY, MODES, RolloutError
-from gateway.stores.state_store import StoreUnavailable
+from gateway.request_path.stage import CANARY, MODES
 
 CONTROL_PREFIX = "/_gw467/"
 ADMIN_PREFIX = "/_gw467/admin/"
@@ -53,7 +52,6 @@ MAX_PLAN_BYTES = 16 << 20
 UPLOAD_SOURCE = "<pushed plan file>"
 VARY_ACCEPT = ((b"vary", b"accept"),)  # /status answers HTML or JSON by the Accept header
 
-STATUS_ACCESS = ("public", "token", "loopback")
 STATUS_PATHS = ("/_gw467/status", "/_gw467/metrics")
 
 
@@ -61,27 +59,23 @@ class ControlApi:
     """Serves /_gw467/ for one gateway runtime.
 
     `status_access` guards /status and /metrics (see the module docstring); its token
-    is `status_token`, or the admin token when that is None.
+    is `status_token`, or the admin token when that is None. The values arrive checked
+    (`gateway.fronts.settings.GatewaySettings`: "token" comes with a token).
     """
 
     def __init__(
         self,
         gateway: Gateway,
+        deployment: Deployment,
         admin_token: str | None,
-        status_access: str = "public",
-        status_token: str | None = None,
-        check_token: str | None = None,
-        fleet: Fleet | None = None,
+        status_access: str,
+        status_token: str | None,
+        check_token: str | None,
     ) -> None:
         self.gateway = gateway
-        self.fleet = fleet
+        self.deployment = deployment
         self._admin_token = admin_token.encode() if admin_token else None
-        if status_access not in STATUS_ACCESS:
-            choices = ", ".join(STATUS_ACCESS)
-            raise ValueError(f"status_access must be one of {choices}, not {status_access!r}")
         token = status_token or admin_token
-        if status_access == "token" and not token:
-            raise ValueError('status_access="token" needs a status_token or an admin_token')
         self._status_access = status_access
         self._status_token = token.encode() if status_access == "token" and token else None
         self._check_token = check_token.encode() if check_token else None
@@ -97,7 +91,7 @@ class ControlApi:
             else:
                 await _error(send, 403, "gateway status is served to loopback clients only")
         elif path == "/_gw467/status" and method == "GET":
-            status = self.gateway.status(await self._fleet_availability())
+            status = self.gateway.status(await self.deployment.availability())
             if wants_html(scope["headers"]):
                 await _send(send, 200, render_status_page(status), HTML_CONTENT_TYPE, VARY_ACCEPT)
             else:
@@ -112,19 +106,8 @@ class ControlApi:
         else:
             await _error(send, 404, f"no such gateway endpoint: {method} {path}")
 
-    async def _fleet_availability(self) -> AvailabilityTracker | None:
-        """The fleet's counts for the status page and the alert; None (this worker's own) without
-        a fleet, or while the store is down (the document's "counts" then says "worker")."""
-        if self.fleet is None:
-            return None
-        try:
-            return await self.fleet.availability()
-        except StoreUnavailable as error:
-            self.gateway.store_call_failed("status", error)
-            return None
-
     async def _metrics(self, send: Send) -> None:
-        exposition = self.gateway.metrics_exposition(await self._fleet_availability())
+        exposition = self.gateway.metrics_exposition(await self.deployment.availability())
         if exposition is None:
             await _error(send, 404, "metrics are off (start the gateway with metrics enabled)")
             return
@@ -138,8 +121,7 @@ class ControlApi:
         if not self._authorized(scope):
             await _error(send, 401, "admin API: missing or wrong bearer token")
             return
-        gateway = self.gateway
-        fleet = self.fleet
+        deployment = self.deployment
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         who = query.get("who", [f"admin API ({_peer(scope)})"])[0]
         reason = query.get("reason", ["admin API"])[0]
@@ -151,29 +133,20 @@ class ControlApi:
             elif action in ("plans/active", "plans/candidate") and method == "GET":
                 await self._plan_file(send, action.removeprefix("plans/"))
             elif action == "promote" and method == "POST":
-                if fleet is not None:
-                    await fleet.promote(who, reason)
-                else:
-                    gateway.promote(reason=reason)
+                await deployment.promote(who, reason)
                 await _json(send, 200, await self._deployment())
             elif action == "rollback" and method == "POST":
-                to = query.get("to", [None])[0]
-                if fleet is not None:
-                    await fleet.rollback(who, reason, to)
-                elif to is not None:
-                    raise RolloutError("rollback?to=VERSION needs a fleet (serve --store redis://...)")
-                else:
-                    gateway.rollback(reason=reason)
+                await deployment.rollback(who, reason, query.get("to", [None])[0])
                 await _json(send, 200, await self._deployment())
             else:
                 await _error(send, 404, f"no such admin action: {method} {ADMIN_PREFIX}{action}")
         except RolloutError as error:
             await _error(send, 409, str(error))
-        except (FleetError, StoreUnavailable) as error:
-            await _error(send, 503, f"fleet: {error}")
+        except DeploymentUnavailable as error:
+            await _error(send, 503, str(error))
 
     async def _deployment(self) -> dict[str, Any]:
-        return await self.fleet.deployment() if self.fleet is not None else self.gateway.deployment()
+        return await self.deployment.document()
 
     def _authorized(self, scope: Scope) -> bool:
         assert self._admin_token is not None
@@ -185,7 +158,7 @@ class ControlApi:
         return from_loopback(scope)
 
     async def _plan_file(self, send: Send, which: str) -> None:
-        stage = self.gateway.rollout.stage
+        stage = self.gateway.in_force.stage
         table = stage.active if which == "active" else stage.candidate
         if table is None:
             await _error(send, 404, "no candidate in shadow or canary")
@@ -224,10 +197,7 @@ class ControlApi:
         except ConfigError as error:
             await _error(send, 400, str(error))
             return
-        if self.fleet is not None:
-            await self.fleet.push(table, text, mode, policy, who, reason)
-        else:
-            self.gateway.push(table, mode, policy, reason=reason)
+        await self.deployment.push(table, mode, policy, who, reason)
         await _json(send, 200, await self._deployment())
 
 

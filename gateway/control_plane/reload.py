@@ -2,8 +2,8 @@
 which does it on SIGHUP (how `gw467 serve` is wrapped).
 
 A file that reads, compiles and keeps every class on its side of the first-party line is
-pushed directly; any problem is one line on the operations log, and the table in force stays.
-In fleet mode (a shared store) the file is pushed to the whole fleet, as an admin push is.
+pushed directly to the gateway's deployment (this process, or the whole fleet, as an admin push
+is); any problem is one line on the operations log, and the table in force stays.
 """
 
 from __future__ import annotations
@@ -14,41 +14,28 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.control_plane.fleet import Fleet, FleetError
+from gateway.control_plane.deployment import Deployment, DeploymentUnavailable
 from gateway.control_plane.off_loop import built_off_the_loop
+from gateway.control_plane.stage_document import RolloutError
 from gateway.core.config import ConfigError
 from gateway.request_path.decision_log import OPERATIONS
-from gateway.request_path.runtime import Gateway, as_table
-from gateway.request_path.stage import DIRECT, RolloutError
-from gateway.stores.state_store import StoreUnavailable
+from gateway.request_path.runtime import as_table
+from gateway.request_path.stage import DIRECT
 
 
-async def reload_plans(gateway: Gateway, path: str | Path, reason: str) -> bool:
+async def reload_plans(deployment: Deployment, path: str | Path, reason: str) -> bool:
     """Push the file at `path` directly, with `reason`; False (and one logged line) when it cannot be.
 
     The file is read and compiled in a worker thread: a large catalogue takes seconds, and the
     event loop goes on serving meanwhile; only the swap happens on the loop."""
-    kept = gateway.table.version
+    kept = deployment.gateway.table.version
     try:
         table = await built_off_the_loop(as_table, path)
-        gateway.push(table, DIRECT, reason=reason)
-    except (ConfigError, RolloutError) as error:
+        await deployment.push(table, DIRECT, who=reason, reason=reason)
+    except (ConfigError, RolloutError, DeploymentUnavailable) as error:
         OPERATIONS.error(f"gw467: {reason}: kept version {kept}: {error}")
         return False
     OPERATIONS.info(f"gw467: {reason}: {path}: version {table.version} in force (was {kept})")
-    return True
-
-
-async def push_to_fleet(fleet: Fleet, path: str | Path, reason: str) -> bool:
-    """Push the file at `path` to the whole fleet, directly; False (and one logged line) when it cannot be."""
-    kept = fleet.gateway.table.version
-    try:
-        table = await built_off_the_loop(as_table, path)  # off the event loop, as above
-        await fleet.push(table, table.plan_set.text, DIRECT, None, who=reason, reason=f"{reason}: {path}")
-    except (ConfigError, RolloutError, FleetError, StoreUnavailable) as error:
-        OPERATIONS.error(f"gw467: {reason}: kept version {kept}: {error}")
-        return False
-    OPERATIONS.info(f"gw467: {reason}: {path}: version {table.version} pushed to the fleet (was {kept})")
     return True
 
 
@@ -59,21 +46,14 @@ class ReloadOnHangup:
     never inside one: a request decides with one stage, old or new.
     """
 
-    def __init__(self, app: ASGIApp, gateway: Gateway, fleet: Fleet | None, path: str | Path) -> None:
+    def __init__(self, app: ASGIApp, deployment: Deployment, path: str | Path) -> None:
         self.app = app
-        self.gateway = gateway
-        self.fleet = fleet
+        self.deployment = deployment
         self.path = path
         self._pushes: set[asyncio.Task[bool]] = set()
 
     def _hangup(self) -> None:
-        fleet = self.fleet
-        reload = (
-            reload_plans(self.gateway, self.path, "SIGHUP")
-            if fleet is None
-            else push_to_fleet(fleet, self.path, "SIGHUP")
-        )
-        task = asyncio.get_running_loop().create_task(reload)
+        task = asyncio.get_running_loop().create_task(reload_plans(self.deployment, self.path, "SIGHUP"))
         self._pushes.add(task)
         task.add_done_callback(self._pushes.discard)
 

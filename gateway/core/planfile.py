@@ -29,6 +29,7 @@ from gateway.core.plans import (
     Quota,
 )
 from gateway.core.refusals import MAX_REFUSAL_BYTES, REFUSAL_KINDS, Refusal, Responses
+from gateway.core.schemas import schema_of
 from gateway.core.shipped import locate
 from gateway.core.templates import AmbiguityKey, TemplateError, ambiguity_key, parse_template
 
@@ -112,6 +113,16 @@ class PlanFile(_Strict):
     endpoints: Annotated[list[EndpointEntry], Field(min_length=1)]
     clients: Annotated[dict[Name, ClientEntry], Field(min_length=1)]
     responses: ResponsesEntry = ResponsesEntry()
+
+
+def json_schema() -> dict[str, Any]:
+    """The plan file's JSON Schema: its keys and types as `PlanFile` validates them (the
+    cross-reference checks, such as a grant naming a known endpoint, are `gw467 check`'s)."""
+    return schema_of(
+        PlanFile,
+        "gw467 plan file",
+        "Endpoints, plans, clients and policy of a gw467 gateway (validated by `gw467 check`).",
+    )
 
 
 def load_plan_set(path: str | Path) -> PlanSet:

@@ -22,27 +22,27 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Unpack
 
 from mypy_extensions import mypyc_attr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.control_plane.control_api import CONTROL_PREFIX, ControlApi
-from gateway.control_plane.fleet import Fleet
+from gateway.control_plane.deployment import Deployment
+from gateway.control_plane.deployment_for import deployment_for
 from gateway.core.config import ConfigError
 from gateway.core.decision import Decision, DecisionTable, preflight_method
 from gateway.core.forwarding import GATEWAY_PREFIX, normalized, read_request
 from gateway.core.paths import raw_path_for
 from gateway.core.plans import PlanSet
 from gateway.core.rules import STATUS_BAD_PATH, path_refused
+from gateway.fronts.settings import APP_SETTINGS, GatewaySettings, MiddlewareKeywords
 from gateway.fronts.workers import SplitAdminApi, refuse_split_admin_api, sibling_processes
 from gateway.request_path.metrics import GatewayMetrics
 from gateway.request_path.responses import RULE_HEADER, refusal_cors_headers, send_gateway_response
-from gateway.request_path.runtime import LOCAL, Gateway
-from gateway.request_path.slo import DEFAULT_MIN_REQUESTS
+from gateway.request_path.runtime import Gateway
 from gateway.stores.redis_store import open_store
 from gateway.stores.state_store import StateStore
-
-RULE_HEADER_CHOICES = ("all", "refusals")
 
 
 # Users may subclass the middleware, which mypyc must allow when this module is compiled.
@@ -64,20 +64,17 @@ class EntitlementMiddleware:
     several of (gunicorn, `uvicorn --workers N`, hypercorn: see `gateway.fronts.workers`),
     fails the same way: a push would reach one process and leave the others on the old table.
 
-    `clock`, `sli`, `slo`, `min_requests` and `metrics` configure the runtime (see `Gateway`);
-    `timer` is the monotonic clock request durations are measured with. Pass `gateway=`
-    instead of `plans` to front a runtime built elsewhere (the replay does). `admin_token`
-    turns on the admin API under /_gw467/admin/ (off when None). `status_access` ("public",
-    "token" or "loopback") guards /_gw467/status and /_gw467/metrics, with `status_token` (or
-    the admin token) as the bearer token. `rule_header` "refusals" keeps `x-gw467-rule` off
-    the responses the app made ("all": on every response). `check_token` lets callers other
-    than loopback ask /_gw467/check for decisions.
+    `settings` (`gateway.fronts.settings.GatewaySettings`) configures it, or its fields as
+    keywords (`sli=`, `admin_token=`, `store=`, ...: each named, defaulted, checked and documented
+    there; metrics off unless asked), not both. `admin_token` turns on the admin API under
+    /_gw467/admin/. `store` may also be a `StateStore`, and `metrics` a `GatewayMetrics` to share.
+    `clock` is the runtime's wall clock, `timer` the monotonic clock request durations are
+    measured with. Pass `gateway=` instead of `plans` to front a runtime built elsewhere, and
+    `deployment=` to change its stage through a deployment of your own (the replay does).
 
-    `store` is where quotas (and a fleet's stage) live: None or "memory" for this
-    process, a redis:// URL or a `StateStore` to share them with other workers and
-    instances; `store_failure` is the policy while a shared store is down (see
-    `Gateway`). With a shared store the gateway joins a fleet (`gateway.control_plane.fleet`)
-    at lifespan startup (or at its first request, under a server without lifespan),
+    Pushes go to the runtime's deployment (`gateway.control_plane.deployment`): with a shared
+    store (a redis:// URL or a shared `StateStore`), a fleet's (`gateway.control_plane.fleet`),
+    joined at lifespan startup (or at the first request, under a server without lifespan),
     keeping its last good version under `state_dir`.
     """
 
@@ -88,46 +85,35 @@ class EntitlementMiddleware:
         clock: Callable[[], float] = time.time,
         *,
         timer: Callable[[], float] = time.perf_counter,
-        sli: str = "first-party-denials",
-        slo: float = 0.999,
-        min_requests: int | float = DEFAULT_MIN_REQUESTS,
-        metrics: bool | GatewayMetrics = False,
-        admin_token: str | None = None,
-        status_access: str = "public",
-        status_token: str | None = None,
-        rule_header: str = "all",
-        check_token: str | None = None,
         gateway: Gateway | None = None,
-        store: str | StateStore | None = None,
-        store_failure: str = LOCAL,
-        state_dir: str | Path | None = None,
+        deployment: Deployment | None = None,
+        settings: GatewaySettings | None = None,
+        **options: Unpack[MiddlewareKeywords],
     ) -> None:
-        if rule_header not in RULE_HEADER_CHOICES:
-            choices = ", ".join(RULE_HEADER_CHOICES)
-            raise ValueError(f"rule_header must be one of {choices}, not {rule_header!r}")
+        store = options.get("store")
+        metrics = options.get("metrics")
+        settings = _settings_of(settings, dict(options))
+        self.settings = settings
         self.app = app
         self.timer = timer
         self.startup_error: ConfigError | SplitAdminApi | None = None
         if gateway is None:
             if plans is None:
                 raise TypeError("EntitlementMiddleware needs plans (a file, PlanSet or table) or gateway")
-            chosen = open_store(store) if isinstance(store, str) else store
+            chosen = store if isinstance(store, StateStore) else open_store(settings.store)
             try:
-                gateway = Gateway(
+                gateway = settings.runtime(
                     plans,
                     clock,
-                    sli=sli,
-                    slo=slo,
-                    min_requests=min_requests,
-                    metrics=metrics,
                     store=chosen,
-                    store_failure=store_failure,
+                    metrics=metrics if isinstance(metrics, GatewayMetrics) else None,
                 )
             except ConfigError as error:
                 self.startup_error = error
                 return
         elif plans is not None or store is not None:
             raise TypeError("EntitlementMiddleware takes plans (and store) or gateway, not both")
+        admin_token = settings.admin_token
         try:
             refuse_split_admin_api(
                 admin_token, gateway.store.shared, sibling_processes() if admin_token else None
@@ -136,23 +122,29 @@ class EntitlementMiddleware:
             self.startup_error = error
             return
         self.gateway = gateway
-        self.fleet = Fleet(gateway, Path(state_dir) if state_dir else None) if gateway.store.shared else None
-        self._fleet_started = False
+        state_dir = Path(settings.state_dir) if settings.state_dir else None
+        self.deployment = deployment if deployment is not None else deployment_for(gateway, state_dir)
+        self._started = False
         self.control = ControlApi(
-            self.gateway, admin_token, status_access, status_token, check_token, fleet=self.fleet
+            self.gateway,
+            self.deployment,
+            admin_token,
+            settings.status_access,
+            settings.status_token,
+            settings.check_token,
         )
-        self._rule_on_app_responses = rule_header == "all"
+        self._rule_on_app_responses = settings.rule_header == "all"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.startup_error is not None:
             await _refuse_to_start(self.startup_error, scope, receive, send)
             return
-        if self.fleet is not None and not self._fleet_started:
+        if not self._started:
             if scope["type"] == "lifespan":
-                await self._lifespan_with_fleet(self.fleet, scope, receive, send)
+                await self._lifespan_with_deployment(self.deployment, scope, receive, send)
                 return
-            self._fleet_started = True
-            await self.fleet.start()
+            self._started = True
+            await self.deployment.start()
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 await receive()
@@ -190,7 +182,9 @@ class EntitlementMiddleware:
             # The app would serve another method or URL than the one decided: refused before
             # the decision, whatever it would have been.
             decision, canary = (
-                Decision(STATUS_BAD_PATH, path_refused(override), bodies=gateway.rollout.stage.active.bodies),
+                Decision(
+                    STATUS_BAD_PATH, path_refused(override), bodies=gateway.in_force.stage.active.bodies
+                ),
                 None,
             )
         else:
@@ -198,7 +192,7 @@ class EntitlementMiddleware:
             decision, canary = gateway.decide(method, raw_path, authorization, preflight)
 
         if decision.status is not None:
-            cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+            cors = refusal_cors_headers(gateway.in_force.stage.active.cors_origins, headers)
             await send_gateway_response(send, decision.status, decision.rule, cors, decision.bodies)
             gateway.observe(
                 decision, decision.status, decision.rule, True, timer() - started, canary, method, raw_path
@@ -217,7 +211,7 @@ class EntitlementMiddleware:
             admission = await gateway.admit(decision)
             rule = admission.rule
             if not admission.admitted:
-                cors = refusal_cors_headers(gateway.rollout.stage.active.cors_origins, headers)
+                cors = refusal_cors_headers(gateway.in_force.stage.active.cors_origins, headers)
                 await send_gateway_response(
                     send, admission.status, rule, [*admission.headers, *cors], decision.bodies
                 )
@@ -270,19 +264,39 @@ class EntitlementMiddleware:
         finally:
             gateway.observe(decision, status, rule, False, timer() - started, canary, method, raw_path)
 
-    async def _lifespan_with_fleet(self, fleet: Fleet, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass lifespan to the app, joining the fleet at startup and leaving it at shutdown."""
+    async def _lifespan_with_deployment(
+        self, deployment: Deployment, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Pass lifespan to the app, starting the deployment at startup (a fleet joins its store)
+        and stopping it at shutdown."""
 
         async def receive_and_join() -> Message:
             message = await receive()
-            if message["type"] == "lifespan.startup" and not self._fleet_started:
-                self._fleet_started = True
-                await fleet.start()
+            if message["type"] == "lifespan.startup" and not self._started:
+                self._started = True
+                await deployment.start()
             elif message["type"] == "lifespan.shutdown":
-                await fleet.stop()
+                await deployment.stop()
             return message
 
         await self.app(scope, receive_and_join, send)
+
+
+def _settings_of(settings: GatewaySettings | None, options: dict[str, Any]) -> GatewaySettings:
+    """The middleware's settings: `settings`, or the ones its keywords give (a store or metrics
+    object goes to the runtime beside them). The app's own settings are not the middleware's."""
+    for name in APP_SETTINGS:
+        if name in options:
+            raise TypeError(f"EntitlementMiddleware does not take {name} (build_gateway_app does)")
+    if not isinstance(options.get("store", ""), str):
+        del options["store"]
+    if isinstance(options.get("metrics"), GatewayMetrics):
+        options["metrics"] = True
+    if settings is None:
+        return GatewaySettings.embedded(**options)
+    if options:
+        raise TypeError("EntitlementMiddleware takes settings= or setting keywords, not both")
+    return settings
 
 
 async def _refuse_to_start(

@@ -18,12 +18,13 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import AsyncIterator, Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway.core.forwarding import GATEWAY_PREFIX, normalized
+from gateway.fronts.settings import Network, parse_trusted_proxies, parse_upstream
 from gateway.request_path.decision_log import OPERATIONS
 
 HOP_BY_HOP = frozenset(
@@ -66,34 +67,7 @@ _REPLACED = _FORWARDING | {
     b"x-original-url",
     b"x-rewrite-url",
 }
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
-
-
-class UpstreamError(ValueError):
-    """An upstream URL that cannot be used."""
-
-
-def parse_upstream(url: str) -> tuple[str, str]:
-    """(origin, base path) of an http(s) upstream URL; UpstreamError names what is wrong."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UpstreamError(f"{url!r} is not an http:// or https:// URL with a host")
-    if parts.query or parts.fragment:
-        raise UpstreamError(f"{url!r} has a query or fragment; give the origin and an optional base path")
-    return f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")
-
-
-def parse_trusted_proxies(entries: Sequence[str]) -> tuple[Network, ...]:
-    """The networks of `--trusted-proxy` entries (an address or a CIDR block); UpstreamError
-    names an entry that is neither."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            raise UpstreamError(f"{entry!r} is not an IP address or network (10.0.0.0/8)") from None
-    return tuple(networks)
 
 
 def _trusted(address: str, networks: tuple[Network, ...]) -> bool:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.control_plane.local_deployment import LocalDeployment
 from gateway.core.compiler import compile_plan_set
 from gateway.core.decision import DecisionTable
 from gateway.core.planfile import load_plan_set
@@ -30,12 +31,12 @@ from gateway.fronts.demo_upstream import DemoUpstream
 from gateway.fronts.inprocess import http_scope, status_of
 from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.fronts.services import HEALTHY, ServiceMap, load_service_map
+from gateway.fronts.settings import GatewaySettings
 from gateway.replay.layers import IN_FORCE, ON_TRIAL, ROLLED_BACK, PushRecord, make_layer
 from gateway.replay.recorded import recorded_traffic
 from gateway.replay.rings import RingedFleet, RingOutcome, counted
 from gateway.replay.scenario import Scenario, ScenarioEvent
 from gateway.replay.traffic import Traffic, TrafficModel
-from gateway.request_path.runtime import Gateway
 from gateway.request_path.slo import State, class_statuses, overall_status
 
 CountKey = tuple[int, str, str, int]
@@ -137,18 +138,21 @@ class ReplayEngine:
         self.clock = VirtualClock(scenario.start.timestamp())
         self.upstream = DemoUpstream(plan_set, services)
         initial = compile_plan_set(plan_set)
+        settings = GatewaySettings.embedded(sli=sli)
         self.fleet: RingedFleet | None = None
         if scenario.fleet is not None:
             if safety != "none":
                 raise ValueError(f"{scenario.source} declares a fleet: its rings are its safety layer")
             self.fleet = RingedFleet(
-                scenario.fleet, lambda: Gateway(initial, self.clock, sli=sli), self.upstream, self.seed
+                scenario.fleet, lambda: settings.runtime(initial, self.clock), self.upstream, self.seed
             )
             # The layer ("none") is never asked to push; instance 0 stands for the fleet's alert rules.
             self.gateway = self.fleet.gateways[0]
+            self.deployment = self.fleet.deployments[0]
         else:
-            self.gateway = Gateway(initial, self.clock, sli=sli)
-        self.front = EntitlementMiddleware(self.upstream, gateway=self.gateway)
+            self.gateway = settings.runtime(initial, self.clock)
+            self.deployment = LocalDeployment(self.gateway)
+        self.front = EntitlementMiddleware(self.upstream, gateway=self.gateway, deployment=self.deployment)
         self.layer = make_layer(safety, self)
         self._enforced: dict[str, set[int]] = {}
         self._instances_by_minute: list[dict[str, int]] = []
@@ -229,7 +233,7 @@ class ReplayEngine:
         if self.fleet is not None:
             self._enforced = self.fleet.enforced
             return
-        stage = self.gateway.rollout.stage
+        stage = self.gateway.in_force.stage
         enforced = [stage.active]
         if stage.canary is not None and stage.candidate is not None:
             enforced.append(stage.candidate)
@@ -282,7 +286,7 @@ class ReplayEngine:
             restores = self.fleet.restores
             self.record(minute, "rollback_plans", f"{note} (sent to {counted(sent)})", by, restores)
         elif push.kind == "plans":
-            self.gateway.rollback(reason=note)
+            self.deployment.rollback_now(reason=note)
             self.record(minute, "rollback_plans", note, by)
         else:
             self.upstream.replace_services(self._service_stack.pop())
@@ -320,7 +324,7 @@ class ReplayEngine:
                 return next(iter(versions))
             size = self.fleet.model.size
             return ", ".join(f"{version} on {count}/{size}" for version, count in versions.items())
-        stage = self.gateway.rollout.stage
+        stage = self.gateway.in_force.stage
         if stage.candidate is None:
             return stage.active.version
         return f"{stage.active.version} (+{stage.mode} {stage.candidate.version})"

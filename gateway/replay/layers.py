@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.control_plane.local_deployment import LocalDeployment
 from gateway.core.decision import DecisionTable
 from gateway.replay.scenario import Scenario
 from gateway.request_path.canary import CanaryController, CanaryPolicy
@@ -52,6 +53,7 @@ class ReplayEngine(Protocol):
     scenario: Scenario
     seed: int
     gateway: Gateway
+    deployment: LocalDeployment
     detected_by: str | None
 
     def record(self, minute: int, action: str, note: str, by: str, version: str | None = None) -> None: ...
@@ -70,7 +72,7 @@ class SafetyLayer:
         self.engine = engine
 
     def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
-        self.engine.gateway.push(table, reason=note)
+        self.engine.deployment.push_now(table, reason=note)
         self.engine.record(push.minute, "push_plans", note, "scenario")
 
     def before_minute(self, minute: int) -> None:
@@ -113,19 +115,19 @@ class ShadowLayer(SafetyLayer):
         self.trial: PushRecord | None = None
 
     def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
-        self.engine.gateway.push(table, SHADOW, reason=note)
+        self.engine.deployment.push_now(table, SHADOW, reason=note)
         push.state = ON_TRIAL
         self.trial = push
         self.engine.record(push.minute, "push_plans", f"{note} (in shadow)", "shadow")
 
     def after_minute(self, minute: int) -> None:
         trial = self.trial
-        shadow = self.engine.gateway.rollout.stage.shadow
+        shadow = self.engine.gateway.in_force.stage.shadow
         if trial is None or trial.state != ON_TRIAL or shadow is None:
             return
         if shadow.first_party_losses:
             trial.state = ABANDONED
-            self.engine.gateway.rollback(reason="shadow: first-party divergence")
+            self.engine.deployment.rollback_now(reason="shadow: first-party divergence")
             self.engine.record(
                 minute,
                 "abandoned",
@@ -136,7 +138,7 @@ class ShadowLayer(SafetyLayer):
             self.engine.detect(minute, "shadow")
         elif minute + 1 - trial.minute >= SHADOW_MINUTES:
             trial.state = IN_FORCE
-            self.engine.gateway.promote(reason="shadow: no first-party divergence")
+            self.engine.deployment.promote_now(reason="shadow: no first-party divergence")
             self.engine.record(minute, "promote", "no first-party divergence in shadow; promoted", "shadow")
 
 
@@ -154,10 +156,10 @@ class CanaryLayer(SafetyLayer):
         self.controller: CanaryController | None = None
 
     def push_plans(self, push: PushRecord, table: DecisionTable, note: str) -> None:
-        self.engine.gateway.push(table, CANARY, self.policy, reason=note)
+        self.engine.deployment.push_now(table, CANARY, self.policy, reason=note)
         push.state = ON_TRIAL
         self.trial = push
-        self.controller = self.engine.gateway.rollout.stage.canary
+        self.controller = self.engine.gateway.in_force.stage.canary
         self.engine.record(
             push.minute,
             "push_plans",
@@ -173,16 +175,16 @@ class CanaryLayer(SafetyLayer):
         trial = self.trial
         if trial is None or trial.state != ON_TRIAL:
             return
-        stage = self.engine.gateway.rollout.stage
+        stage = self.engine.gateway.in_force.stage
         if stage.canary is None:
             # The gateway's controller rolled the canary back during this minute.
             trial.state = ROLLED_BACK
-            reason = self.engine.gateway.rollout.events[-1].reason
+            reason = self.engine.gateway.in_force.changes[-1].reason
             self.engine.record(minute, "rollback_plans", f"{reason}; {self._slice()}", "canary controller")
             self.engine.detect(minute, "canary controller")
         elif minute + 1 - trial.minute >= CANARY_BAKE_MINUTES:
             trial.state = IN_FORCE
-            self.engine.gateway.promote(reason="canary healthy")
+            self.engine.deployment.promote_now(reason="canary healthy")
             self.engine.record(
                 minute,
                 "promote",

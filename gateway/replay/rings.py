@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from starlette.types import ASGIApp
 
+from gateway.control_plane.local_deployment import LocalDeployment
 from gateway.core.decision import DecisionTable
 from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.request_path.runtime import Gateway
@@ -112,7 +113,10 @@ class RingedFleet:
         self.model = model
         self.seed = seed
         self.gateways = tuple(make_gateway() for _ in range(model.size))
-        self.fronts = tuple(EntitlementMiddleware(upstream, gateway=g) for g in self.gateways)
+        self.deployments = tuple(LocalDeployment(gateway) for gateway in self.gateways)
+        self.fronts = tuple(
+            EntitlementMiddleware(upstream, gateway=d.gateway, deployment=d) for d in self.deployments
+        )
         self.availability = SummedAvailability(tuple(g.availability for g in self.gateways))
         self._in_flight: list[_Delivery] = []
         self._order = 0
@@ -147,13 +151,13 @@ class RingedFleet:
         queue = self._in_flight
         while queue and queue[0].at <= now:
             delivery = heapq.heappop(queue)
-            gateway = self.gateways[delivery.instance]
+            deployment = self.deployments[delivery.instance]
             if delivery.action == PUSH:
                 assert delivery.table is not None
-                gateway.push(delivery.table, reason="fleet push")
+                deployment.push_now(delivery.table, reason="fleet push")
                 self.enforced.setdefault(delivery.table.version, set()).add(delivery.instance)
             else:
-                gateway.rollback(reason="fleet rollback")
+                deployment.rollback_now(reason="fleet rollback")
 
     def _send(self, now: float, instances: Iterable[int], action: str, table: DecisionTable | None) -> None:
         for instance in instances:

@@ -11,13 +11,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from gateway.core.config import ConfigError, Fail, failure, parse_toml, read_text, validate_model
 from gateway.core.planfile import load_plan_set, sha256_hex
 from gateway.core.plans import PlanSet
+from gateway.core.schemas import schema_of
 from gateway.fronts.services import ServiceMap, load_service_map
 from gateway.replay.rings import FleetModel, Ring
 
@@ -160,6 +161,16 @@ class Scenario:
             if m0 <= minute <= m1:
                 return f0 + (f1 - f0) * (minute - m0) / (m1 - m0)
         return points[-1][1]
+
+
+def json_schema() -> dict[str, Any]:
+    """The scenario file's JSON Schema: `[[traffic]]` entries (the model) or a `[traffic]` table
+    (a recorded log), as `load_scenario` reads one or the other."""
+    return schema_of(
+        TypeAdapter(_ScenarioFile | _RecordedScenarioFile),
+        "gw467 scenario file",
+        "An hour or two replayed on a virtual clock by `gw467 replay`: plans, traffic, events, fleet.",
+    )
 
 
 def load_scenario(path: str | Path) -> Scenario:

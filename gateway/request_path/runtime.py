@@ -1,6 +1,6 @@
 """`Gateway`: the serving runtime, the one stateful object behind every front.
 
-It owns the stage in force (`rollout`), the quota ledger, the availability
+It owns the stage in force (`in_force`), the quota ledger, the availability
 tracker, the burn-rate alert and the metrics. `decide` arbitrates the active
 table with a shadow or canary candidate, `admit` counts quotas (in the process, or in a
 shared state store under a declared failure policy: `gateway.stores.state_store`), `observe` feeds
@@ -32,7 +32,7 @@ from gateway.core.rules import (
     status_kind,
     store_unavailable,
 )
-from gateway.request_path.canary import CanaryController, CanaryPolicy
+from gateway.request_path.canary import CanaryController
 from gateway.request_path.decision_log import (
     DECISIONS,
     OPERATIONS,
@@ -42,7 +42,6 @@ from gateway.request_path.decision_log import (
 )
 from gateway.request_path.metrics import GatewayMetrics
 from gateway.request_path.slo import (
-    DEFAULT_MIN_REQUESTS,
     AlertState,
     AvailabilityTracker,
     BurnRateAlert,
@@ -50,7 +49,7 @@ from gateway.request_path.slo import (
     parse_sli,
     status_document,
 )
-from gateway.request_path.stage import DIRECT, Rollout
+from gateway.request_path.stage import StageInForce
 from gateway.stores.state_store import MemoryStore, StateStore, StoreHealth, StoreUnavailable
 
 UNKNOWN = "unknown"
@@ -91,18 +90,18 @@ class Gateway:
     """The gateway's state and its operations. See the module docstring.
 
     `plans` is a plan-file path, a PlanSet or a compiled DecisionTable; a bad
-    file raises `gateway.core.config.ConfigError` here. `sli` chooses what counts
-    as a failed request for the status page, the burn-rate alert and the canary:
-    "first-party-denials" (the default) or "5xx". `min_requests` is the evidence the
-    status page and the alert need before a class can be degraded or an alert page
-    (`slo.DEFAULT_MIN_REQUESTS` in the window). `metrics` turns on Prometheus
-    metrics (True, or a GatewayMetrics to share).
+    file raises `gateway.core.config.ConfigError` here. The settings arrive checked, with
+    their defaults, from `gateway.fronts.settings.GatewaySettings` (`settings.runtime(plans)`
+    builds one). `sli` chooses what counts as a failed request for the status page, the
+    burn-rate alert and the canary: "first-party-denials" or "5xx". `min_requests` is the
+    evidence the status page and the alert need before a class can be degraded or an alert
+    page. `metrics` turns on Prometheus metrics (True, or a GatewayMetrics to share).
 
     `store` holds the quota counters (and, in `gateway.control_plane.fleet`, the fleet's
     stage); the default `MemoryStore` keeps them in this process, in the `QuotaLedger`.
     With a shared store (Redis), quotas are exact across workers and instances, and
     `store_failure` says what a request with a quota gets while the store cannot count
-    it: "local" (the default) counts it in this worker's own ledger, so an entitled
+    it: "local" counts it in this worker's own ledger, so an entitled
     caller is still served and a runaway one still limited, per worker; "open" admits it
     uncounted; "closed" refuses it with 503. Never 467 or 429 because of the outage:
     the rule of such a request is `store:unavailable (<policy>)`, and the metrics and the
@@ -114,18 +113,15 @@ class Gateway:
         plans: str | Path | PlanSet | DecisionTable,
         clock: Callable[[], float] = time.time,
         *,
-        sli: str = "first-party-denials",
-        slo: float = 0.999,
-        min_requests: int | float = DEFAULT_MIN_REQUESTS,
-        metrics: bool | GatewayMetrics = False,
+        sli: str,
+        slo: float,
+        min_requests: int,
+        metrics: bool | GatewayMetrics,
         store: StateStore | None = None,
-        store_failure: str = LOCAL,
+        store_failure: str,
     ) -> None:
-        if store_failure not in STORE_FAILURE_POLICIES:
-            choices = ", ".join(STORE_FAILURE_POLICIES)
-            raise ValueError(f"store_failure must be one of {choices}, not {store_failure!r}")
         self.clock = clock
-        self.rollout = Rollout.of(as_table(plans))
+        self.in_force = StageInForce.of(as_table(plans))
         self.quotas = QuotaLedger(clock)
         self.sli = parse_sli(sli)
         self.availability = AvailabilityTracker()
@@ -134,7 +130,8 @@ class Gateway:
         self.store: StateStore = MemoryStore() if store is None else store
         self.store_failure = store_failure
         self.store_health = StoreHealth()
-        # Called with the reason when this worker's canary trips; a fleet rolls back fleet-wide.
+        # Called with the reason when the canary in force trips: its deployment rolls it back
+        # (`gateway.control_plane.deployment`; a fleet's, fleet-wide). Without one, nothing does.
         self.on_canary_trip: Callable[[CanaryController, str], None] | None = None
         # Called with every outcome the SLIs count (class, first-party, bad, 5xx, time, in the
         # canary slice): a fleet adds them to its shared counters.
@@ -143,20 +140,7 @@ class Gateway:
     @property
     def table(self) -> DecisionTable:
         """The active table."""
-        return self.rollout.stage.active
-
-    # Operations on the stage, stamped with the gateway's clock.
-
-    def push(
-        self, table: DecisionTable, mode: str = DIRECT, canary: CanaryPolicy | None = None, reason: str = ""
-    ) -> None:
-        self.rollout.push(table, mode, canary, reason=reason, at=self.clock())
-
-    def promote(self, reason: str = "") -> None:
-        self.rollout.promote(reason=reason, at=self.clock())
-
-    def rollback(self, reason: str = "") -> None:
-        self.rollout.rollback(reason=reason, at=self.clock())
+        return self.in_force.stage.active
 
     # One request: decide, admit, observe.
 
@@ -165,7 +149,7 @@ class Gateway:
     ) -> Ruling:
         """Decide with the active table; beside a candidate, count a shadow divergence or let a
         canary slice enforce the candidate's decision. `preflight`: see `core.decision.decide`."""
-        stage = self.rollout.stage
+        stage = self.in_force.stage
         decision = decide(stage.active, method, raw_path, authorization, preflight=preflight)
         if stage.candidate is None:
             return decision, None
@@ -267,7 +251,7 @@ class Gateway:
         metrics = self.metrics
         endpoint = decision.endpoint
         if DECISIONS.isEnabledFor(logging.INFO):
-            stage = self.rollout.stage
+            stage = self.in_force.stage
             # A canary's request was decided by the candidate; any other by the table in force.
             table = stage.candidate if canary is not None and stage.candidate is not None else stage.active
             path = decision.path
@@ -308,7 +292,7 @@ class Gateway:
             self.on_record(identity.client_class, first_party, bad, server_error, now, canary is not None)
         if canary is None:
             return
-        stage_canary = self.rollout.stage.canary
+        stage_canary = self.in_force.stage.canary
         if stage_canary is not canary:
             return  # the canary this request belonged to has already ended
         if metrics is not None:
@@ -319,8 +303,6 @@ class Gateway:
                 metrics.canary_rollback("first-party error rate")
             if self.on_canary_trip is not None:
                 self.on_canary_trip(stage_canary, f"canary: {reason}")
-            else:
-                self.rollout.rollback(reason=f"canary: {reason}", at=now)
 
     # The documents the control API serves.
 
@@ -340,7 +322,7 @@ class Gateway:
         # Public: which versions are in force, and whether a shared store is up. The shadow
         # sample (other clients' paths), change reasons, the store's address and its errors are
         # in the admin deployment document (`deployment()`) only.
-        stage = self.rollout.stage
+        stage = self.in_force.stage
         document["deployment"] = {
             "active": stage.active.version,
             "candidate": stage.candidate.version if stage.candidate is not None else None,
@@ -353,9 +335,9 @@ class Gateway:
     def last_rollback(self) -> tuple[float, str] | None:
         """(when, why) of the latest change to the stage, when it was a rollback: what lets the
         status page call a class "recovering" while its window still holds the failures."""
-        events = self.rollout.events
-        if events and "rollback" in events[-1].action:
-            return events[-1].at, events[-1].reason
+        changes = self.in_force.changes
+        if changes and "rollback" in changes[-1].action:
+            return changes[-1].at, changes[-1].reason
         return None
 
     def store_document(self) -> dict[str, Any]:
@@ -371,17 +353,19 @@ class Gateway:
             "failures": health.failures,
         }
 
-    def deployment(self) -> dict[str, Any]:
-        rollout = self.rollout
-        stage = rollout.stage
+    def deployment(self, history: list[str]) -> dict[str, Any]:
+        """The stage in force, as the admin deployment document shows it, with the deployment's
+        `history` (the versions a rollback goes back through, the latest last)."""
+        in_force = self.in_force
+        stage = in_force.stage
         return {
             "active": stage.active.version,
             "candidate": stage.candidate.version if stage.candidate is not None else None,
             "mode": stage.mode,
             "shadow": stage.shadow.summary() if stage.shadow is not None else None,
             "canary": stage.canary.summary() if stage.canary is not None else None,
-            "history": [table.version for table in rollout.history],
-            "events": [event.__dict__ for event in rollout.events[-20:]],
+            "history": history,
+            "events": [change.__dict__ for change in in_force.changes[-20:]],
             "store": self.store_document(),
         }
 
@@ -390,7 +374,7 @@ class Gateway:
         metrics = self.metrics
         if metrics is None:
             return None
-        stage = self.rollout.stage
+        stage = self.in_force.stage
         candidate = stage.candidate.version if stage.candidate is not None else ""
         metrics.set_deployment(stage.active.version, candidate, stage.mode)
         alert = self.alert_state(availability)

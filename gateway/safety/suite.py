@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,7 @@ from gateway.core.planfile import HTTP_METHODS
 from gateway.core.plans import FIRST_PARTY, THIRD_PARTY, Endpoint, Grant
 from gateway.core.quota import QuotaLedger
 from gateway.core.rules import quota_spent
+from gateway.core.schemas import schema_of
 from gateway.core.templates import example_path
 from gateway.safety.coverage import CoverageRecorder
 
@@ -161,6 +162,15 @@ class SuiteRun:
 
 
 # Loading
+
+
+def json_schema() -> dict[str, Any]:
+    """The suite file's JSON Schema, as `SuiteFile` validates it."""
+    return schema_of(
+        SuiteFile,
+        "gw467 plan test suite",
+        "Expected decisions for a plan file, run by `gw467 test PLAN_FILE`.",
+    )
 
 
 def load_suite(path: str | Path) -> Suite:

@@ -122,10 +122,15 @@ class StateStore(Protocol):
 
 
 class MemoryStore:
-    """The store inside one process: what a single gateway, the replay and the tests use."""
+    """The store inside one process: what a single gateway, the replay and the tests use.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    `shared`: several runtimes of this process share it, as the workers of a fleet share Redis
+    (quotas are counted here, and their deployment is a fleet's); by default it is one runtime's.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, shared: bool = False) -> None:
         self._clock = clock
+        self._shared = shared
         self._values: dict[str, tuple[bytes, float | None]] = {}
         self._counters: dict[str, tuple[int, float]] = {}
         self._hashes: dict[str, dict[str, int]] = {}
@@ -134,7 +139,7 @@ class MemoryStore:
 
     @property
     def shared(self) -> bool:
-        return False
+        return self._shared
 
     @property
     def description(self) -> str:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,8 @@ import httpx
 import pytest
 import redis as redis_client
 
-from gateway.control_plane.fleet import CHANNEL, PLAN_KEY, STAGE_KEY, StageDocument
-from gateway.control_plane.fleet_trust import SECRET_VARIABLE
+from gateway.control_plane.fleet.keys import CHANNEL, PLAN_KEY, STAGE_KEY
+from gateway.control_plane.fleet.trust import SECRET_VARIABLE, signed_document, trusted_document
 from gateway.core.plans import plan_hash
 from tests.fleet.test_shared_quotas import BOT, WEB, away_from_a_window_edge, wait_for_the_store
 from tests.processes import RedisServer, Server, gw467_serve
@@ -162,10 +163,12 @@ def test_a_bad_file_pushed_to_two_instances_of_two_workers_changes_no_table(
         raw = redis_client.Redis.from_url(redis_server.url)
         stored = raw.get(STAGE_KEY)
         assert isinstance(stored, bytes), "the fleet wrote its stage document"
-        stage = StageDocument.from_signed(stored, SECRET)
+        stage = trusted_document(stored, SECRET)
         digest = plan_hash(bad_text)
         raw.set(PLAN_KEY + digest, bad_text)
-        raw.set(STAGE_KEY, stage.next("push:direct", "test", "bad", 0.0, active=digest).signed(SECRET))
+        raw.set(
+            STAGE_KEY, signed_document(replace(stage, generation=stage.generation + 1, active=digest), SECRET)
+        )
         raw.publish(CHANNEL, b"x")
         deadline = time.monotonic() + 10
         workers = deployment(one)["fleet"]["workers"]

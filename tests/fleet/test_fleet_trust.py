@@ -16,19 +16,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import redis as redis_client
 
-from gateway.control_plane.fleet import CHANNEL, LAST_GOOD_FILE, PLAN_KEY, STAGE_KEY, StageDocument
-from gateway.control_plane.fleet_trust import (
+from gateway.control_plane.fleet.keys import CHANNEL, PLAN_KEY, STAGE_KEY
+from gateway.control_plane.fleet.trust import (
     SECRET_FILE_VARIABLE,
     SECRET_VARIABLE,
     fleet_secret,
     sign,
+    signed_document,
+    trusted_document,
     verified,
 )
+from gateway.control_plane.fleet.worker import LAST_GOOD_FILE
+from gateway.control_plane.stage_document import StageDocument
 from gateway.core.plans import plan_hash
 from gateway.stores.private_files import TrustError, private_directory, write_private
 from tests.fleet.test_fleet_serve import (
@@ -174,15 +179,15 @@ def test_a_stage_written_into_redis_without_the_secret_changes_no_worker_and_is_
         raw = redis_client.Redis.from_url(redis_server.url)
         held = raw.get(STAGE_KEY)
         assert isinstance(held, bytes)
-        current = StageDocument.from_signed(held, SECRET)
+        current = trusted_document(held, SECRET)
         # What finding 2 did: the attacker's plan text under its own hash, and a stage naming it.
         text = BILLING.read_text()
         digest = plan_hash(text)
         raw.set(PLAN_KEY + digest, text)
-        forged = current.next("push:direct", "attacker", "no token needed", 0.0, active=digest)
+        forged = replace(current, generation=current.generation + 1, active=digest, who="attacker")
         attempts = {
             forged.encode(): "the stage in the store is not signed",
-            forged.signed(b"a-guessed-secret-0123456789"): (
+            signed_document(forged, b"a-guessed-secret-0123456789"): (
                 "the stage in the store is not signed with this fleet's secret"
             ),
         }
@@ -225,7 +230,10 @@ def test_a_last_good_file_planted_in_the_state_directory_is_not_started_from(
     text = BILLING.read_text()
     digest = plan_hash(text)
     planted = StageDocument(7, digest, versions={digest: "2023-03-06-billing"})
-    for stage in (planted.encode().decode(), planted.signed(b"a-guessed-secret-0123456789").decode()):
+    for stage in (
+        planted.encode().decode(),
+        signed_document(planted, b"a-guessed-secret-0123456789").decode(),
+    ):
         (state / LAST_GOOD_FILE).write_text(json.dumps({"stage": stage, "plans": {digest: text}}))
         with fleet(redis_server, tmp_path, workers=1) as (server,):
             document = wait_converged(server, 1)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gateway.control_plane.fleet import cancel_and_wait
+from gateway.control_plane.fleet.deployment import cancel_and_wait
 
 
 async def _survives_one_cancel(cancels_seen: list[int]) -> None:

@@ -1,6 +1,6 @@
-"""The README's gunicorn commands (its `myapp.py`, and the app factory) with two UvicornWorkers:
-refused at start-up without a shared store when the admin API is on, one fleet with a real
-redis-server, where a push reaches both workers."""
+"""The fleet guide's gunicorn commands (docs/how-to/fleet.md: its `myapp.py`, and the app
+factory) with two UvicornWorkers: refused at start-up without a shared store when the admin API
+is on, one fleet with a real redis-server, where a push reaches both workers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from tests.processes import RedisServer, free_port, running
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTION = (ROOT / "README.md").read_text().split("**Your own app, or gunicorn, in a fleet.**", 1)[1]
+GUIDE = ROOT / "docs" / "how-to" / "fleet.md"
+SECTION = GUIDE.read_text().split("**Your own app, or gunicorn, in a fleet.**", 1)[1]
 README_STORE = "redis://127.0.0.1:6379/0"
 ANDROID = "gw467-demo-android"
 REFUSAL = "the gw467 admin API needs one process or a shared store, and this is a gunicorn worker"
@@ -27,7 +28,7 @@ REFUSAL = "the gw467 admin API needs one process or a shared store, and this is 
 
 def readme_block(language: str) -> str:
     match = re.search(rf"```{language}\n(.*?)```", SECTION, re.DOTALL)
-    assert match, f"no {language} block in the README's gunicorn section"
+    assert match, f"no {language} block in {GUIDE.name}'s gunicorn section"
     return match.group(1)
 
 

@@ -14,7 +14,7 @@ from gateway.fronts.inprocess import call_asgi
 from gateway.fronts.middleware import EntitlementMiddleware
 from gateway.request_path.stage import SHADOW
 from gateway.verification import KeyedPlanSet, requests
-from tests.conftest import BASELINE, BILLING, DEMO_KEYS
+from tests.conftest import BASELINE, BILLING, DEMO_KEYS, change_now
 
 BASELINE_SET = load_plan_set(BASELINE)
 KEYED = KeyedPlanSet(BASELINE_SET, DEMO_KEYS)
@@ -25,7 +25,7 @@ BILLING_TABLE = compile_plan_set(load_plan_set(BILLING))
 def gateway(shadowed: bool) -> EntitlementMiddleware:
     app = EntitlementMiddleware(build_demo_app(BASELINE_SET), BASELINE_TABLE, clock=lambda: 0.0)
     if shadowed:
-        app.gateway.rollout.push(BILLING_TABLE, SHADOW)
+        change_now(app.deployment.push(BILLING_TABLE, SHADOW))
     return app
 
 
@@ -41,5 +41,5 @@ def test_every_response_is_byte_identical_with_and_without_the_shadow(
         expected = asyncio.run(call_asgi(plain, method, path, headers))
         got = asyncio.run(call_asgi(shadowed, method, path, headers))
         assert got == expected, (method, path)
-    assert shadowed.gateway.rollout.stage.shadow is not None
-    assert shadowed.gateway.rollout.stage.shadow.observed == len(batch)
+    assert shadowed.gateway.in_force.stage.shadow is not None
+    assert shadowed.gateway.in_force.stage.shadow.observed == len(batch)

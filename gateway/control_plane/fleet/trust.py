@@ -18,6 +18,7 @@ import hmac
 import os
 from collections.abc import Mapping
 
+from gateway.control_plane.stage_document import StageDocument
 from gateway.stores.private_files import TrustError, owner_only_file
 
 SECRET_VARIABLE = "GW467_FLEET_SECRET"
@@ -64,3 +65,14 @@ def verified(signed: bytes, secret: bytes) -> bytes:
 
 def _signature(document: bytes, secret: bytes) -> bytes:
     return hmac.new(secret, document, hashlib.sha256).hexdigest().encode("ascii")
+
+
+def signed_document(document: StageDocument, secret: bytes) -> bytes:
+    """The stage document as the store holds it: signed with the fleet secret."""
+    return sign(document.encode(), secret)
+
+
+def trusted_document(data: bytes, secret: bytes) -> StageDocument:
+    """The stage document in `data`; TrustError when it is not signed with `secret`, ValueError
+    (or KeyError, TypeError) when it is signed but is no stage document."""
+    return StageDocument.decode(verified(data, secret))

@@ -201,6 +201,22 @@ def test_bad_push_options_are_refused_with_400(query: str) -> None:
     assert app.gateway.table.version == "2023-02-baseline" and app.gateway.in_force.stage.candidate is None
 
 
+def test_one_gateway_rolls_back_to_a_named_version_as_a_fleet_does() -> None:
+    """`rollback?to=` used to need a fleet; both kinds now share the one set of transitions."""
+    app = gateway(admin_token=TOKEN)
+    before = every_decision(app)
+    for plans in (BILLING, FIXED):
+        assert call(app, "POST", "/_gw467/admin/plans", ADMIN, plans.read_bytes()).status == 200
+    assert call(app, "POST", "/_gw467/admin/rollback?to=2023-03-06-billing", ADMIN).status == 200
+    assert app.gateway.table.version == "2023-03-06-billing"
+    document = json.loads(call(app, "POST", "/_gw467/admin/rollback?to=2023-02-baseline", ADMIN).body)
+    assert (document["active"], document["history"]) == ("2023-02-baseline", [])
+    assert every_decision(app) == before
+    assert call(app, "POST", "/_gw467/admin/plans", ADMIN, FIXED.read_bytes()).status == 200
+    refused = call(app, "POST", "/_gw467/admin/rollback?to=abc", ADMIN)
+    assert refused.status == 409 and b"at least 8 characters" in refused.body
+
+
 def test_rollback_with_nothing_to_roll_back_is_409() -> None:
     response = call(gateway(admin_token=TOKEN), "POST", "/_gw467/admin/rollback", ADMIN)
     assert response.status == 409

@@ -31,7 +31,7 @@ def generated(kind: str) -> str:
     if kind in ("plan", "scenario", "suite"):
         return reference.file_reference(kind)
     if kind == "settings":
-        return reference.settings_reference(reference.declared_settings())
+        return reference.settings_reference()
     if kind == "performance":
         return bench_markdown(json.loads((ROOT / MEASURED).read_text()), str(MEASURED))
     raise ValueError(f"unknown generated section {kind!r}")

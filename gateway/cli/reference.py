@@ -8,7 +8,6 @@ Each function returns Markdown; the site's hook (docs/hooks/gw467.py) puts it in
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -17,9 +16,9 @@ from typing import Any, Protocol
 
 from gateway.cli.main import COMMANDS, build_parser
 from gateway.cli.schema import KINDS
+from gateway.fronts.settings import SETTINGS_FIELDS
 
 # Where the lead's serving settings will live; the reference reads them when they import.
-SETTINGS_MODULE = "gateway.fronts.settings"
 USAGE_COLUMNS = 100  # the project's terminal width
 
 
@@ -241,26 +240,8 @@ class SettingsField(Protocol):
     def doc(self) -> str: ...
 
 
-def declared_settings() -> Sequence[SettingsField] | None:
-    """`SETTINGS_FIELDS` of the settings module, or None while that module does not exist."""
-    try:
-        module = importlib.import_module(SETTINGS_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name is not None and SETTINGS_MODULE.startswith(error.name):
-            return None
-        raise
-    fields: Sequence[SettingsField] = module.SETTINGS_FIELDS
-    return fields
-
-
-def settings_reference(fields: Sequence[SettingsField] | None) -> str:
-    """The serving settings as a table, one row per field; without fields, a note saying so."""
-    if fields is None:
-        return (
-            f'!!! note "Not generated yet"\n    `{SETTINGS_MODULE}.SETTINGS_FIELDS` does not exist in this'
-            " build: until it does, the settings are in the [command line reference](cli.md#gw467-serve)"
-            " and the middleware's options ([your own app](../how-to/own-app.md)).\n"
-        )
+def settings_reference(fields: Sequence[SettingsField] = SETTINGS_FIELDS) -> str:
+    """The serving settings as a table, one row per field (`gateway.fronts.settings`)."""
     rows = [
         "| setting | default | environment variable | command-line option | what it does |",
         "|---|---|---|---|---|",

@@ -30,12 +30,11 @@ MEASURED = json.loads((DOCS / "measured" / "bench.json").read_text())
 LOOPBACK = ("http://127.0.0.1", "https://127.0.0.1", "http://localhost")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site as `make docs` builds it (--strict: a broken link or a missing page fails)."""
-    target = tmp_path_factory.mktemp("site")
+def build_site(target: Path, *wrapper: str) -> Path:
+    """The site as `make docs` builds it (--strict: a broken link or a missing page fails), into
+    `target`; `wrapper` runs the build under another command (`unshare -n`: no network)."""
     build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(target)],
+        [*wrapper, sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(target)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -43,6 +42,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert build.returncode == 0, build.stderr[-4000:]
     return target
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_site(tmp_path_factory.mktemp("site"))
 
 
 # <link rel=...> that a browser loads as it shows the page (not canonical, next, prev: links).

@@ -4,17 +4,15 @@ elsewhere); the build itself needs no network either when the machine can cut it
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext
 
 from tests.browser.conftest import screenshot_path
-from tests.conftest import ROOT
+from tests.test_docs_site import build_site
 
 pytestmark = pytest.mark.slow
 
@@ -29,16 +27,7 @@ def _no_network() -> list[str]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("site")
-    build = subprocess.run(
-        [*_no_network(), sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(target)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert build.returncode == 0, build.stderr[-4000:]
-    return target
+    return build_site(tmp_path_factory.mktemp("site"), *_no_network())
 
 
 def test_the_site_builds_without_a_network(site: Path) -> None:

@@ -71,11 +71,11 @@ class Deployment(ABC):
 
     async def promote(self, who: str = "", reason: str = "") -> None:
         """Make the candidate the active table."""
-        await self._commit(lambda current: current.promoted(who, reason, self.gateway.clock()))
+        await self._commit(self._promoting(who, reason))
 
     async def rollback(self, who: str = "", reason: str = "", to: str | None = None) -> None:
         """Drop the candidate; else go back to the version before (or to version `to`)."""
-        await self._commit(lambda current: current.rolled_back(who, reason, self.gateway.clock(), to))
+        await self._commit(self._rolling_back(who, reason, to))
 
     def _pushing(
         self, table: DecisionTable, mode: str, policy: CanaryPolicy | None, who: str, reason: str
@@ -85,6 +85,15 @@ class Deployment(ABC):
             return current.pushed(table, active, mode, policy, who, reason, self.gateway.clock())
 
         return change
+
+    # The changes, stamped with the runtime's clock when they are applied (a fleet's change may
+    # be applied again when another change won the compare-and-set).
+
+    def _promoting(self, who: str, reason: str) -> Change:
+        return lambda current: current.promoted(who, reason, self.gateway.clock())
+
+    def _rolling_back(self, who: str, reason: str, to: str | None) -> Change:
+        return lambda current: current.rolled_back(who, reason, self.gateway.clock(), to)
 
     @abstractmethod
     def table_of(self, key: str) -> DecisionTable:

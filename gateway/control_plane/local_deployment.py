@@ -14,8 +14,6 @@ from gateway.request_path.canary import CanaryController, CanaryPolicy
 from gateway.request_path.runtime import Gateway
 from gateway.request_path.stage import DIRECT
 
-EVENTS_SHOWN = 20
-
 
 class LocalDeployment(Deployment):
     """This process's stage, changed in place."""
@@ -57,10 +55,10 @@ class LocalDeployment(Deployment):
         self.commit_now(self._pushing(table, mode, policy, "", reason), table)
 
     def promote_now(self, reason: str = "") -> None:
-        self.commit_now(lambda current: current.promoted("", reason, self.gateway.clock()))
+        self.commit_now(self._promoting("", reason))
 
     def rollback_now(self, reason: str = "", to: str | None = None) -> None:
-        self.commit_now(lambda current: current.rolled_back("", reason, self.gateway.clock(), to))
+        self.commit_now(self._rolling_back("", reason, to))
 
     def canary_tripped(self, controller: CanaryController, reason: str) -> None:
         # The canary in force is this process's only one: rolling back drops its candidate.
@@ -78,6 +76,4 @@ class LocalDeployment(Deployment):
 
     def deployment_document(self) -> dict[str, Any]:
         """The admin deployment document (synchronous: nothing to ask a store)."""
-        return self.gateway.deployment(
-            [self.stage_document.name(key) or key for key in self.stage_document.history]
-        )
+        return self.gateway.deployment(self.stage_document.history_names())

@@ -70,6 +70,10 @@ class StageDocument:
     def name(self, key: str | None) -> str | None:
         return None if key is None else self.versions.get(key, key[:12])
 
+    def history_names(self) -> list[str]:
+        """The history's versions by name, the latest last (what the deployment document shows)."""
+        return [self.versions.get(key, key[:12]) for key in self.history]
+
     @property
     def canary_policy(self) -> CanaryPolicy | None:
         if self.mode != CANARY or self.candidate is None or self.canary is None:

@@ -171,7 +171,7 @@ class FleetDeployment(Deployment):
         """This worker's deployment document with the fleet's: stage, live workers, convergence, audit."""
         worker = self.worker
         applied = worker.applied
-        history = [applied.name(key) or key for key in applied.history] if applied is not None else []
+        history = applied.history_names() if applied is not None else []
         document = self.gateway.deployment(history)
         try:
             held = await self.store.get(STAGE_KEY)
@@ -199,7 +199,7 @@ class FleetDeployment(Deployment):
                 "audit": audit_records,
             }
             return document
-        document["history"] = [stage.name(digest) for digest in stage.history]
+        document["history"] = stage.history_names()
         document["fleet"] = {
             "available": True,
             "generation": stage.generation,
